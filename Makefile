@@ -1,0 +1,73 @@
+# One entry point. `make test` and `make demo` work on a fresh Debian machine: they create the
+# project-local environments (.venv for Python and R, .venv-np2 for NumPy 2, .rlib for the
+# R package) and install what they need themselves.
+
+SHELL := /bin/bash
+PYTHON_BOOT ?= python3
+VENV := .venv
+VENV_NP2 := .venv-np2
+PY := $(VENV)/bin/python
+RLIB := $(CURDIR)/.rlib
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+export RETICULATE_PYTHON := $(CURDIR)/$(PY)
+export R_LIBS := $(RLIB)
+export PYIMPORTANCE_PYTHON := $(CURDIR)/$(PY)
+
+.PHONY: all test test-python test-numpy2 test-r render demo bench lint r-system r-package clean
+
+all: test
+
+r-system:
+	bash scripts/ensure_r.sh
+
+# The main environment: NumPy 1.26 (what Debian's reticulate can load), TensorFlow, Keras,
+# tf-keras, rpy2, Dask and the test tools. R uses this one too.
+$(VENV)/.installed: pyproject.toml requirements/r-env.txt scripts/ensure_r.sh
+	bash scripts/ensure_r.sh
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements/r-env.txt -e ".[keras,dask,test]" "$$(bash scripts/rpy2_spec.sh)"
+	# tf-keras declares a dependency on the full `tensorflow` wheel; tensorflow-cpu provides it.
+	$(PY) -m pip install -q --no-deps "tf-keras==2.21.*"
+	touch $@
+
+# A light environment on the newest NumPy 2, pandas and SciPy, without TensorFlow, for the
+# engine's tests that need no Keras and no R.
+$(VENV_NP2)/.installed: pyproject.toml
+	$(PYTHON_BOOT) -m venv $(VENV_NP2)
+	$(VENV_NP2)/bin/python -m pip install -q --upgrade pip
+	$(VENV_NP2)/bin/python -m pip install -q "numpy>=2" -e ".[test]"
+	touch $@
+
+r-package: $(VENV)/.installed
+	mkdir -p $(RLIB)
+	R CMD INSTALL --no-test-load --library=$(RLIB) r_wrapper >/dev/null
+
+test-python: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-numpy2: $(VENV_NP2)/.installed
+	$(VENV_NP2)/bin/python -m pytest -q -p no:cacheprovider -m "not keras and not r"
+
+test-r: r-package
+	Rscript scripts/run_r_tests.R
+
+render: r-package
+	Rscript scripts/render_vignettes.R
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check pyimportance tests bench
+
+test: lint test-python test-numpy2 test-r render
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/pyimportance demo --out out
+
+bench: $(VENV)/.installed r-package
+	$(PY) bench/run_bench.py --out bench/RESULTS.md
+
+clean:
+	rm -rf $(VENV) $(VENV_NP2) $(RLIB) out

@@ -1,0 +1,72 @@
+"""Matplotlib figures for an ImportanceResult (matplotlib is imported only here, when used)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _axes(ax, size):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _ylabel(result) -> str:
+    loss = result.settings.get("loss")
+    if loss in (None, "prediction_change"):
+        return "mean |change of prediction|"
+    return f"increase of {loss}" if loss != "accuracy" else "drop of accuracy"
+
+
+def plot_bars(result, ax=None, max_features: int = 30):
+    """Horizontal bars, most important on top, with 95% intervals as error bars."""
+    frame = result.to_frame().head(max_features).iloc[::-1]
+    ax = _axes(ax, (6.5, 0.9 + 0.32 * len(frame)))
+    error = np.vstack([frame["importance"] - frame["ci_low"], frame["ci_high"] - frame["importance"]])
+    error = None if np.isnan(error).all() else np.nan_to_num(error)
+    ax.barh(frame["feature"], frame["importance"], xerr=error, color="#3b75af", ecolor="#333333", capsize=3)
+    ax.axvline(0.0, color="#777777", linewidth=0.8)
+    ax.set_xlabel(_ylabel(result))
+    ax.set_title(f"Perturbation importance ({result.settings.get('method')}, {result.importances.shape[1]} repeats)")
+    return ax.figure
+
+
+def plot_timesteps(result, ax=None):
+    """Importance of each time step (all features perturbed together), with a 95% band."""
+    frame = result.to_frame(sort=False)
+    ax = _axes(ax, (7, 3.5))
+    ax.plot(frame["timestep"], frame["importance"], marker="o", color="#3b75af")
+    if not frame["ci_low"].isna().all():
+        ax.fill_between(frame["timestep"], frame["ci_low"], frame["ci_high"], color="#3b75af", alpha=0.2)
+    ax.set_xlabel("time step (0 = oldest)")
+    ax.set_ylabel(_ylabel(result))
+    ax.set_title("Importance by time step")
+    return ax.figure
+
+
+def plot_heatmap(result, ax=None):
+    """Time step x feature heatmap of importance (``by="cell"``)."""
+    frame = result.to_frame(sort=False)
+    features = list(dict.fromkeys(frame["feature"]))
+    steps = sorted(set(frame["timestep"]))
+    grid = frame.pivot(index="feature", columns="timestep", values="importance").loc[features, steps]
+    ax = _axes(ax, (min(12, 2 + 0.35 * len(steps)), 1.2 + 0.35 * len(features)))
+    image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(len(features)), features)
+    tick_every = max(1, len(steps) // 15)
+    ax.set_xticks(range(0, len(steps), tick_every), [str(s) for s in steps[::tick_every]])
+    ax.set_xlabel("time step (0 = oldest)")
+    ax.figure.colorbar(image, ax=ax, label=_ylabel(result))
+    ax.set_title("Importance by time step and feature")
+    return ax.figure
+
+
+def plot_importance(result, ax=None, **kwargs):
+    """The figure that suits ``result.by``: bars, a line over time steps or a heatmap."""
+    if result.by == "cell":
+        return plot_heatmap(result, ax=ax)
+    if result.by == "timestep":
+        return plot_timesteps(result, ax=ax)
+    return plot_bars(result, ax=ax, **kwargs)
