@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,8 @@ def perturbation_importance(
     random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
     jit_compile: bool | str = "auto",
+    executor: Executor | None = None,
+    task_size: int | None = None,
 ) -> ImportanceResult:
     """Perturbation (permutation) importance of each input variable of a model.
 
@@ -123,6 +126,13 @@ def perturbation_importance(
         Show a progress bar (default: when stderr is a terminal).
     jit_compile : bool or "auto", default "auto"
         XLA compilation of Keras models on TensorFlow; "auto" uses it for large work.
+    executor : concurrent.futures.Executor, optional
+        Run the perturbed jobs as tasks on this executor, e.g. ``client.get_executor()`` of a
+        Dask ``distributed.Client``, or a process or thread pool. Same numbers as the local run.
+        Keras models travel in the ``.keras`` format; other models, methods and losses are
+        pickled. See :mod:`pyimportance.distributed`.
+    task_size : int, optional
+        (unit, repeat) jobs per task with ``executor`` (default: about 4 tasks per worker).
 
     Returns
     -------
@@ -153,6 +163,13 @@ def perturbation_importance(
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    if not (isinstance(jit_compile, (bool, np.bool_)) or (isinstance(jit_compile, str) and jit_compile == "auto")):
+        raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}")
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
+    task_size = check_positive_int(task_size, "task_size", allow_none=True)
+    if task_size is not None and executor is None:
+        raise ValueError("task_size needs an executor, got executor=None")
     check_model_input(model, data.values.shape if data.is_sequence else (data.n_samples, data.n_features))
     entropy = seeding.root_entropy(random_state)
 
@@ -170,7 +187,7 @@ def perturbation_importance(
         scorer=scorer,
         entropy=entropy,
     )
-    importances, baseline_score = _run(plan, model, y_values, batch_size, progress, jit_compile)
+    importances, baseline_score = _run(plan, model, y_values, batch_size, progress, jit_compile, executor, task_size)
     settings: dict[str, Any] = {
         "method": method if isinstance(method, str) else getattr(method, "__name__", "custom"),
         "scale": scale if method in NOISE_METHODS else None,
@@ -196,8 +213,9 @@ def _subsample(values: np.ndarray, y: np.ndarray | None, count: int, entropy: in
     return values[rows], (None if y is None else y[rows])
 
 
-def _run(plan: Plan, model, y: np.ndarray | None, batch_size: int | None, progress, jit_compile):
-    """Baseline, then every (unit, repeat) job; returns (importances (U, R), baseline score)."""
+def _run(plan: Plan, model, y: np.ndarray | None, batch_size: int | None, progress, jit_compile,
+         executor: Executor | None = None, task_size: int | None = None):
+    """Baseline, then every (unit, repeat) job (here or on ``executor``); returns (importances (U, R), baseline)."""
     n_samples, n_timesteps, n_features = plan.values.shape
     jobs = plan.jobs
     total_rows = n_samples * (len(jobs) + 1)
@@ -213,7 +231,15 @@ def _run(plan: Plan, model, y: np.ndarray | None, batch_size: int | None, progre
         else:
             target = baseline
         baseline_score = float(plan.scorer.function(target, baseline))
-        scores = evaluator.scores(jobs, target, baseline_score)
+        if executor is None:
+            scores = evaluator.scores(jobs, target, baseline_score)
+        else:
+            from .distributed import run_jobs
+
+            scores = run_jobs(
+                plan, model, target, baseline_score, executor=executor, batch_rows=batch_rows,
+                jit_compile=jit_compile, total_rows=total_rows, task_size=task_size, on_rows=evaluator.on_rows,
+            )
     finally:
         if bar is not None:
             bar.close()

@@ -17,6 +17,9 @@ import numpy as np
 
 # XLA compilation costs about a second; it only pays off for many rows.
 XLA_MIN_ROWS = 50_000
+# A one-row batch runs other (matrix-vector) kernels that round differently; compiled Keras
+# forwards always see at least this many rows, so batch_size=1 gives the same numbers too.
+MIN_COMPILED_ROWS = 2
 
 
 class ModelOutputError(ValueError):
@@ -79,17 +82,18 @@ def as_prediction_matrix(output, n_rows: int) -> np.ndarray:
     try:
         matrix = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ModelOutputError(
-            f"model must return numeric predictions, got {type(output).__name__}"
-        ) from None
+        dtype = f" of dtype {output.dtype}" if hasattr(output, "dtype") else ""
+        raise ModelOutputError(f"model must return numeric predictions, got {type(output).__name__}{dtype}") from None
     if matrix.ndim == 0 or matrix.shape[0] != n_rows:
-        shape = matrix.shape if matrix.ndim else "a scalar"
-        raise ModelOutputError(
-            f"model must return one prediction row per input row ({n_rows}), got output of shape {shape}"
-        )
+        got = f"output of shape {matrix.shape}" if matrix.ndim else f"a single value {output!r}"
+        raise ModelOutputError(f"model must return one prediction row per input row ({n_rows}), got {got}")
     matrix = matrix.reshape(n_rows, -1)
     if not np.isfinite(matrix).all():
-        raise ModelOutputError("model returned NaN or infinite predictions")
+        bad = int(np.count_nonzero(~np.isfinite(matrix)))
+        raise ModelOutputError(
+            f"model returned NaN or infinite predictions ({bad} of {matrix.size} values); "
+            "the model must return finite numbers"
+        )
     return matrix
 
 
@@ -112,6 +116,9 @@ class PredictFunction:
     def __init__(self, model, *, batch_rows: int, jit_compile="auto", total_rows: int = 0):
         self.batch_rows = batch_rows
         self.dtype = np.float64
+        # True when calls run compiled TensorFlow, which releases the GIL: the caller may then
+        # predict one chunk on a worker thread while it builds the next.
+        self.releases_gil = False
         self._forward: Callable = self._call_generic
         self._model = model
         flavour = _keras_flavour(model)
@@ -122,8 +129,14 @@ class PredictFunction:
             if _uses_tensorflow(flavour):
                 use_xla = total_rows >= XLA_MIN_ROWS if jit_compile == "auto" else bool(jit_compile)
                 self._forward = self._compile_tensorflow(model, use_xla)
+                self.releases_gil = True
             else:
                 self._forward = model.predict_on_batch
+
+    @property
+    def pads(self) -> bool:
+        """Whether calls shorter than ``batch_rows`` are padded to it (compiled Keras forwards)."""
+        return self._forward != self._call_generic
 
     def _call_generic(self, chunk: np.ndarray):
         model = self._model
@@ -157,8 +170,11 @@ class PredictFunction:
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         rows = chunk.shape[0]
-        if self._forward is not self._call_generic and rows < self.batch_rows:
-            padded = np.zeros((self.batch_rows,) + chunk.shape[1:], dtype=chunk.dtype)
+        # Only compiled Keras forwards are padded to their fixed batch shape; `!=`, not `is not`:
+        # each access to a bound method creates a new object.
+        padded_rows = max(self.batch_rows, MIN_COMPILED_ROWS)
+        if self._forward != self._call_generic and rows < padded_rows:
+            padded = np.zeros((padded_rows,) + chunk.shape[1:], dtype=chunk.dtype)
             padded[:rows] = chunk
             return as_prediction_matrix(self._slice(self._forward(padded), rows), rows)
         return as_prediction_matrix(self._forward(chunk), rows)

@@ -9,7 +9,8 @@ full-width copy in memory. Scores depend only on the job, never on this packing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,17 +21,24 @@ from .scoring import Scorer
 from .seeding import unit_rng
 from .units import Unit
 
-# Default chunk size: about this many float32 values in one model call (32 MiB).
+# Default rows per model call. Recurrent layers run fastest at a few thousand rows (their
+# per-step state then stays in the CPU caches: at 16k rows, LSTM(64) runs about half as fast
+# as at 2-4k); a chunk also holds at most about 8M input values (32 MiB in float32).
+_MAX_CHUNK_ROWS = 4096
 _TARGET_CHUNK_VALUES = 8_000_000
 _MIN_CHUNK_ROWS = 256
-_MAX_CHUNK_ROWS = 16_384
 
 
 def default_batch_rows(n_timesteps: int, n_features: int, total_rows: int) -> int:
-    """Rows per model call when ``batch_size`` is None: large for throughput, bounded in memory."""
+    """Rows per model call when ``batch_size`` is None: fast, bounded in memory, little padding.
+
+    The rows are spread evenly over the calls needed, so the last call is not mostly padding.
+    """
     rows = _TARGET_CHUNK_VALUES // max(1, n_timesteps * n_features)
     rows = int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
-    return max(1, min(rows, total_rows))
+    total_rows = max(1, total_rows)
+    calls = -(-total_rows // rows)
+    return -(-total_rows // calls)
 
 
 class ModelFailedError(RuntimeError):
@@ -77,11 +85,13 @@ class Plan:
 
 @dataclass
 class _Pending:
-    """A job whose rows are being predicted."""
+    """A job (None = unperturbed X) whose rows are being copied and predicted."""
 
     job: tuple[int, int] | None
-    predictions: np.ndarray | None = None
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    fed_rows: int = 0
     done_rows: int = 0
+    predictions: np.ndarray | None = None
 
 
 @dataclass
@@ -94,7 +104,15 @@ class _Segment:
 
 @dataclass
 class ChunkedEvaluator:
-    """Packs rows of jobs into chunks of ``predict.batch_rows`` and scores finished jobs."""
+    """Packs rows of jobs into chunks of ``predict.batch_rows`` and scores finished jobs.
+
+    Two things keep the model busy. Where short chunks would be padded (compiled Keras), the
+    rows that would pad the baseline's last chunk are filled with the first jobs of the plan
+    (kept for :meth:`scores`) instead.
+    And where the model runs outside the GIL (compiled TensorFlow), each chunk is predicted
+    on a worker thread while the next one is being built, in a second buffer. Neither
+    changes a single number: every row is predicted at the same fixed batch shape.
+    """
 
     plan: Plan
     predict: PredictFunction
@@ -104,86 +122,163 @@ class ChunkedEvaluator:
 
     def __post_init__(self) -> None:
         shape = (self.predict.batch_rows,) + self.plan.values.shape[1:]
-        self._buffer = np.empty(shape, dtype=self.predict.dtype)
+        self._buffers = [np.empty(shape, dtype=self.predict.dtype)]
+        self._buffer = self._buffers[0]
+        self._finished: list[_Pending] = []
+        self._started: dict[tuple[int, int], _Pending] = {}  # jobs begun early, alongside the baseline
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: tuple[Future, list[_Segment], int] | None = None
 
-    def _model_view(self, rows: int) -> np.ndarray:
-        chunk = self._buffer[:rows]
+    def _model_view(self, buffer: np.ndarray, rows: int) -> np.ndarray:
+        chunk = buffer[:rows]
         return chunk if self.plan.is_sequence else chunk[:, 0, :]
 
-    def _flush(self, finished: list[_Pending]) -> None:
+    def _raise_failure(self, error: Exception, segments: list[_Segment]) -> None:
+        """Re-raise a model error: as it is on the baseline's chunk, else naming the chunk's first job."""
+        jobs = [segment.pending.job for segment in segments]
+        if any(job is None for job in jobs):
+            raise error
+        where = self.plan.describe(jobs[0])
+        raise ModelFailedError(f"model failed while evaluating {where}: {type(error).__name__}: {error}") from error
+
+    def _flush(self) -> None:
+        """Send the filled part of the buffer to the model (now, or on the worker thread)."""
         if self._fill == 0:
             return
+        segments, rows = self._segments, self._fill
+        self._segments, self._fill = [], 0
+        chunk = self._model_view(self._buffer, rows)
+        if self._pool is None:
+            try:
+                predictions = self.predict(chunk)
+            except Exception as error:
+                self._raise_failure(error, segments)
+            self._collect(predictions, segments, rows)
+            return
+        self._wait()
+        self._in_flight = (self._pool.submit(self.predict, chunk), segments, rows)
+        if len(self._buffers) == 1:
+            self._buffers.append(np.empty_like(self._buffer))
+        self._buffer = self._buffers[1] if self._buffer is self._buffers[0] else self._buffers[0]
+
+    def _wait(self) -> None:
+        """Collect the chunk being predicted on the worker thread, if any."""
+        if self._in_flight is None:
+            return
+        future, segments, rows = self._in_flight
+        self._in_flight = None
         try:
-            predictions = self.predict(self._model_view(self._fill))
-        except KeyboardInterrupt:
-            raise
+            predictions = future.result()
         except Exception as error:
-            jobs = [segment.pending.job for segment in self._segments]
-            if all(job is None for job in jobs):
-                raise
-            where = self.plan.describe(next(job for job in jobs if job is not None))
-            raise ModelFailedError(
-                f"model failed while evaluating {where}: {type(error).__name__}: {error}"
-            ) from error
+            self._raise_failure(error, segments)
+        self._collect(predictions, segments, rows)
+
+    def _collect(self, predictions: np.ndarray, segments: list[_Segment], rows: int) -> None:
         n = self.plan.values.shape[0]
-        for segment in self._segments:
+        for segment in segments:
             pending = segment.pending
             if pending.predictions is None:
                 pending.predictions = np.empty((n, predictions.shape[1]))
-            rows = segment.source_stop - segment.source_start
-            block = predictions[segment.buffer_start : segment.buffer_start + rows]
+            count = segment.source_stop - segment.source_start
+            block = predictions[segment.buffer_start : segment.buffer_start + count]
             pending.predictions[segment.source_start : segment.source_stop] = block
-            pending.done_rows += rows
+            pending.done_rows += count
             if pending.done_rows == n:
-                finished.append(pending)
-        self.on_rows(self._fill)
-        self._segments = []
-        self._fill = 0
+                self._finished.append(pending)
+        self.on_rows(rows)
 
-    def _rows_of(self, job: tuple[int, int] | None) -> Iterator[_Pending]:
-        """Copy the rows of ``job`` (None = unperturbed X) into the buffer, flushing when full."""
-        pending = _Pending(job)
-        finished: list[_Pending] = []
-        columns = self.plan.perturbed_columns(job) if job is not None else None
-        n = self.plan.values.shape[0]
-        start = 0
-        while start < n:
+    def _feed(self, pending: _Pending, stop_after_flush: bool = False) -> None:
+        """Copy the remaining rows of ``pending`` into the buffer, sending each full buffer to the model.
+
+        With ``stop_after_flush``, return after the first full buffer (the job may be half fed).
+        """
+        job, n = pending.job, self.plan.values.shape[0]
+        if job is not None and pending.columns is None and pending.fed_rows < n:
+            pending.columns = self.plan.perturbed_columns(job)
+        while pending.fed_rows < n:
+            start = pending.fed_rows
             rows = min(n - start, self.predict.batch_rows - self._fill)
             target = self._buffer[self._fill : self._fill + rows]
             target[...] = self.plan.values[start : start + rows]
-            if columns is not None:
-                steps, features, new_values = columns
+            if pending.columns is not None:
+                steps, features, new_values = pending.columns
                 target[:, steps[:, None], features[None, :]] = new_values[start : start + rows]
             self._segments.append(_Segment(pending, start, start + rows, self._fill))
             self._fill += rows
-            start += rows
+            pending.fed_rows += rows
+            if pending.fed_rows == n:
+                pending.columns = None
             if self._fill == self.predict.batch_rows:
-                self._flush(finished)
-                yield from finished
-                finished = []
+                self._flush()
+                if stop_after_flush:
+                    return
+
+    def _finish(self) -> None:
+        """Predict whatever is still in the buffer or in flight."""
+        self._flush()
+        self._wait()
+
+    def _run_in(self, work: Callable[[], None]) -> None:
+        """Run ``work`` with a worker thread for the model when it releases the GIL."""
+        if not getattr(self.predict, "releases_gil", False):
+            work()
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyimportance-predict") as pool:
+            self._pool = pool
+            try:
+                work()
+            finally:
+                self._pool = None
+                self._in_flight = None
 
     def predictions(self, job: tuple[int, int] | None = None) -> np.ndarray:
-        """All predictions for one job alone (used for the baseline)."""
-        finished = list(self._rows_of(job))
-        final: list[_Pending] = []
-        self._flush(final)
-        return (finished + final)[-1].predictions
+        """All predictions for one job alone (None: the baseline, unperturbed X)."""
+        pending = _Pending(job)
+
+        def work() -> None:
+            self._feed(pending)
+            if job is None:
+                self._start_first_jobs()
+            self._finish()
+
+        self._run_in(work)
+        self._finished = [done for done in self._finished if done is not pending]
+        return pending.predictions
+
+    def _start_first_jobs(self) -> None:
+        """Fill the rest of the last baseline chunk with the plan's first jobs instead of padding."""
+        if self._fill == 0 or not getattr(self.predict, "pads", False):
+            return
+        for job in self.plan.jobs:
+            pending = _Pending(job)
+            self._started[job] = pending
+            self._feed(pending, stop_after_flush=True)
+            if self._fill == 0:
+                return
 
     def scores(self, jobs: Sequence[tuple[int, int]], target: np.ndarray, baseline_score: float) -> np.ndarray:
         """Importance of each job in ``jobs``, in that order."""
         position = {job: index for index, job in enumerate(jobs)}
         scores = np.full(len(jobs), np.nan)
 
-        def record(done: _Pending) -> None:
-            value = self.plan.scorer.function(target, done.predictions)
-            scores[position[done.job]] = self.plan.scorer.importance(baseline_score, value)
-            done.predictions = None
+        def record_finished() -> None:
+            for done in self._finished:
+                if done.job in position:
+                    value = self.plan.scorer.function(target, done.predictions)
+                    scores[position[done.job]] = self.plan.scorer.importance(baseline_score, value)
+                done.predictions = None
+            self._finished = []
 
-        for job in jobs:
-            for done in self._rows_of(job):
-                record(done)
-        final: list[_Pending] = []
-        self._flush(final)
-        for done in final:
-            record(done)
+        def work() -> None:
+            for job in jobs:
+                pending = self._started.pop(job, None) or _Pending(job)
+                self._feed(pending)
+                record_finished()
+            self._finish()
+            record_finished()
+
+        try:
+            self._run_in(work)
+        finally:
+            self._started = {}
         return scores

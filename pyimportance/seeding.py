@@ -21,7 +21,9 @@ def root_entropy(random_state) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().entropy)
     if isinstance(random_state, (bool, np.bool_)):
-        raise TypeError(f"random_state must be None, an int >= 0, a numpy SeedSequence or Generator, got {random_state!r}")
+        raise TypeError(
+            f"random_state must be None, an int >= 0, a numpy SeedSequence or Generator, got {random_state!r}"
+        )
     if isinstance(random_state, numbers.Integral):
         if int(random_state) < 0:
             raise ValueError(f"random_state must be a non-negative integer, got {random_state}")

@@ -81,11 +81,19 @@ def check_choice(value, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def _all_finite(values: np.ndarray) -> bool:
+def _first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
+    """Index of the first NaN/inf in ``values`` (checked in row blocks), or None if all are finite."""
     for start in range(0, values.shape[0], _FINITE_CHECK_ROWS):
-        if not np.isfinite(values[start : start + _FINITE_CHECK_ROWS]).all():
-            return False
-    return True
+        bad = ~np.isfinite(values[start : start + _FINITE_CHECK_ROWS])
+        if bad.any():
+            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            return (start + int(index[0]),) + tuple(int(i) for i in index[1:])
+    return None
+
+
+def _non_finite_message(name: str, values: np.ndarray, index: tuple[int, ...]) -> str:
+    where = ", ".join(str(i) for i in index)
+    return f"{name} must not contain NaN or infinite values, got {values[index]} at {name}[{where}]"
 
 
 def _default_names(count: int) -> tuple[str, ...]:
@@ -112,11 +120,14 @@ def check_X(X, feature_names=None) -> InputData:
     """Validate ``X`` (2D/3D array or DataFrame) and return it as :class:`InputData`."""
     frame_names = None
     if hasattr(X, "columns") and hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 2:
-        non_numeric = [str(c) for c, dtype in X.dtypes.items() if not np.issubdtype(np.dtype(dtype), np.number)]
+        # dtype.kind also covers pandas extension dtypes (nullable Int64/Float64: "i"/"f";
+        # the pandas 3 default string dtype: "O"), which np.dtype() cannot interpret.
+        numeric_kinds = ("b", "i", "u", "f")
+        non_numeric = [str(c) for c, dtype in X.dtypes.items() if getattr(dtype, "kind", None) not in numeric_kinds]
         if non_numeric:
             raise TypeError(f"X must contain only numeric columns, got non-numeric columns {non_numeric}")
         frame_names = [str(c) for c in X.columns]
-        X = X.to_numpy(dtype=np.float64)
+        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
     if not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
@@ -133,8 +144,9 @@ def check_X(X, feature_names=None) -> InputData:
         raise ValueError(f"X must not be empty, got an array of shape {X.shape}")
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
-    if not _all_finite(X):
-        raise ValueError("X must not contain NaN or infinite values; remove or impute them first")
+    bad = _first_non_finite(X)
+    if bad is not None:
+        raise ValueError(_non_finite_message("X", X, bad) + "; remove or impute them first")
     values = X if X.ndim == 3 else X[:, np.newaxis, :]
     n_features = values.shape[2]
     if feature_names is not None:
@@ -160,8 +172,9 @@ def check_y(y, n_samples: int) -> np.ndarray | None:
     if y.shape[0] != n_samples:
         raise ValueError(f"y must have one row per sample of X ({n_samples}), got {y.shape[0]} rows")
     y = y.astype(np.float64)
-    if not np.isfinite(y).all():
-        raise ValueError("y must not contain NaN or infinite values")
+    bad = _first_non_finite(y)
+    if bad is not None:
+        raise ValueError(_non_finite_message("y", y, bad))
     return y
 
 

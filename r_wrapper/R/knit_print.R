@@ -1,0 +1,91 @@
+# How a result prints inside an R Markdown / knitr document: a formatted table
+# with a caption saying what was measured, instead of the console print.
+
+#' Print an importance result as a table in R Markdown
+#'
+#' When a `pyimportance_result` is the value of a chunk in a knitr / R Markdown
+#' document, it is shown as a [knitr::kable()] table (feature, time step when
+#' there is one, importance, sd and the 95% interval) with a caption that
+#' summarises the run: method, loss, repeats, samples and the baseline score.
+#' In the console the usual `print()` method is used.
+#'
+#' @param x A `pyimportance_result` from [perturbation_importance()].
+#' @param options The chunk options knitr passes (unused).
+#' @param ... Further arguments: `max_rows` (default
+#'   `getOption("pyimportance.knit_max_rows", 20)`), the number of rows shown
+#'   (the most important ones; a note says how many were left out), and
+#'   `digits` (default 4) for the numbers.
+#' @return A `knit_asis` object, as knitr's `knit_print()` methods do.
+#' @examples
+#' \dontrun{
+#' # In a chunk of an R Markdown document:
+#' result <- perturbation_importance(model, x, y, method = "permute", n_repeats = 10, seed = 1)
+#' result   # printed as a captioned table
+#' }
+#' @exportS3Method knitr::knit_print
+knit_print.pyimportance_result <- function(x, options = NULL, ...) {
+  arguments <- list(...)
+  max_rows <- arguments$max_rows %or% getOption("pyimportance.knit_max_rows", 20L)
+  digits <- arguments$digits %or% 4L
+  table <- importance_table(x)
+  n_rows <- nrow(table)
+  shown <- utils::head(table, max_rows)
+  caption <- importance_caption(x)
+  if (n_rows > nrow(shown)) {
+    caption <- paste0(caption, " Showing the ", nrow(shown), " most important of ", n_rows, " units.")
+  }
+  formatted <- knitr::kable(shown, digits = digits, caption = caption, row.names = FALSE,
+                            format = if (knitr::is_html_output()) "html" else "pipe",
+                            align = ifelse(vapply(shown, is.numeric, logical(1)), "r", "l"))
+  knitr::asis_output(paste0("\n\n", paste(formatted, collapse = "\n"), "\n\n"))
+}
+
+#' The result's columns in display order, sorted by decreasing importance,
+#' without attributes or class.
+#' @noRd
+importance_table <- function(x) {
+  columns <- intersect(c("feature", "timestep", "importance", "std", "ci_low", "ci_high"), names(x))
+  table <- as.data.frame(unclass(x)[columns], stringsAsFactors = FALSE)
+  table <- table[order(-table$importance, seq_len(nrow(table))), , drop = FALSE]
+  rownames(table) <- NULL
+  names(table)[names(table) == "std"] <- "sd"
+  names(table)[names(table) == "ci_low"] <- "95% low"
+  names(table)[names(table) == "ci_high"] <- "95% high"
+  table
+}
+
+#' One sentence saying what the numbers are: method (and noise scale), loss or
+#' prediction change, unit, repeats, samples, baseline score.
+#' @noRd
+importance_caption <- function(x) {
+  settings <- attr(x, "settings") %or% list()
+  method <- settings$method %or% "?"
+  if (!is.null(settings$scale) && !identical(settings$relative_scale, FALSE)) {
+    method <- paste0(method, " (sd = ", format(settings$scale), " x feature sd)")
+  } else if (!is.null(settings$scale)) {
+    method <- paste0(method, " (sd = ", format(settings$scale), ")")
+  }
+  loss <- settings$loss %or% "prediction_change"
+  measure <- if (identical(loss, "prediction_change")) {
+    "mean absolute change of the predictions"
+  } else if (identical(loss, "accuracy")) {
+    "drop of accuracy"
+  } else {
+    paste("increase of", loss)
+  }
+  n_repeats <- settings$n_repeats %or% NCOL(attr(x, "importances"))
+  baseline <- attr(x, "baseline_score")
+  by <- settings$by %or% "feature"
+  paste0(
+    "Perturbation importance by ", by, ": ", measure, " when perturbed with ", method, "; ",
+    n_repeats, " repeats", if (!is.null(settings$n_samples)) paste0(" on ", settings$n_samples, " samples"),
+    if (!is.null(baseline) && !identical(loss, "prediction_change")) {
+      paste0("; baseline ", loss, " = ", format(signif(baseline, 4)))
+    },
+    ". Interval: 95% t-interval of the mean over repeats."
+  )
+}
+
+#' `a`, or `b` when `a` is NULL (base R has `%||%` only from 4.4).
+#' @noRd
+`%or%` <- function(a, b) if (is.null(a)) b else a

@@ -1,0 +1,4 @@
+library(testthat)
+library(pyimportance)
+
+test_check("pyimportance")

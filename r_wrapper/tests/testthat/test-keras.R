@@ -1,0 +1,38 @@
+test_that("an LSTM built from R ranks the signal feature first", {
+  skip_if_no_python()
+  fit <- signal_lstm()
+  result <- perturbation_importance(fit$model, fit$x, fit$y, n_repeats = 3, seed = 7)
+
+  expect_s3_class(result, "pyimportance_result")
+  expect_identical(result$feature[1], "signal")
+  expect_gt(result$importance[1], 5 * result$importance[result$feature == "noise"])
+  expect_identical(attr(result, "settings")$loss, "mse")
+  expect_gt(attr(result, "baseline_score"), 0)
+})
+
+test_that("R and Python give the same numbers for a Keras model and the same seed", {
+  skip_if_no_python()
+  fit <- signal_lstm()
+  from_r <- perturbation_importance(fit$model, fit$x, fit$y, n_repeats = 4, seed = 11)
+  from_python <- engine()$perturbation_importance(
+    fit$model, numpy()$ascontiguousarray(fit$x), reticulate::np_array(fit$y),
+    n_repeats = 4L, random_state = 11L, feature_names = list("signal", "weak", "noise")
+  )
+
+  expected <- python_importances(from_python)
+  actual <- attr(from_r, "importances")[rownames(expected), ]
+  dimnames(actual) <- dimnames(expected)
+  expect_equal(actual, expected, tolerance = 1e-12)
+  expect_identical(max(abs(actual - expected)), 0)
+  expect_identical(attr(from_r, "baseline_score"), from_python$baseline_score)
+})
+
+test_that("a Keras model rejects x of the wrong shape with the engine's message", {
+  skip_if_no_python()
+  fit <- signal_lstm()
+  expect_error(
+    perturbation_importance(fit$model, fit$x[, , 1:2], n_repeats = 1),
+    "ValueError: X does not fit the model: the model expects input of shape (None, 10, 3), got X of shape (300, 10, 2)",
+    fixed = TRUE, class = "pyimportance_error"
+  )
+})

@@ -1,0 +1,456 @@
+"""perturbation_importance end to end: every method, granularity and task type; options; determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pyimportance import ModelFailedError, perturbation_importance
+from pyimportance.seeding import root_entropy, subsample_rng
+
+METHODS = ["gaussian", "uniform", "permute", "resample", "zero", "mean"]
+BYS = ["feature", "timestep", "cell", "groups"]
+N_SAMPLES, N_TIMESTEPS, N_FEATURES = 30, 4, 3
+
+
+# Tiny models that use x1 and x2 at time steps 1..3 and ignore x3 and time step 0 entirely.
+def _score(X):
+    return X[:, 1:, 0].sum(axis=1) - 0.7 * X[:, 1:, 1].sum(axis=1)
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def regression_model(X):
+    return _score(X)
+
+
+def binary_model(X):
+    return _sigmoid(_score(X))[:, None]
+
+
+def multiclass_model(X):
+    logits = np.stack([_score(X), -_score(X), 0.5 * X[:, 2, 1]], axis=1)
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def multioutput_model(X):
+    return np.stack([_score(X), X[:, -1, 1] ** 2], axis=1)
+
+
+def _task(kind, X):
+    """(model, y, loss) for one task kind; y drawn from the model so the baseline is sensible."""
+    rng = np.random.default_rng(5)
+    if kind == "regression":
+        return regression_model, regression_model(X) + rng.normal(0, 0.1, len(X)), "mse"
+    if kind == "binary":
+        return binary_model, (rng.random(len(X)) < binary_model(X)[:, 0]).astype(int), "log_loss"
+    if kind == "multiclass":
+        p = multiclass_model(X)
+        return multiclass_model, np.array([rng.choice(3, p=row) for row in p]), "categorical_crossentropy"
+    return multioutput_model, multioutput_model(X) + rng.normal(0, 0.1, (len(X), 2)), "mse"
+
+
+@pytest.fixture
+def small_X():
+    return np.random.default_rng(1).normal(size=(N_SAMPLES, N_TIMESTEPS, N_FEATURES))
+
+
+# ---------------------------------------------------------------- the matrix of cases
+
+
+@pytest.mark.parametrize("kind", ["regression", "binary", "multiclass", "multioutput"])
+@pytest.mark.parametrize("by", BYS)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_by_and_task_finds_the_used_inputs(small_X, method, by, kind):
+    model, y, loss = _task(kind, small_X)
+    options = {"groups": {"used": ["x1", "x2"], "unused": [2]}} if by == "groups" else {"by": by}
+    result = perturbation_importance(
+        model, small_X, y, method=method, loss=loss, n_repeats=2, random_state=0, **options
+    )
+    change = perturbation_importance(model, small_X, method=method, n_repeats=2, random_state=0, **options)
+    assert result.importances.shape == change.importances.shape
+    assert np.isfinite(result.importances).all()
+    assert result.settings["loss"] == loss and change.settings["loss"] == "prediction_change"
+    if by in ("feature", "groups"):
+        unused = [result.feature.index("x3" if by == "feature" else "unused")]
+        used = [result.feature.index("x1" if by == "feature" else "used")]
+        assert result.timestep == [None] * len(result.feature)
+    elif by == "timestep":
+        assert result.feature == ["(all)"] * N_TIMESTEPS and result.timestep == list(range(N_TIMESTEPS))
+        unused, used = [0], [N_TIMESTEPS - 1]
+    else:
+        assert result.feature == ["x1", "x2", "x3"] * N_TIMESTEPS
+        assert result.timestep == [t for t in range(N_TIMESTEPS) for _ in range(N_FEATURES)]
+        unused = [i for i, (f, t) in enumerate(zip(result.feature, result.timestep)) if f == "x3" or t == 0]
+        used = [result.feature.index("x1") + N_FEATURES]  # x1 at time step 1
+    np.testing.assert_array_equal(result.importances[unused], 0.0)
+    np.testing.assert_array_equal(change.importances[unused], 0.0)
+    assert (change.importances[used] > 0).all()
+    assert (result.importances[used] != 0).all()
+
+
+def test_regression_with_y_equal_to_the_model_makes_every_used_input_positive(small_X):
+    result = perturbation_importance(regression_model, small_X, regression_model(small_X), n_repeats=2, random_state=0)
+    assert result.baseline_score == 0.0
+    np.testing.assert_array_equal(result.importances_mean > 0, [True, True, False])
+
+
+def test_accuracy_is_a_score_whose_drop_is_the_importance(small_X):
+    y = (binary_model(small_X)[:, 0] >= 0.5).astype(int)
+    result = perturbation_importance(binary_model, small_X, y, loss="accuracy", method="zero", n_repeats=1)
+    assert result.baseline_score == 1.0
+    expected = 1.0 - np.mean((binary_model(np.where(np.arange(3) == 0, 0.0, small_X))[:, 0] >= 0.5) == y)
+    assert result.importances_mean[0] == pytest.approx(expected)
+    assert result.importances_mean[2] == 0.0
+
+
+def test_one_hot_and_label_targets_give_the_same_cross_entropy(small_X):
+    _, labels, _ = _task("multiclass", small_X)
+    one_hot = np.eye(3)[labels]
+    by_label = perturbation_importance(multiclass_model, small_X, labels, loss="log_loss", random_state=1)
+    by_one_hot = perturbation_importance(multiclass_model, small_X, one_hot, loss="log_loss", random_state=1)
+    np.testing.assert_array_equal(by_label.importances, by_one_hot.importances)
+    assert by_label.baseline_score == pytest.approx(
+        -np.mean(np.log(multiclass_model(small_X)[np.arange(N_SAMPLES), labels]))
+    )
+
+
+# ---------------------------------------------------------------- determinism and the caller's data
+
+
+def _noise_model(X):
+    return np.sin(X[:, :, 0]).sum(axis=1) + X[:, -1, 1] * X[:, -2, 2]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_results_are_bit_identical_across_batch_sizes_for_a_callable(small_X, method):
+    results = [
+        perturbation_importance(_noise_model, small_X, method=method, n_repeats=3, random_state=4, batch_size=size)
+        for size in (1, 7, 64, 10_000, None)
+    ]
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0].importances, other.importances)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("by", ["feature", "cell"])
+def test_results_are_bit_identical_across_batch_sizes_for_a_keras_lstm(trained_lstm, ground_truth_data, by):
+    X = ground_truth_data[2][:50]
+    y = ground_truth_data[3][:50]
+    results = [
+        perturbation_importance(trained_lstm, X, y, by=by, n_repeats=2, random_state=4, batch_size=size)
+        for size in (1, 7, 64, 10_000, None)
+    ]
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0].importances, other.importances)
+        assert results[0].baseline_score == other.baseline_score
+
+
+def test_same_random_state_same_result_different_random_state_different_result(small_X):
+    def run(random_state):
+        return perturbation_importance(_noise_model, small_X, n_repeats=3, random_state=random_state).importances
+
+    np.testing.assert_array_equal(run(8), run(8))
+    np.testing.assert_array_equal(run(np.random.SeedSequence(8)), run(8))
+    np.testing.assert_array_equal(run(np.random.default_rng(3)), run(np.random.default_rng(3)))
+    assert not np.array_equal(run(8), run(9))
+    assert not np.array_equal(run(None), run(None))
+
+
+@pytest.mark.parametrize("method", ["gaussian", "uniform", "permute", "resample"])
+def test_every_repeat_and_every_unit_draws_its_own_randomness(method):
+    X = np.random.default_rng(2).normal(size=(N_SAMPLES, N_TIMESTEPS, 2))
+    X[:, :, 1] = X[:, :, 0]  # two identical features, the model symmetric in them
+
+    def model(X):
+        return np.tanh(X[:, :, 0]).sum(axis=1) + np.tanh(X[:, :, 1]).sum(axis=1)
+
+    importances = perturbation_importance(model, X, method=method, n_repeats=3, random_state=0).importances
+    assert len(set(importances.ravel().tolist())) == importances.size
+
+
+def test_the_callers_X_and_y_are_left_unchanged(small_X):
+    y = regression_model(small_X)
+    X_copy, y_copy = small_X.copy(), y.copy()
+    for method in METHODS:
+        perturbation_importance(regression_model, small_X, y, method=method, by="cell", n_repeats=2)
+    np.testing.assert_array_equal(small_X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+def test_read_only_X_and_y_are_accepted(small_X):
+    y = regression_model(small_X)
+    small_X.setflags(write=False)
+    y.setflags(write=False)
+    writable = perturbation_importance(regression_model, small_X.copy(), y.copy(), random_state=2)
+    read_only = perturbation_importance(regression_model, small_X, y, random_state=2)
+    np.testing.assert_array_equal(writable.importances, read_only.importances)
+
+
+def test_the_model_never_sees_the_callers_array(small_X):
+    seen = []
+
+    def model(X):
+        seen.append(X)
+        return X[:, -1, 0]
+
+    perturbation_importance(model, small_X, n_repeats=1)
+    assert all(not np.shares_memory(chunk, small_X) for chunk in seen)
+
+
+# ---------------------------------------------------------------- Keras models of every kind
+
+
+@pytest.mark.keras
+def test_keras_sigmoid_classifier_with_log_loss_and_accuracy(keras, small_X):
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(
+        [keras.Input((N_TIMESTEPS, N_FEATURES)), keras.layers.LSTM(4), keras.layers.Dense(1, activation="sigmoid")]
+    )
+    X = small_X.astype(np.float32)
+    y = (X[:, -1, 0] > 0).astype(int)
+    probability = model.predict(X, verbose=0).astype(np.float64)
+    result = perturbation_importance(model, X, y, loss="log_loss", n_repeats=2, random_state=0)
+    expected = -np.mean(y * np.log(probability[:, 0]) + (1 - y) * np.log(1 - probability[:, 0]))
+    assert result.baseline_score == pytest.approx(expected, rel=1e-5)
+    accuracy = perturbation_importance(model, X, y, loss="accuracy", method="permute", n_repeats=2, random_state=0)
+    assert accuracy.baseline_score == pytest.approx(np.mean((probability[:, 0] >= 0.5) == y))
+    assert accuracy.settings["loss"] == "accuracy"
+
+
+@pytest.mark.keras
+def test_keras_softmax_classifier_with_categorical_crossentropy(keras, small_X):
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential(
+        [keras.Input((N_TIMESTEPS, N_FEATURES)), keras.layers.GRU(4), keras.layers.Dense(3, activation="softmax")]
+    )
+    X = small_X.astype(np.float32)
+    labels = np.arange(N_SAMPLES) % 3
+    result = perturbation_importance(model, X, labels, loss="categorical_crossentropy", by="cell", n_repeats=2)
+    probability = model.predict(X, verbose=0).astype(np.float64)
+    expected = -np.mean(np.log(probability[np.arange(N_SAMPLES), labels]))
+    assert result.baseline_score == pytest.approx(expected, rel=1e-5)
+    assert result.importances.shape == (N_TIMESTEPS * N_FEATURES, 2)
+    keras_loss = float(keras.losses.SparseCategoricalCrossentropy()(labels, probability))
+    assert result.baseline_score == pytest.approx(keras_loss, rel=1e-4)
+
+
+@pytest.mark.keras
+def test_keras_two_output_regression(keras, small_X):
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((N_TIMESTEPS, N_FEATURES)), keras.layers.LSTM(4), keras.layers.Dense(2)])
+    X = small_X.astype(np.float32)
+    y = np.stack([X[:, -1, 0], X[:, -1, 1]], axis=1)
+    result = perturbation_importance(model, X, y, loss="mae", by="timestep", n_repeats=2, random_state=0)
+    predictions = model.predict(X, verbose=0)
+    assert result.baseline_score == pytest.approx(np.mean(np.abs(predictions - y)), rel=1e-5)
+    assert result.timestep == list(range(N_TIMESTEPS))
+
+
+@pytest.mark.keras
+def test_keras_functional_model_with_two_output_heads(keras, small_X):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((N_TIMESTEPS, N_FEATURES))
+    hidden = keras.layers.LSTM(4)(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(1)(hidden), keras.layers.Dense(2)(hidden)])
+    X = small_X.astype(np.float32)
+    y = np.zeros((N_SAMPLES, 3))
+    result = perturbation_importance(model, X, y, method="zero", n_repeats=1)
+    first, second = model.predict(X, verbose=0)
+    predictions = np.concatenate([first, second], axis=1)
+    assert result.baseline_score == pytest.approx(np.mean(predictions.astype(np.float64) ** 2), rel=1e-5)
+    zeroed = X.copy()
+    zeroed[:, :, 0] = 0.0
+    perturbed = np.concatenate(model.predict(zeroed, verbose=0), axis=1).astype(np.float64)
+    expected = np.mean(perturbed**2) - np.mean(predictions.astype(np.float64) ** 2)
+    assert result.importances_mean[0] == pytest.approx(expected, rel=1e-4, abs=1e-7)
+
+
+@pytest.mark.keras
+def test_tf_keras_model_takes_the_compiled_fast_path(small_X):
+    import tf_keras
+
+    from pyimportance.predict import PredictFunction
+
+    tf_keras.utils.set_random_seed(5)
+    model = tf_keras.Sequential(
+        [tf_keras.layers.LSTM(4, input_shape=(N_TIMESTEPS, N_FEATURES)), tf_keras.layers.Dense(1)]
+    )
+    predict = PredictFunction(model, batch_rows=16)
+    assert predict._forward != predict._call_generic
+    assert predict.dtype == np.float32
+    X = small_X.astype(np.float32)
+    result = perturbation_importance(model, X, method="zero", n_repeats=1)
+    baseline = model.predict(X, verbose=0)
+    for feature in range(N_FEATURES):
+        zeroed = X.copy()
+        zeroed[:, :, feature] = 0.0
+        expected = np.mean(np.abs(model.predict(zeroed, verbose=0) - baseline))
+        assert result.importances_mean[feature] == pytest.approx(expected, rel=1e-4, abs=1e-7)
+
+
+# ---------------------------------------------------------------- input forms and options
+
+
+def test_2d_X_is_passed_to_the_model_as_2d(small_X):
+    X = small_X[:, -1, :]
+    shapes = set()
+
+    def model(chunk):
+        shapes.add(chunk.ndim)
+        return chunk @ np.array([1.0, 0.0, 2.0])
+
+    result = perturbation_importance(model, X, method="zero", n_repeats=1)
+    assert shapes == {2}
+    np.testing.assert_allclose(result.importances_mean, [np.abs(X[:, 0]).mean(), 0.0, 2 * np.abs(X[:, 2]).mean()])
+    assert result.timestep == [None, None, None]
+
+
+def test_2d_X_rejects_by_timestep(small_X):
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(lambda x: x[:, 0], small_X[:, 0, :], by="timestep")
+    assert str(error.value) == "by='timestep' needs 3D X (n_samples, n_timesteps, n_features), got 2D X"
+
+
+def test_dataframe_X_takes_its_column_names(small_X):
+    frame = pd.DataFrame(small_X[:, -1, :], columns=["price", "volume", "noise"])
+    result = perturbation_importance(lambda x: x[:, 0] + x[:, 1], frame, method="zero", n_repeats=1)
+    assert result.feature == ["price", "volume", "noise"]
+    assert result.importances_mean[2] == 0.0
+    assert result.settings["feature_names"] == ["price", "volume", "noise"]
+
+
+def test_feature_names_label_the_units(small_X):
+    result = perturbation_importance(_noise_model, small_X, feature_names=["a", "b", "c"], by="cell", n_repeats=1)
+    assert result.feature[:3] == ["a", "b", "c"]
+    assert set(result.to_frame()["feature"]) == {"a", "b", "c"}
+
+
+def test_groups_by_name_and_by_index_give_the_same_result(small_X):
+    by_name = perturbation_importance(_noise_model, small_X, groups={"g1": ["x1", "x3"], "g2": "x2"}, random_state=1)
+    by_index = perturbation_importance(_noise_model, small_X, groups={"g1": [0, 2], "g2": 1}, random_state=1)
+    np.testing.assert_array_equal(by_name.importances, by_index.importances)
+    assert by_name.feature == ["g1", "g2"]
+    assert by_name.settings["groups"] == {"g1": ["x1", "x3"], "g2": ["x2"]}
+
+
+def test_a_group_is_perturbed_together(small_X):
+    def model(X):
+        return X[:, -1, 0] * X[:, -1, 2]
+
+    result = perturbation_importance(model, small_X, method="zero", groups={"both": ["x1", "x3"]}, n_repeats=1)
+    assert result.importances_mean[0] == pytest.approx(np.abs(model(small_X)).mean())
+
+
+def _recording_model(seen):
+    def model(X):
+        seen.append(np.array(X))
+        return X[:, -1, 0]
+
+    return model
+
+
+@pytest.mark.parametrize("max_samples, expected_rows", [(12, 12), (0.25, 8), (1.0, N_SAMPLES), (5.0, 5)])
+def test_max_samples_evaluates_a_deterministic_subset_in_order(small_X, max_samples, expected_rows):
+    seen_first, seen_second = [], []
+    first = perturbation_importance(
+        _recording_model(seen_first), small_X, method="zero", max_samples=max_samples, random_state=6, batch_size=10**6
+    )
+    perturbation_importance(
+        _recording_model(seen_second), small_X, method="zero", max_samples=max_samples, random_state=6, batch_size=10**6
+    )
+    assert first.settings["n_samples"] == expected_rows
+    baseline = seen_first[0][:expected_rows]
+    np.testing.assert_array_equal(baseline, seen_second[0][:expected_rows])
+    rows = [int(np.flatnonzero((small_X == row).all(axis=(1, 2)))[0]) for row in baseline]
+    assert rows == sorted(rows) and len(set(rows)) == expected_rows
+    if expected_rows < N_SAMPLES:
+        expected = np.sort(subsample_rng(root_entropy(6)).choice(N_SAMPLES, expected_rows, replace=False))
+        assert rows == expected.tolist()
+
+
+def test_max_samples_with_y_keeps_the_matching_targets(small_X):
+    y = regression_model(small_X)
+    result = perturbation_importance(regression_model, small_X, y, max_samples=10, random_state=0)
+    assert result.baseline_score == 0.0  # y rows follow X rows
+
+
+def test_different_random_states_choose_different_subsets(small_X):
+    def rows(random_state):
+        seen = []
+        perturbation_importance(
+            _recording_model(seen), small_X, method="zero", max_samples=10, random_state=random_state
+        )
+        return seen[0][:10]
+
+    assert not np.array_equal(rows(1), rows(2))
+
+
+def test_custom_method_callable_gets_the_units_values_and_a_generator(small_X):
+    calls = []
+
+    def negate(values, rng):
+        calls.append((values.shape, type(rng)))
+        return -values
+
+    result = perturbation_importance(lambda x: x[:, -1, 0], small_X, method=negate, by="cell", n_repeats=2)
+    assert calls[0] == ((N_SAMPLES, 1, 1), np.random.Generator)
+    assert len(calls) == N_TIMESTEPS * N_FEATURES * 2
+    assert result.settings["method"] == "negate" and result.settings["scale"] is None
+    assert result.importances_mean[-3] == pytest.approx(2 * np.abs(small_X[:, -1, 0]).mean())
+
+
+def test_custom_loss_callable(small_X):
+    def max_error(y_true, y_pred):
+        return np.max(np.abs(y_true - y_pred[:, 0]))
+
+    y = regression_model(small_X) + 1.0
+    result = perturbation_importance(regression_model, small_X, y, loss=max_error, method="zero", n_repeats=1)
+    assert result.settings["loss"] == "max_error"
+    assert result.baseline_score == pytest.approx(1.0)
+    zeroed = small_X.copy()
+    zeroed[:, :, 0] = 0.0
+    assert result.importances_mean[0] == pytest.approx(np.max(np.abs(y - regression_model(zeroed))) - 1.0)
+
+
+def test_progress_true_writes_a_tqdm_bar_and_false_writes_nothing(small_X, capfd):
+    perturbation_importance(_noise_model, small_X, n_repeats=2, progress=True, batch_size=16)
+    captured = capfd.readouterr()
+    assert "pyimportance" in captured.err and "rows" in captured.err
+    perturbation_importance(_noise_model, small_X, n_repeats=2, progress=False)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_a_model_failing_mid_run_names_the_feature_and_repeat(small_X):
+    calls = []
+
+    def model(X):
+        calls.append(1)
+        if len(calls) > 3:
+            raise RuntimeError("out of memory")
+        return X[:, -1, 0]
+
+    with pytest.raises(ModelFailedError) as error:
+        perturbation_importance(model, small_X, batch_size=N_SAMPLES, n_repeats=2)
+    assert str(error.value) == "model failed while evaluating feature 'x2' (repeat 1 of 2): RuntimeError: out of memory"
+
+
+def test_settings_record_the_run(small_X):
+    result = perturbation_importance(_noise_model, small_X, method="uniform", scale=0.2, n_repeats=2, random_state=3)
+    assert result.settings == {
+        "method": "uniform",
+        "scale": 0.2,
+        "relative_scale": True,
+        "loss": "prediction_change",
+        "by": "feature",
+        "groups": None,
+        "n_repeats": 2,
+        "n_samples": N_SAMPLES,
+        "random_state": 3,
+        "feature_names": ["x1", "x2", "x3"],
+    }

@@ -1,0 +1,125 @@
+"""Ctrl-C stops a run promptly: KeyboardInterrupt passes through unwrapped, the progress bar closes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from tqdm.std import tqdm as std_tqdm
+
+from pyimportance import perturbation_importance
+
+
+class InterruptOnCall:
+    """A model that raises KeyboardInterrupt on its ``interrupt_on``-th call (as Ctrl-C inside it would)."""
+
+    def __init__(self, interrupt_on: int):
+        self.interrupt_on = interrupt_on
+        self.calls = 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.interrupt_on:
+            raise KeyboardInterrupt
+        return np.tanh(x).sum(axis=(1, 2))
+
+
+@pytest.mark.parametrize("interrupt_on", [1, 2, 7], ids=["baseline", "first job", "mid-run"])
+@pytest.mark.parametrize("progress", [False, True], ids=["no bar", "bar"])
+def test_keyboard_interrupt_in_the_model_propagates_unwrapped_and_stops_at_once(interrupt_on, progress):
+    X = np.random.default_rng(0).normal(size=(50, 6, 4))
+    model = InterruptOnCall(interrupt_on)
+    open_bars = len(std_tqdm._instances)
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        perturbation_importance(model, X, n_repeats=1000, batch_size=50, progress=progress, random_state=0)
+    elapsed = time.perf_counter() - start
+    assert type(caught.value) is KeyboardInterrupt  # not wrapped in ModelFailedError
+    assert caught.value.__cause__ is None
+    assert model.calls == interrupt_on  # no call after the interrupt
+    assert elapsed < 1.0
+    # The traceback (kept alive by `caught`) still references the bar: it must have been closed.
+    assert len(std_tqdm._instances) == open_bars
+
+
+_LONG_RUN = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from tqdm.std import tqdm
+    from pyimportance import perturbation_importance
+
+    X = np.random.default_rng(0).normal(size=(2000, 20, 8))
+    calls = 0
+
+    def model(x):
+        global calls
+        calls += 1
+        if calls == 2:
+            print("running", flush=True)
+        return np.tanh(x).sum(axis=(1, 2))
+
+    def run():
+        # About 10^5 model calls: minutes of work unless interrupted.
+        perturbation_importance(model, X, n_repeats=5000, batch_size=500, progress=True, random_state=0)
+
+    if sys.argv[1] == "catch":
+        try:
+            run()
+        except KeyboardInterrupt:
+            print(f"interrupted after {calls} calls; open progress bars: {len(tqdm._instances)}", flush=True)
+            sys.exit(130)
+    else:
+        run()
+    print("finished", flush=True)
+    """
+)
+
+
+def _interrupt_after_start(mode: str, wait_s: float = 1.0) -> tuple[subprocess.CompletedProcess, float]:
+    """Start the long run in a fresh interpreter, send SIGINT ``wait_s`` after it starts predicting."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _LONG_RUN, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "running"
+        time.sleep(wait_s)
+        assert process.poll() is None, "the run ended before it was interrupted"
+        process.send_signal(signal.SIGINT)
+        sent = time.perf_counter()
+        stdout, stderr = process.communicate(timeout=30)
+        elapsed = time.perf_counter() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), elapsed
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_sigint_ends_a_long_run_within_seconds_and_closes_the_bar():
+    done, elapsed = _interrupt_after_start("catch")
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert done.stdout.startswith("interrupted after ")
+    assert done.stdout.rstrip().endswith("open progress bars: 0")
+    assert "finished" not in done.stdout
+    assert elapsed < 3.0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_uncaught_sigint_ends_the_interpreter_with_keyboard_interrupt():
+    done, elapsed = _interrupt_after_start("uncaught")
+    # Python re-raises SIGINT on exit from an uncaught KeyboardInterrupt.
+    assert done.returncode == -signal.SIGINT, done.stderr[-2000:]
+    assert done.stderr.rstrip().endswith("KeyboardInterrupt")
+    assert "ModelFailedError" not in done.stderr
+    assert "finished" not in done.stdout
+    assert elapsed < 3.0
