@@ -119,6 +119,9 @@ def resolve_loss(loss, has_y: bool) -> Scorer:
 
 def _checked_custom(function: Callable) -> Callable[[np.ndarray, np.ndarray], float]:
     def custom_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        # A 1D y meets 1D predictions (sklearn's convention), so y_true - y_pred never broadcasts.
+        if y_true.ndim == 1 and y_pred.shape[1] == 1:
+            y_pred = y_pred[:, 0]
         value = function(y_true, y_pred)
         try:
             value = float(value)

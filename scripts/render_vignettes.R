@@ -45,6 +45,10 @@ run_in_child <- function(code, log_file) {
 render_document <- function(input, output_dir, params = NULL, log_file) {
   work_dir <- tempfile("render-")
   dir.create(work_dir)
+  # Knit a copy inside the work directory: reticulate's Python engine writes figures relative
+  # to the document, and figure paths that climb out of it ("../out/...") break pandoc.
+  file.copy(input, work_dir)
+  input <- file.path(work_dir, basename(input))
   code <- sprintf(
     "rmarkdown::render(%s, output_dir = %s, intermediates_dir = %s, params = %s, envir = new.env(), quiet = TRUE)",
     deparse1(input), deparse1(output_dir), deparse1(work_dir),
@@ -103,7 +107,8 @@ main <- function(arguments) {
   })
   jobs[[length(jobs) + 1L]] <- list(
     name = "importance-report", input = file.path(template_dir, "importance-report.Rmd"),
-    params = list(model_path = "model.keras", data_path = "x.npy", y_path = "y.npy",
+    params = list(model_path = file.path(template_dir, "model.keras"),
+                  data_path = file.path(template_dir, "x.npy"), y_path = file.path(template_dir, "y.npy"),
                   method = "permute", n_repeats = 5L, seed = 1L, by = "feature"),
     ready = drafted
   )

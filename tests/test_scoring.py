@@ -134,3 +134,17 @@ def test_check_target_rejects_non_one_hot_matrices_and_wrong_widths():
     with pytest.raises(ValueError) as error:
         check_target(LOSSES["mse"], np.zeros((2, 2)), P_REG[:2])
     assert str(error.value) == "y must have one column per model output (1), got 2 column(s)"
+
+
+def test_custom_loss_gets_1d_predictions_for_1d_y_so_nothing_broadcasts():
+    y_true = np.array([0.0, 1.0, 2.0, 3.0])
+    predictions = np.array([[0.5], [1.0], [2.0], [2.0]])
+    seen_shapes = []
+
+    def squared_error(y, p):
+        seen_shapes.append((y.shape, p.shape))
+        return np.mean((y - p) ** 2)
+
+    value = resolve_loss(squared_error, has_y=True).function(y_true, predictions)
+    assert seen_shapes == [((4,), (4,))]
+    assert value == pytest.approx((0.25 + 0 + 0 + 1) / 4)

@@ -51,6 +51,11 @@
 #' @param progress Show a progress bar.
 #' @param feature_names Optional names of the features, overriding those of
 #'   `x`.
+#' @param executor Optional Python `concurrent.futures` executor that runs the
+#'   perturbed jobs as tasks, e.g. `client$get_executor()` of a Dask client
+#'   (`client <- reticulate::import("dask.distributed")$Client()`). Same numbers
+#'   as the local run. Needs a Keras model (or another Python model) and
+#'   built-in `method` and `loss`: R functions cannot run in other processes.
 #'
 #' @return A data frame of class `pyimportance_result`, one row per unit,
 #'   sorted by decreasing importance, with columns `feature`, `timestep`
@@ -75,8 +80,15 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
                                     relative_scale = TRUE, loss = NULL, n_repeats = 5,
                                     by = "feature", groups = NULL, max_samples = NULL,
                                     batch_size = NULL, seed = NULL, progress = interactive(),
-                                    feature_names = NULL) {
+                                    feature_names = NULL, executor = NULL) {
   call <- match.call()
+  is_r_function <- function(value) is.function(value) && !inherits(value, "python.builtin.object")
+  if (!is.null(executor) && (is_r_function(model) || is_r_function(method) || is_r_function(loss))) {
+    argument_error(paste(
+      "executor needs a Python model and built-in method and loss:",
+      "R functions cannot run in other processes or threads"
+    ), call)
+  }
   if (is.null(feature_names)) {
     feature_names <- names_of_features(x)
   }
@@ -98,7 +110,8 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
     max_samples = max_samples,
     batch_size = as_whole_number(batch_size),
     random_state = as_whole_number(seed),
-    progress = progress
+    progress = progress,
+    executor = executor
   ))
   new_importance_result(result, seed = seed, classes = target$classes)
 }
