@@ -48,7 +48,7 @@ package_seconds <- NA_real_
 if (requireNamespace("pyimportance", quietly = TRUE) &&
     "perturbation_importance" %in% getNamespaceExports("pyimportance")) {
   started <- proc.time()[["elapsed"]]
-  result <- pyimportance::perturbation_importance(model, X, n_repeats = n_repeats, random_state = 0L)
+  result <- pyimportance::perturbation_importance(model, X, n_repeats = n_repeats, seed = 0L, progress = FALSE)
   package_seconds <- proc.time()[["elapsed"]] - started
 }
 cat("RESULT package_seconds", if (is.na(package_seconds)) "NA" else package_seconds, "\n")

@@ -75,15 +75,15 @@ FULL_CASES = {
     "small": Case("small", 100, 10, 5, 1),
     "common": Case("common", 1_000, 10, 20, 5),
     "medium": Case("medium", 10_000, 30, 20, 5),
-    "large": Case("large", 100_000, 30, 50, 3, loop_units=2, peers=False),
+    "large": Case("large", 100_000, 30, 50, 3, loop_units=1, peers=False),
     "cell": Case("cell", 10_000, 30, 20, 5, by="cell", loop_units=4, peers=False),
 }
 QUICK_CASES = {
-    "small": Case("small", 100, 10, 5, 1),
-    "common": Case("common", 1_000, 10, 20, 5, loop_units=5),
-    "medium": Case("medium", 2_000, 30, 20, 2, loop_units=4),
-    "large": Case("large", 4_000, 30, 50, 1, loop_units=2, peers=False),
-    "cell": Case("cell", 1_000, 30, 20, 1, by="cell", loop_units=20, peers=False),
+    "small": Case("small", 100, 10, 5, 1, peers=False),
+    "common": Case("common", 1_000, 10, 20, 5, loop_units=3, peers=False),
+    "medium": Case("medium", 2_000, 30, 20, 2, loop_units=2),
+    "large": Case("large", 4_000, 30, 50, 1, loop_units=1, peers=False),
+    "cell": Case("cell", 500, 30, 20, 1, by="cell", loop_units=10, peers=False),
 }
 
 
@@ -241,7 +241,7 @@ def _measure_rate(forward, chunk: np.ndarray, min_seconds: float) -> float:
             return calls * chunk.shape[0] / elapsed
 
 
-def find_limit(model, X: np.ndarray, probe_seconds: float) -> dict:
+def find_limit(model, X: np.ndarray, probe_seconds: float, batches: tuple[int, ...] = LIMIT_BATCHES) -> dict:
     """Fastest forward pass of ``model``: the best of tf.function / XLA at a few batch sizes."""
     import tensorflow as tf
 
@@ -249,7 +249,7 @@ def find_limit(model, X: np.ndarray, probe_seconds: float) -> dict:
     tried = []
     for xla in (False, True):
         forward = tf.function(lambda x: model(x, training=False), jit_compile=xla)
-        for batch in LIMIT_BATCHES:
+        for batch in batches:
             chunk = np.resize(X, (batch,) + X.shape[1:])
             forward(chunk)  # compile for this shape
             rate = _measure_rate(forward, chunk, probe_seconds)
@@ -432,7 +432,7 @@ def _fmt_time(timing: Timing | None) -> str:
     if timing is None:
         return "–"
     mark = "*" if timing.measured_seconds is not None else ""
-    return f"{timing.seconds:,.2f}{mark}"
+    return f"{timing.seconds:,.{3 if timing.seconds < 1 else 2}f}{mark}"
 
 
 def _fmt_rate(timing: Timing | None) -> str:
@@ -472,7 +472,7 @@ def write_report(path: Path, results: dict, args) -> None:
         "## Gaussian noise: loop vs pyimportance vs hardware limit",
         "",
         "| case | n x T x F | by | repeats | rows | loop s | pyimp s | limit s | loop/pyimp | pyimp/limit "
-        "| pyimp rows/s | limit rows/s | limit config | RSS peak MiB (pyimp / loop) | agreement |",
+        "| pyimp rows/s | limit rows/s | limit config | RSS growth MiB (pyimp / loop) | agreement |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in results["cases"].items():
@@ -483,7 +483,7 @@ def write_report(path: Path, results: dict, args) -> None:
             f"| {case.total_rows:,} | {_fmt_time(loop)} | {_fmt_time(pyimp)} | {_fmt_time(limit)} "
             f"| {_ratio(loop, pyimp)} | {_ratio(pyimp, limit)} | {_fmt_rate(pyimp)} | {_fmt_rate(limit)} "
             f"| {limit.note.split(';')[0] if limit else '–'} "
-            f"| {pyimp.peak_mib:,.0f} / {loop.peak_mib:,.0f} | {_agreement(loop, pyimp)} |"
+            f"| {pyimp.growth_mib:,.0f} / {loop.growth_mib:,.0f} | {_agreement(loop, pyimp)} |"
         )
     lines += [
         "",
@@ -492,7 +492,7 @@ def write_report(path: Path, results: dict, args) -> None:
         "",
         "## method=\"permute\": scikit-learn (adapter) vs pyimportance",
         "",
-        "| case | rows | sklearn s | pyimp s | sklearn/pyimp | RSS peak MiB (pyimp / sklearn) | agreement |",
+        "| case | rows | sklearn s | pyimp s | sklearn/pyimp | RSS growth MiB (pyimp / sklearn) | agreement |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, entry in results["cases"].items():
@@ -501,7 +501,7 @@ def write_report(path: Path, results: dict, args) -> None:
             continue
         lines.append(
             f"| {name} | {peer.rows:,} | {_fmt_time(peer)} | {_fmt_time(pyimp)} | {_ratio(peer, pyimp)} "
-            f"| {pyimp.peak_mib:,.0f} / {peer.peak_mib:,.0f} | {_agreement(peer, pyimp)} |"
+            f"| {pyimp.growth_mib:,.0f} / {peer.growth_mib:,.0f} | {_agreement(peer, pyimp)} |"
         )
     lines += ["", "## From R (reticulate)", ""]
     r_rows = [(name, entry["r"]) for name, entry in results["cases"].items() if entry.get("r")]
@@ -569,7 +569,7 @@ def run_case(case: Case, args, limits: dict, workdir: Path) -> dict:
     record("loop", run_loop(fresh_copy(model), X, case))
     shape = (case.n_timesteps, case.n_features)
     if shape not in limits:
-        limits[shape] = find_limit(fresh_copy(model), X, probe_seconds=args.probe_seconds)
+        limits[shape] = find_limit(fresh_copy(model), X, args.probe_seconds, args.limit_batches)
         print("  limit probes: " + ", ".join(
             f"{'xla' if t['xla'] else 'tf'}@{t['batch']}={t['rate']:,.0f}" for t in limits[shape]["tried"]), flush=True)
     record("limit", run_limit(limits[shape], case, confirm_seconds=args.confirm_seconds))
@@ -592,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     args.probe_seconds = 0.3 if args.quick else 1.0
-    args.confirm_seconds = 2.0 if args.quick else 20.0
+    args.confirm_seconds = 1.0 if args.quick else 20.0
+    args.limit_batches = (2048, 4096) if args.quick else LIMIT_BATCHES
     table = QUICK_CASES if args.quick else FULL_CASES
     names = [name.strip() for name in args.cases.split(",") if name.strip()]
     unknown = [name for name in names if name not in table]
@@ -608,8 +609,8 @@ def main(argv: list[str] | None = None) -> int:
         if not any(entry.get("r") for entry in results["cases"].values()):
             results["r_skipped"] = "--skip-r given" if args.skip_r else "Rscript or the R package in .rlib not found"
         shape = (30, 20)
-        points = [(500, 1), (500, 4), (1_000, 2), (2_000, 1), (2_000, 4)] if args.quick else [
-            (2_000, 1), (2_000, 4), (5_000, 2), (10_000, 1), (10_000, 4), (20_000, 2)]
+        points = [(250, 1), (500, 2), (1_000, 2)] if args.quick else [
+            (2_000, 1), (2_000, 4), (5_000, 2), (10_000, 1), (10_000, 4)]
         print("scaling", flush=True)
         scaling_points = run_scaling(train_model(*shape), *shape, points)
         fit = fit_line(np.array([p["rows"] for p in scaling_points], float),
@@ -617,7 +618,6 @@ def main(argv: list[str] | None = None) -> int:
         results["scaling"] = {"T": shape[0], "F": shape[1], "points": scaling_points, "fit": fit}
     results["total_seconds"] = time.perf_counter() - started
     results["notes"] = notes(results, args)
-    args.out.write_text("")
     write_report(args.out, results, args)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
     print(f"wrote {args.out} ({results['total_seconds']:.0f} s)")
@@ -627,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
 def notes(results: dict, args) -> list[str]:
     out = [
         "limit: rows/s of the best (tf.function or XLA, batch size in "
-        f"{', '.join(map(str, LIMIT_BATCHES))}) forward pass on a prepared NumPy chunk, compilation excluded; "
+        f"{', '.join(map(str, args.limit_batches))}) forward pass on a prepared NumPy chunk, compilation excluded; "
         f"the time shown is total rows / that rate (at most {args.confirm_seconds:.0f} s of rows are pushed "
         "per case, the rest is linear by construction).",
         "loop: `model.predict(Xp, verbose=0)` per unit and repeat (batch size 32), on a fresh clone, so its "
@@ -639,9 +639,21 @@ def notes(results: dict, args) -> list[str]:
         "predict gathers `X[idx[:, f], :, f]` per feature and calls `model.predict(X3, verbose=0)`; "
         "y = baseline predictions and scoring='neg_mean_absolute_error', so its importance is the same mean "
         "absolute change as pyimportance's method='permute'.",
-        "RSS peak: whole-process resident memory (psutil, sampled every 5 ms) during the contender; it includes "
-        "TensorFlow and the data.",
+        "RSS growth: peak resident memory of the process (psutil, sampled every 5 ms) during the contender, minus "
+        "its resident memory when the contender started (TensorFlow and X are already loaded then); the JSON file "
+        "next to this one also has the absolute peaks.",
+        "Engine (pyimportance/runner.py, predict.py): fixed-shape compiled forward (tf.function, XLA from 50k rows), "
+        "4,096-row default chunks spread evenly over the calls, the baseline's last chunk topped up with the first "
+        "jobs instead of padding, the next chunk built while TensorFlow predicts the current one (worker thread), "
+        "and for by='timestep'/'cell' on a Sequential starting with a one-way LSTM/GRU the unperturbed time steps "
+        "are skipped from cached layer states when the measured call times say it pays (checked bit for bit "
+        "against the full forward pass on the first chunk of each start step).",
         "The machine is shared; timings vary by a few percent run to run.",
+        "Full run: `make bench` (= `.venv/bin/python bench/run_bench.py --out bench/RESULTS.md`), about 15-25 "
+        "minutes on 2 idle cores; the large case's loop is timed on 1 of 50 features and the cell case's on 4 of "
+        "600 cells (each with all repeats) and extrapolated, the limit is pushed for 20 s per case and extrapolated; "
+        "everything else runs in full. R is compared on small and common when Rscript and .rlib/pyimportance exist "
+        "(`--skip-r` to leave it out).",
     ]
     targets = []
     cases = results["cases"]

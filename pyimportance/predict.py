@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -97,6 +98,37 @@ def as_prediction_matrix(output, n_rows: int) -> np.ndarray:
     return matrix
 
 
+# Compiled forward passes per model (weakly keyed: a model that is freed takes its own along),
+# so repeated runs on one model trace and compile it once rather than every time.
+_COMPILED_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compile_forward(model_ref: weakref.ref, use_xla: bool) -> Callable:
+    """``tf.function`` of the model's inference pass (XLA if asked, falling back without it)."""
+    import tensorflow as tf
+
+    def forward(x):
+        return tf.nest.flatten(model_ref()(x, training=False))
+
+    plain = tf.function(forward)
+    if not use_xla:
+        return plain
+    compiled = tf.function(forward, jit_compile=True)
+
+    def forward_with_fallback(x):
+        nonlocal compiled
+        if compiled is None:
+            return plain(x)
+        try:
+            return compiled(x)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
+            warnings.warn(f"XLA compilation failed, using tf.function without XLA: {error}", stacklevel=2)
+            compiled = None
+            return plain(x)
+
+    return forward_with_fallback
+
+
 class PredictFunction:
     """A model as ``f(X_chunk) -> (rows, n_outputs)`` float64 predictions.
 
@@ -119,6 +151,7 @@ class PredictFunction:
         # True when calls run compiled TensorFlow, which releases the GIL: the caller may then
         # predict one chunk on a worker thread while it builds the next.
         self.releases_gil = False
+        self.uses_xla = False
         self._forward: Callable = self._call_generic
         self._model = model
         flavour = _keras_flavour(model)
@@ -128,10 +161,17 @@ class PredictFunction:
                 self.dtype = np.dtype(np.float32)
             if _uses_tensorflow(flavour):
                 use_xla = total_rows >= XLA_MIN_ROWS if jit_compile == "auto" else bool(jit_compile)
+                self.uses_xla = use_xla
                 self._forward = self._compile_tensorflow(model, use_xla)
                 self.releases_gil = True
             else:
                 self._forward = model.predict_on_batch
+
+    def prefix_reuse(self, values: np.ndarray) -> PrefixReuse | None:
+        """A :class:`PrefixReuse` for ``values`` where the model allows it, else None."""
+        if not self.releases_gil or not PrefixReuse.supports(self._model, values.shape):
+            return None
+        return PrefixReuse(self._model, self, values)
 
     @property
     def pads(self) -> bool:
@@ -145,28 +185,14 @@ class PredictFunction:
         return model(chunk)
 
     def _compile_tensorflow(self, model, use_xla: bool) -> Callable:
-        import tensorflow as tf
-
-        def forward(x):
-            return tf.nest.flatten(model(x, training=False))
-
-        plain = tf.function(forward)
-        if not use_xla:
-            return plain
-        compiled = tf.function(forward, jit_compile=True)
-
-        def forward_with_fallback(x):
-            nonlocal compiled
-            if compiled is None:
-                return plain(x)
-            try:
-                return compiled(x)
-            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
-                warnings.warn(f"XLA compilation failed, using tf.function without XLA: {error}", stacklevel=2)
-                compiled = None
-                return plain(x)
-
-        return forward_with_fallback
+        """The model's compiled forward pass, built once per model and kept for later runs."""
+        try:
+            compiled = _COMPILED_FORWARDS.setdefault(model, {})
+        except TypeError:  # not weakly referenceable: compile for this run only
+            compiled = {}
+        if use_xla not in compiled:
+            compiled[use_xla] = _compile_forward(weakref.ref(model), use_xla)
+        return compiled[use_xla]
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         rows = chunk.shape[0]
@@ -184,3 +210,119 @@ class PredictFunction:
         if isinstance(output, (list, tuple)):
             return [np.asarray(part)[:rows] for part in output]
         return np.asarray(output)[:rows]
+
+
+# Prefix reuse pays off only when many rows share a start step; it costs a few compilations.
+PREFIX_MIN_ROWS = 100_000
+_PREFIX_STARTS = 6  # default; the runner picks how many from measured call times
+
+
+class PrefixReuse:
+    """Predictions that skip the unperturbed first time steps of a recurrent first layer.
+
+    For a Keras ``Sequential`` model whose first layer is a plain one-way LSTM or GRU that
+    returns only its last output, rows whose values before time step ``s`` equal X's have the
+    layer state of the unperturbed rows after step ``s - 1``. That state is computed once per
+    sample, and such rows only run steps ``s..T-1``: by="timestep" and by="cell" then cost about
+    half as much. ``s`` is rounded down to one of a few start steps, each compiled once. The
+    first chunk from each start step is also predicted in full and compared bit for bit; on any
+    difference the shortcut is dropped for the rest of the run, so results never change.
+    """
+
+    def __init__(self, model, predict: PredictFunction, values: np.ndarray):
+        import tensorflow as tf
+
+        self._predict = predict
+        self._values = values
+        layer = model.layers[0]
+        self._twin = type(layer).from_config({**layer.get_config(), "return_state": True})
+        self._twin.build((None, None, values.shape[2]))
+        self._twin.set_weights(layer.get_weights())
+        rest = model.layers[1:]
+        twin = self._twin
+
+        def states(x):
+            return twin(x, training=False)[1:]
+
+        def suffix(x, state):
+            output = twin(x, initial_state=list(state), training=False)[0]
+            for later in rest:
+                output = later(output, training=False)
+            return tf.nest.flatten(output)
+
+        self._states_fn = tf.function(states, jit_compile=predict.uses_xla)
+        self._suffix_fn = tf.function(suffix, jit_compile=predict.uses_xla)
+        self._starts = self.starts_for(values.shape[1], _PREFIX_STARTS)
+        self._cached_start: int | None = None
+        self._cached_states: list[np.ndarray] = []
+        self._verified: set[int] = set()
+        self.active = True
+
+    @staticmethod
+    def supports(model, values_shape: tuple[int, ...]) -> bool:
+        """Whether ``model`` has the structure the shortcut is exact for."""
+        keras3 = sys.modules.get("keras")
+        if keras3 is None or _keras_flavour(model) != "keras" or not isinstance(model, keras3.Sequential):
+            return False
+        if len(values_shape) != 3 or values_shape[1] < 2 or not model.layers:
+            return False
+        layer = model.layers[0]
+        if type(layer) not in (keras3.layers.LSTM, keras3.layers.GRU):
+            return False
+        config = layer.get_config()
+        flags = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+        return not any(config.get(flag) for flag in flags)
+
+    @staticmethod
+    def starts_for(n_timesteps: int, n_starts: int) -> list[int]:
+        """``n_starts`` start steps spread evenly over ``n_timesteps`` (0 included)."""
+        return sorted({(k * n_timesteps) // n_starts for k in range(n_starts)})
+
+    def use_starts(self, starts: list[int]) -> None:
+        """Compile for these start steps (0 included) rather than the default ones."""
+        self._starts = sorted(set(starts) | {0})
+
+    def start_for(self, step: int, starts: list[int] | None = None) -> int:
+        """The start step used for rows unperturbed before ``step`` (0: run in full)."""
+        if not self.active:
+            return 0
+        return max(start for start in (starts or self._starts) if start <= step)
+
+    def _states(self, start: int) -> list[np.ndarray]:
+        """Layer state of every sample after step ``start - 1`` (unperturbed), cached per start."""
+        if self._cached_start != start:
+            batch = self._predict.batch_rows
+            parts = []
+            for first in range(0, self._values.shape[0], batch):
+                block = np.asarray(self._values[first : first + batch, :start], dtype=self._predict.dtype)
+                rows = block.shape[0]
+                if rows < batch:
+                    block = np.concatenate([block, np.zeros((batch - rows,) + block.shape[1:], block.dtype)])
+                parts.append([np.asarray(state)[:rows] for state in self._states_fn(block)])
+            self._cached_states = [np.concatenate(kind) for kind in zip(*parts)]
+            self._cached_start = start
+        return self._cached_states
+
+    def __call__(self, chunk: np.ndarray, step: int, sample_rows: np.ndarray) -> np.ndarray:
+        """Predictions for ``chunk``, whose rows are samples ``sample_rows`` unperturbed before ``step``."""
+        start = self.start_for(step)
+        if start == 0:
+            return self._predict(chunk)
+        rows, batch = chunk.shape[0], self._predict.batch_rows
+        suffix = chunk[:, start:]
+        state = [kind[sample_rows] for kind in self._states(start)]
+        if rows < batch:
+            suffix = np.concatenate([suffix, np.zeros((batch - rows,) + suffix.shape[1:], suffix.dtype)])
+            state = [np.concatenate([kind, np.zeros((batch - rows,) + kind.shape[1:], kind.dtype)]) for kind in state]
+        try:
+            fast = as_prediction_matrix(PredictFunction._slice(self._suffix_fn(suffix, state), rows), rows)
+        except Exception:  # e.g. XLA cannot compile it: the full forward pass decides
+            self.active = False
+            return self._predict(chunk)
+        if start not in self._verified:
+            full = self._predict(chunk)
+            if not np.array_equal(fast, full):
+                self.active = False
+                return full
+            self._verified.add(start)
+        return fast

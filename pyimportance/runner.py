@@ -3,12 +3,14 @@
 A *job* is one (unit, repeat). Its perturbed values are drawn once, from the job's own
 generator, for all samples (only the unit's own columns are held, never a whole copy of X).
 Rows of consecutive jobs are then packed into one buffer of ``batch_rows`` rows, so many
-small jobs share one model call, and one large job spans several; the buffer is the only
-full-width copy in memory. Scores depend only on the job, never on this packing.
+small jobs share one model call, and one large job spans several; the buffer (two, when the
+model runs on a worker thread) is the only full-width copy in memory. Scores depend only on
+the job, never on this packing.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .perturbations import FeatureStats
-from .predict import PredictFunction
+from .predict import PREFIX_MIN_ROWS, PredictFunction, PrefixReuse
 from .scoring import Scorer
 from .seeding import unit_rng
 from .units import Unit
@@ -77,10 +79,28 @@ class Plan:
         """(time steps, features, new values) of a job; new values shaped (n, steps, features)."""
         unit = self.units[job[0]]
         steps, features = unit.columns(self.values.shape[1])
-        original = np.asarray(self.values[:, steps[:, None], features[None, :]], dtype=np.float64)
+        original = np.asarray(self.values[(slice(None),) + _block_index(steps, features)], dtype=np.float64)
         context = self.stats.context(features, scale=self.scale, relative_scale=self.relative_scale)
         rng = unit_rng(self.entropy, job[0], job[1])
         return steps, features, self.perturb(original, rng, context)
+
+
+def _block_index(steps: np.ndarray, features: np.ndarray) -> tuple:
+    """Index of the block ``[:, steps, features]`` (shape (n, steps, features)) after the sample axis.
+
+    Runs of consecutive indices become slices: basic indexing is several times faster than
+    fancy indexing, and selects the same block.
+    """
+
+    def as_slice(index: np.ndarray):
+        if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
+            return slice(int(index[0]), int(index[0]) + len(index))
+        return None
+
+    step_slice, feature_slice = as_slice(steps), as_slice(features)
+    if step_slice is None and feature_slice is None:
+        return steps[:, None], features[None, :]
+    return (steps if step_slice is None else step_slice), (features if feature_slice is None else feature_slice)
 
 
 @dataclass
@@ -88,7 +108,7 @@ class _Pending:
     """A job (None = unperturbed X) whose rows are being copied and predicted."""
 
     job: tuple[int, int] | None
-    columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    columns: tuple[tuple, np.ndarray] | None = None  # (block index, new values) while being fed
     fed_rows: int = 0
     done_rows: int = 0
     predictions: np.ndarray | None = None
@@ -106,12 +126,15 @@ class _Segment:
 class ChunkedEvaluator:
     """Packs rows of jobs into chunks of ``predict.batch_rows`` and scores finished jobs.
 
-    Two things keep the model busy. Where short chunks would be padded (compiled Keras), the
-    rows that would pad the baseline's last chunk are filled with the first jobs of the plan
-    (kept for :meth:`scores`) instead.
-    And where the model runs outside the GIL (compiled TensorFlow), each chunk is predicted
-    on a worker thread while the next one is being built, in a second buffer. Neither
-    changes a single number: every row is predicted at the same fixed batch shape.
+    Three things keep the model busy without changing a single number (every row is
+    predicted at the same fixed batch shape, whatever shares its chunk):
+
+    - where short chunks would be padded (compiled Keras), the rows that would pad the
+      baseline's last chunk are filled with the first jobs of the plan (kept for :meth:`scores`);
+    - where the model runs outside the GIL (compiled TensorFlow), each chunk is predicted on a
+      worker thread while the next one is built in a second buffer;
+    - for units that start past time step 0 (by="timestep"/"cell"), :class:`PrefixReuse` skips
+      the unperturbed steps when the model allows it and the timed calls say it pays off.
     """
 
     plan: Plan
@@ -128,6 +151,69 @@ class ChunkedEvaluator:
         self._started: dict[tuple[int, int], _Pending] = {}  # jobs begun early, alongside the baseline
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: tuple[Future, list[_Segment], int] | None = None
+        self._prefix: PrefixReuse | None = None
+        self._prefix_decided: bool | None = None
+        self._late_steps: list[int] = []
+        self._call_seconds: list[float] = []  # full model calls, for the prefix-reuse decision
+
+    def _first_step(self, job: tuple[int, int] | None) -> int:
+        """The first time step a job perturbs (0 for the baseline and whole-sequence units)."""
+        if job is None:
+            return 0
+        steps = self.plan.units[job[0]].timesteps
+        return 0 if steps is None else min(steps)
+
+    def _use_prefix_reuse(self, jobs: Sequence[tuple[int, int]]) -> None:
+        """Plan :class:`PrefixReuse` when enough rows start past time step 0 (decided once timed)."""
+        late = [job for job in jobs if self._first_step(job) > 0]
+        if self._prefix is None and self.plan.is_sequence and len(late) * self.plan.values.shape[0] >= PREFIX_MIN_ROWS:
+            self._prefix = self.predict.prefix_reuse(self.plan.values)
+            self._late_steps = [self._first_step(job) for job in late]
+
+    def _prefix_pays_off(self) -> bool:
+        """Whether skipping steps saves more than it costs, judged from the calls timed so far.
+
+        Each start step costs two compilations (about the first call's extra time), its states
+        and one chunk predicted twice; it saves ``start / T`` of the work of each row starting
+        there. More start steps save more and cost more: the best number is chosen here.
+        """
+        if self._prefix_decided is None:
+            times = self._call_seconds
+            if len(times) < 3:
+                return False
+            steady = float(np.median(times[1:]))
+            per_start = 2 * max(times[0] - steady, 0.1 * steady) + 3 * steady
+            n_samples, n_timesteps = self.plan.values.shape[:2]
+            chunks_per_job = n_samples / self.predict.batch_rows
+            best, best_net = None, 0.0
+            for n_starts in sorted({2, 3, 4, 6, 8, 10, 15, 20, 30, n_timesteps} & set(range(2, n_timesteps + 1))):
+                starts = PrefixReuse.starts_for(n_timesteps, n_starts)
+                skipped = sum(self._prefix.start_for(step, starts) for step in self._late_steps) / n_timesteps
+                cost = (len(starts) - 1) * per_start
+                net = skipped * chunks_per_job * steady - 1.5 * cost
+                if net > best_net:
+                    best, best_net = starts, net
+            self._prefix_decided = best is not None
+            if best is not None:
+                self._prefix.use_starts(best)
+        return self._prefix_decided
+
+    def _model_call(self, chunk: np.ndarray, segments: list[_Segment]) -> Callable[[], np.ndarray]:
+        """The call that predicts ``chunk``: in full, or past the steps no row of it changed."""
+        step = min(self._first_step(segment.pending.job) for segment in segments)
+        if self._prefix is None or step == 0 or not self._prefix_pays_off():
+            return self._timed(lambda: self.predict(chunk))
+        samples = np.concatenate([np.arange(seg.source_start, seg.source_stop) for seg in segments])
+        return lambda: self._prefix(chunk, step, samples)
+
+    def _timed(self, call: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+        def timed_call() -> np.ndarray:
+            start = time.perf_counter()
+            result = call()
+            self._call_seconds.append(time.perf_counter() - start)
+            return result
+
+        return timed_call
 
     def _model_view(self, buffer: np.ndarray, rows: int) -> np.ndarray:
         chunk = buffer[:rows]
@@ -147,16 +233,16 @@ class ChunkedEvaluator:
             return
         segments, rows = self._segments, self._fill
         self._segments, self._fill = [], 0
-        chunk = self._model_view(self._buffer, rows)
+        call = self._model_call(self._model_view(self._buffer, rows), segments)
         if self._pool is None:
             try:
-                predictions = self.predict(chunk)
+                predictions = call()
             except Exception as error:
                 self._raise_failure(error, segments)
             self._collect(predictions, segments, rows)
             return
         self._wait()
-        self._in_flight = (self._pool.submit(self.predict, chunk), segments, rows)
+        self._in_flight = (self._pool.submit(call), segments, rows)
         if len(self._buffers) == 1:
             self._buffers.append(np.empty_like(self._buffer))
         self._buffer = self._buffers[1] if self._buffer is self._buffers[0] else self._buffers[0]
@@ -194,15 +280,16 @@ class ChunkedEvaluator:
         """
         job, n = pending.job, self.plan.values.shape[0]
         if job is not None and pending.columns is None and pending.fed_rows < n:
-            pending.columns = self.plan.perturbed_columns(job)
+            steps, features, new_values = self.plan.perturbed_columns(job)
+            pending.columns = (_block_index(steps, features), new_values)
         while pending.fed_rows < n:
             start = pending.fed_rows
             rows = min(n - start, self.predict.batch_rows - self._fill)
             target = self._buffer[self._fill : self._fill + rows]
             target[...] = self.plan.values[start : start + rows]
             if pending.columns is not None:
-                steps, features, new_values = pending.columns
-                target[:, steps[:, None], features[None, :]] = new_values[start : start + rows]
+                index, new_values = pending.columns
+                target[(slice(None),) + index] = new_values[start : start + rows]
             self._segments.append(_Segment(pending, start, start + rows, self._fill))
             self._fill += rows
             pending.fed_rows += rows
@@ -270,6 +357,7 @@ class ChunkedEvaluator:
             self._finished = []
 
         def work() -> None:
+            self._use_prefix_reuse(jobs)
             for job in jobs:
                 pending = self._started.pop(job, None) or _Pending(job)
                 self._feed(pending)

@@ -180,3 +180,23 @@ def test_check_model_input_accepts_variable_length_sequences(keras):
     check_model_input(model, (10, 7, 3))
     with pytest.raises(ValueError, match=r"expects input of shape \(None, None, 3\)"):
         check_model_input(model, (10, 7, 4))
+
+
+@pytest.mark.keras
+def test_a_model_is_compiled_once_across_runs_and_freed_with_the_model(keras, chunk):
+    import gc
+    import weakref
+
+    from pyimportance import predict
+
+    model = keras.Sequential([keras.Input(chunk.shape[1:]), keras.layers.LSTM(3), keras.layers.Dense(1)])
+    first = PredictFunction(model, batch_rows=8, jit_compile=False)
+    second = PredictFunction(model, batch_rows=8, jit_compile=False)
+    assert first._forward is second._forward
+    np.testing.assert_array_equal(first(chunk[:8]), second(chunk[:8]))
+    assert first._forward.experimental_get_tracing_count() == 1
+    model_ref = weakref.ref(model)
+    del model, first, second
+    gc.collect()
+    assert model_ref() is None
+    assert all(key is not None for key in predict._COMPILED_FORWARDS.keys())

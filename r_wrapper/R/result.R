@@ -161,6 +161,7 @@ plot_timesteps <- function(frame, title) {
     plot <- plot + ggplot2::geom_ribbon(ggplot2::aes(ymin = ci_low, ymax = ci_high), alpha = 0.25, na.rm = TRUE)
   }
   plot + ggplot2::geom_line() + ggplot2::geom_point() +
+    ggplot2::scale_x_continuous(breaks = integer_breaks) +
     ggplot2::labs(title = title, x = "time step", y = "importance")
 }
 
@@ -169,6 +170,15 @@ plot_cells <- function(frame, settings, title) {
   frame$feature <- factor(frame$feature, levels = rev(unique(c(levels, frame$feature))))
   ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = importance)) +
     ggplot2::geom_tile() +
-    ggplot2::scale_fill_gradient(low = "white", high = "firebrick") +
+    # viridis keeps cells at or below 0 visible (a white low end would hide them)
+    ggplot2::scale_fill_viridis_c() +
+    ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
     ggplot2::labs(title = title, x = "time step", y = NULL)
+}
+
+#' Whole-number axis breaks for time steps.
+#' @noRd
+integer_breaks <- function(limits) {
+  breaks <- pretty(limits)
+  breaks[breaks == round(breaks)]
 }
