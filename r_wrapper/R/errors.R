@@ -37,6 +37,9 @@ with_python_errors <- function(expr, call) {
     if (!nzchar(message)) {
       message <- conditionMessage(error)
     }
+    if (startsWith(message, "KeyboardInterrupt")) {
+      resignal_interrupt()
+    }
     python_type <- regmatches(message, regexpr("^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Warning)(?=: )", message, perl = TRUE))
     stop(structure(
       class = c("pyimportance_error", "error", "condition"),
@@ -53,4 +56,14 @@ argument_error <- function(message, call = NULL) {
     class = c("pyimportance_error", "error", "condition"),
     list(message = message, call = call, python_type = NA_character_)
   ))
+}
+
+#' Ctrl-C inside an R callback comes back from Python as KeyboardInterrupt
+#' (reticulate reports it as an error): signal it as the R interrupt it was,
+#' so `tryCatch(interrupt = )` handlers see it, and otherwise return to the
+#' top level quietly, as an interrupt does.
+#' @noRd
+resignal_interrupt <- function() {
+  signalCondition(structure(class = c("interrupt", "condition"), list(message = "", call = NULL)))
+  invokeRestart("abort")
 }

@@ -133,15 +133,15 @@ as_python_model <- function(model, call, like = identity) {
 }
 
 #' An R function as a Python callable whose arguments arrive as R objects
-#' (NumPy arrays as R arrays with the same index order).
+#' (NumPy arrays as R arrays with the same index order). An interrupt while it
+#' runs becomes Python's KeyboardInterrupt, so Ctrl-C stops the run as an
+#' interrupt rather than as a failed model call.
 #' @noRd
 python_callable <- function(fun, name = NULL) {
-  callable <- reticulate::r_to_py(fun, convert = TRUE)
-  if (!is.null(name)) {
-    builtins <- reticulate::import_builtins(convert = FALSE)
-    try(builtins$setattr(callable, "__name__", name), silent = TRUE)
-  }
-  callable
+  marker <- "__pyimportance_interrupted__"
+  guarded <- function(...) tryCatch(fun(...), interrupt = function(condition) marker)
+  interop <- reticulate::import("pyimportance.interop", convert = FALSE)
+  interop$raising_interrupts(reticulate::r_to_py(guarded, convert = TRUE), name)
 }
 
 #' A function giving a chunk of rows (an R array from NumPy) the feature
