@@ -220,11 +220,17 @@ class ChunkedEvaluator:
         return chunk if self.plan.is_sequence else chunk[:, 0, :]
 
     def _raise_failure(self, error: Exception, segments: list[_Segment]) -> None:
-        """Re-raise a model error: as it is on the baseline's chunk, else naming the chunk's first job."""
-        jobs = [segment.pending.job for segment in segments]
+        """Re-raise a model error: as it is on the baseline's chunk, else naming the chunk's jobs.
+
+        A chunk may hold rows of several jobs (one model call); the message then names the
+        first and the last, since the call that failed served all of them.
+        """
+        jobs = list(dict.fromkeys(segment.pending.job for segment in segments))
         if any(job is None for job in jobs):
             raise error
         where = self.plan.describe(jobs[0])
+        if len(jobs) > 1:
+            where += f" (in one model call with {len(jobs) - 1} more job(s), up to {self.plan.describe(jobs[-1])})"
         raise ModelFailedError(f"model failed while evaluating {where}: {type(error).__name__}: {error}") from error
 
     def _flush(self) -> None:

@@ -311,6 +311,19 @@ def test_model_returning_nan_mid_run_names_the_feature():
     assert isinstance(caught.value.__cause__, ModelOutputError)
 
 
+def test_model_failing_on_a_call_shared_by_several_jobs_names_the_first_and_last():
+    X, _ = _data()
+    # batch_size = 2n: call 1 is the baseline alone, call 2 holds x1 repeats 1 and 2.
+    model = FailsOnCall(2, ValueError("boom"))
+    message = (
+        "model failed while evaluating feature 'x1' (repeat 1 of 2) (in one model call with 1 more job(s), "
+        "up to feature 'x1' (repeat 2 of 2)): ValueError: boom"
+    )
+    with pytest.raises(ModelFailedError) as caught:
+        perturbation_importance(model, X, n_repeats=2, batch_size=2 * N_SAMPLES, random_state=0)
+    assert str(caught.value) == message
+
+
 def test_model_raising_on_the_baseline_propagates_the_original_error():
     X, y = _data()
     model = FailsOnCall(1, ZeroDivisionError("division by zero"))
