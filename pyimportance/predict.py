@@ -129,6 +129,15 @@ def _compile_forward(model_ref: weakref.ref, use_xla: bool) -> Callable:
     return forward_with_fallback
 
 
+def pad_rows(array: np.ndarray, rows: int) -> np.ndarray:
+    """``array`` with zero rows appended up to ``rows`` rows (itself if it has enough)."""
+    if array.shape[0] >= rows:
+        return array
+    padded = np.zeros((rows,) + array.shape[1:], dtype=array.dtype)
+    padded[: array.shape[0]] = array
+    return padded
+
+
 class PredictFunction:
     """A model as ``f(X_chunk) -> (rows, n_outputs)`` float64 predictions.
 
@@ -200,9 +209,7 @@ class PredictFunction:
         # each access to a bound method creates a new object.
         padded_rows = max(self.batch_rows, MIN_COMPILED_ROWS)
         if self._forward != self._call_generic and rows < padded_rows:
-            padded = np.zeros((padded_rows,) + chunk.shape[1:], dtype=chunk.dtype)
-            padded[:rows] = chunk
-            return as_prediction_matrix(self._slice(self._forward(padded), rows), rows)
+            return as_prediction_matrix(self._slice(self._forward(pad_rows(chunk, padded_rows)), rows), rows)
         return as_prediction_matrix(self._forward(chunk), rows)
 
     @staticmethod
@@ -296,9 +303,7 @@ class PrefixReuse:
             for first in range(0, self._values.shape[0], batch):
                 block = np.asarray(self._values[first : first + batch, :start], dtype=self._predict.dtype)
                 rows = block.shape[0]
-                if rows < batch:
-                    block = np.concatenate([block, np.zeros((batch - rows,) + block.shape[1:], block.dtype)])
-                parts.append([np.asarray(state)[:rows] for state in self._states_fn(block)])
+                parts.append([np.asarray(state)[:rows] for state in self._states_fn(pad_rows(block, batch))])
             self._cached_states = [np.concatenate(kind) for kind in zip(*parts)]
             self._cached_start = start
         return self._cached_states
@@ -309,11 +314,8 @@ class PrefixReuse:
         if start == 0:
             return self._predict(chunk)
         rows, batch = chunk.shape[0], self._predict.batch_rows
-        suffix = chunk[:, start:]
-        state = [kind[sample_rows] for kind in self._states(start)]
-        if rows < batch:
-            suffix = np.concatenate([suffix, np.zeros((batch - rows,) + suffix.shape[1:], suffix.dtype)])
-            state = [np.concatenate([kind, np.zeros((batch - rows,) + kind.shape[1:], kind.dtype)]) for kind in state]
+        suffix = pad_rows(chunk[:, start:], batch)
+        state = [pad_rows(kind[sample_rows], batch) for kind in self._states(start)]
         try:
             fast = as_prediction_matrix(PredictFunction._slice(self._suffix_fn(suffix, state), rows), rows)
         except Exception:  # e.g. XLA cannot compile it: the full forward pass decides
