@@ -7,3 +7,8 @@ from .runner import ModelFailedError
 
 __all__ = ["ImportanceResult", "ModelFailedError", "ModelOutputError", "perturbation_importance"]
 __version__ = "0.1.0"
+
+if "rpytools" in __import__("sys").modules:  # embedded in R by reticulate
+    from .interop import prefer_own_libpython
+
+    prefer_own_libpython()  # worker processes started from R must load this Python's libpython

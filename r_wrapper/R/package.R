@@ -96,5 +96,9 @@ install_pyimportance <- function(package = "pyimportance", envname = NULL,
     package <- normalizePath(package)
   }
   packages <- c(package, if (isTRUE(keras)) c("tensorflow", "keras>=3"))
+  if (utils::packageVersion("reticulate") < "1.36") {
+    # reticulate before 1.36 cannot load NumPy 2 ("incompatible NumPy binary version")
+    packages <- c(packages, "numpy<2", "pandas<3", "ml_dtypes<0.6")
+  }
   invisible(reticulate::py_install(packages, envname = envname, method = method, pip = TRUE, ...))
 }

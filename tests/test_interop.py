@@ -1,0 +1,41 @@
+"""Callables from R (through reticulate): interrupts and the library path of child processes."""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+
+import pytest
+
+from pyimportance.interop import INTERRUPTED, prefer_own_libpython, raising_interrupts
+
+
+def test_the_interrupted_marker_raises_keyboard_interrupt_and_other_results_pass():
+    wrapped = raising_interrupts(lambda value: value, name="r_model")
+    assert wrapped.__name__ == "r_model"
+    assert wrapped(3.5) == 3.5
+    assert wrapped("other text") == "other text"
+    with pytest.raises(KeyboardInterrupt, match="interrupted in R"):
+        wrapped(INTERRUPTED)
+
+
+def _python_build(monkeypatch, shared: bool, libdir: str) -> None:
+    settings = {"Py_ENABLE_SHARED": int(shared), "LIBDIR": libdir}
+    monkeypatch.setattr(sysconfig, "get_config_var", settings.get)
+
+
+def test_own_libpython_folder_goes_first_once(monkeypatch):
+    libdir = "/opt/python/lib"
+    _python_build(monkeypatch, shared=True, libdir=libdir)
+    monkeypatch.setenv("LD_LIBRARY_PATH", os.pathsep.join(["/usr/lib/R/lib", libdir, "/usr/lib/x86_64-linux-gnu"]))
+    assert prefer_own_libpython() == libdir
+    assert os.environ["LD_LIBRARY_PATH"] == os.pathsep.join([libdir, "/usr/lib/R/lib", "/usr/lib/x86_64-linux-gnu"])
+    assert prefer_own_libpython() is None
+    assert os.environ["LD_LIBRARY_PATH"].count(libdir) == 1
+
+
+def test_a_static_python_leaves_the_library_path_alone(monkeypatch):
+    _python_build(monkeypatch, shared=False, libdir="/opt/python/lib")
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/usr/lib/R/lib")
+    assert prefer_own_libpython() is None
+    assert os.environ["LD_LIBRARY_PATH"] == "/usr/lib/R/lib"
