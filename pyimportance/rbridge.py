@@ -237,9 +237,7 @@ def result_to_r(result: ImportanceResult, classes: Sequence[str] | None = None):
     ``ci_high``, sorted by decreasing importance; attributes ``importances`` (units x repeats,
     rows in the data frame's order), ``settings`` and ``baseline_score``.
     """
-    frame = result.to_frame(sort=False)
-    order = np.argsort(-frame["importance"].to_numpy(), kind="stable")
-    frame = frame.iloc[order].reset_index(drop=True)
+    frame = result.to_frame()
     columns: dict[str, Any] = {"feature": ro.vectors.StrVector(frame["feature"].tolist())}
     if "timestep" in frame:
         columns["timestep"] = ro.vectors.IntVector((frame["timestep"].to_numpy() + 1).tolist())
@@ -256,7 +254,7 @@ def result_to_r(result: ImportanceResult, classes: Sequence[str] | None = None):
         )
     else:
         labels = frame["feature"].tolist()
-    importances = result.importances[order]
+    importances = result.importances[result.ranking]
     matrix = numpy_to_r(importances)
     matrix = ro.baseenv["dimnames<-"](
         matrix,

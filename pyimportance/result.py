@@ -87,6 +87,11 @@ class ImportanceResult:
     def timestep(self) -> list[int | None]:
         return [unit.timestep for unit in self.units]
 
+    @property
+    def ranking(self) -> np.ndarray:
+        """Unit indices by decreasing mean importance (ties keep unit order; NaN last)."""
+        return np.argsort(-self.importances_mean, kind="stable")
+
     def to_frame(self, sort: bool = True):
         """Tidy :class:`pandas.DataFrame`: ``feature``, [``timestep``,] ``importance``, ``std``,
         ``ci_low``, ``ci_high``; sorted by decreasing importance unless ``sort=False``."""
@@ -103,7 +108,7 @@ class ImportanceResult:
         )
         frame = pd.DataFrame(columns)
         if sort:
-            frame = frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+            frame = frame.iloc[self.ranking].reset_index(drop=True)
         return frame
 
     def plot(self, ax=None, **kwargs):
