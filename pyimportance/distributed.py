@@ -39,7 +39,7 @@ from .runner import ChunkedEvaluator, ModelFailedError, Plan
 # Tasks per worker slot by default: enough to balance uneven workers, few enough that the
 # per-task overhead stays small.
 TASKS_PER_WORKER = 4
-# Models (and their compiled predict functions) kept per worker process.
+# Models kept per worker process.
 _MAX_CACHED = 4
 
 
@@ -106,7 +106,6 @@ def model_from_bytes(saved: KerasModelBytes):
 # Worker-side state: one per worker process, shared by the threads of that worker.
 _lock = threading.Lock()
 _models: OrderedDict[str, object] = OrderedDict()
-_predictors: OrderedDict[tuple, PredictFunction] = OrderedDict()
 _stats = {"model_loads": 0, "tasks": 0}
 
 
@@ -123,26 +122,21 @@ def _remember(cache: OrderedDict, key, value) -> None:
 
 
 def _worker_predict(payload: _Payload) -> PredictFunction:
-    """The predict function of this process for the payload's model, built on first use."""
+    """The payload's predict function in this process; a Keras model is rebuilt once per process.
+
+    The compiled forward pass is kept per model by :mod:`pyimportance.predict`, so a cached
+    model is also traced only once.
+    """
     model = payload.model
-    if not isinstance(model, KerasModelBytes):
-        return PredictFunction(
-            model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows
-        )
-    key = (model.token, payload.batch_rows, payload.jit_compile, payload.total_rows)
-    with _lock:
-        if key not in _predictors:
+    if isinstance(model, KerasModelBytes):
+        with _lock:
             if model.token not in _models:
                 _remember(_models, model.token, model_from_bytes(model))
                 _stats["model_loads"] += 1
-            predict = PredictFunction(
-                _models[model.token],
-                batch_rows=payload.batch_rows,
-                jit_compile=payload.jit_compile,
-                total_rows=payload.total_rows,
-            )
-            _remember(_predictors, key, predict)
-        return _predictors[key]
+            model = _models[model.token]
+    return PredictFunction(
+        model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows
+    )
 
 
 def _score_block(payload: _Payload, start: int, stop: int) -> np.ndarray:

@@ -10,6 +10,7 @@ a row's prediction never depends on which other rows share its call. Objects wit
 from __future__ import annotations
 
 import sys
+import threading
 import warnings
 import weakref
 from collections.abc import Callable
@@ -101,6 +102,7 @@ def as_prediction_matrix(output, n_rows: int) -> np.ndarray:
 # Compiled forward passes per model (weakly keyed: a model that is freed takes its own along),
 # so repeated runs on one model trace and compile it once rather than every time.
 _COMPILED_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_COMPILED_LOCK = threading.Lock()
 
 
 def _compile_forward(model_ref: weakref.ref, use_xla: bool) -> Callable:
@@ -195,13 +197,14 @@ class PredictFunction:
 
     def _compile_tensorflow(self, model, use_xla: bool) -> Callable:
         """The model's compiled forward pass, built once per model and kept for later runs."""
-        try:
-            compiled = _COMPILED_FORWARDS.setdefault(model, {})
-        except TypeError:  # not weakly referenceable: compile for this run only
-            compiled = {}
-        if use_xla not in compiled:
-            compiled[use_xla] = _compile_forward(weakref.ref(model), use_xla)
-        return compiled[use_xla]
+        with _COMPILED_LOCK:  # worker threads (Dask, thread pools) may build predictors at once
+            try:
+                compiled = _COMPILED_FORWARDS.setdefault(model, {})
+            except TypeError:  # not weakly referenceable: compile for this run only
+                compiled = {}
+            if use_xla not in compiled:
+                compiled[use_xla] = _compile_forward(weakref.ref(model), use_xla)
+            return compiled[use_xla]
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         rows = chunk.shape[0]
