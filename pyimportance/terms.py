@@ -1,0 +1,113 @@
+"""How messages name things: in Python's terms, or in R's when the engine is called from R.
+
+The engine's error messages name arguments, positions and literal values. A Python user reads
+``X[2, 3, 1]``, ``random_state`` and ``True``; an R user of the same engine (the R package or
+the rpy2 layer) passed ``x``, ``seed`` and ``TRUE`` and counts from 1. Every message that names
+one of these goes through this module, and the R entry points switch the vocabulary for the
+duration of a call with :func:`speaking`. The choice lives in a :class:`contextvars.ContextVar`,
+so concurrent calls from other threads keep their own terms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A vocabulary for messages.
+
+    Attributes
+    ----------
+    language : str
+        ``"Python"`` or ``"R"``.
+    arguments : mapping of str to str
+        Engine argument name -> the name the caller used (absent: the same).
+    index_base : int
+        0 (Python) or 1 (R): added to 0-based positions, time steps and class codes shown.
+    true, false, none : str
+        How the literals ``True``, ``False`` and ``None`` are written.
+    """
+
+    language: str
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    index_base: int = 0
+    true: str = "True"
+    false: str = "False"
+    none: str = "None"
+
+
+PYTHON = Terms("Python")
+R = Terms(
+    "R",
+    arguments={"X": "x", "random_state": "seed", "feature_names": "feature_names"},
+    index_base=1,
+    true="TRUE",
+    false="FALSE",
+    none="NULL",
+)
+
+_CURRENT: contextvars.ContextVar[Terms] = contextvars.ContextVar("pyimportance_terms", default=PYTHON)
+
+
+def current() -> Terms:
+    """The vocabulary of the call being served."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def speaking(terms: Terms) -> Iterator[Terms]:
+    """Use ``terms`` for every message raised inside the block (this thread/context only)."""
+    token = _CURRENT.set(terms)
+    try:
+        yield terms
+    finally:
+        _CURRENT.reset(token)
+
+
+def arg(name: str) -> str:
+    """An argument's name as the caller wrote it (``"X"`` -> ``"x"`` in R)."""
+    return current().arguments.get(name, name)
+
+
+def index(position: int) -> int:
+    """A 0-based position as the caller counts it (+1 in R)."""
+    return int(position) + current().index_base
+
+
+def position(name: str, where: tuple[int, ...]) -> str:
+    """``name[i, j, k]`` for a 0-based index tuple, in the caller's terms (``x[3, 4, 2]`` in R)."""
+    return f"{arg(name)}[{', '.join(str(index(i)) for i in where)}]"
+
+
+def literal(value) -> str:
+    """``True``/``False``/``None`` as the caller writes them; anything else as ``repr``."""
+    terms = current()
+    if value is None:
+        return terms.none
+    if isinstance(value, (bool, np.bool_)):
+        return terms.true if value else terms.false
+    if terms.language == "R" and isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def choices(values) -> str:
+    """A list of allowed literal values, e.g. ``'a', 'b'`` (``"a", "b"`` in R)."""
+    return ", ".join(literal(value) for value in values)
+
+
+_R_TYPE_WORDS = {"O": "character", "U": "character", "S": "character", "b": "logical", "c": "complex"}
+
+
+def type_word(dtype) -> str:
+    """The caller's word for an array's element type (``object`` -> ``character`` in R)."""
+    dtype = np.dtype(dtype)
+    if current().language == "R":
+        return _R_TYPE_WORDS.get(dtype.kind, "numeric")
+    return f"dtype {dtype}"
