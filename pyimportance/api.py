@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import seeding
+from . import seeding, terms
 from .perturbations import NOISE_METHODS, feature_stats, resolve_method
 from .predict import PredictFunction, check_model_input
 from .result import ImportanceResult
@@ -48,7 +48,9 @@ def _check_max_samples(max_samples, n_samples: int) -> int:
             raise ValueError(f"max_samples must be an int >= 1 or a fraction in (0, 1], got {max_samples}")
     count = check_positive_int(max_samples, "max_samples")
     if count > n_samples:
-        raise ValueError(f"max_samples must be at most the number of samples in X ({n_samples}), got {count}")
+        raise ValueError(
+            f"max_samples must be at most the number of samples in {terms.arg('X')} ({n_samples}), got {count}"
+        )
     return count
 
 
@@ -153,16 +155,23 @@ def perturbation_importance(
     perturb = resolve_method(method)
     scale = check_positive_float(scale, "scale")
     if not isinstance(relative_scale, (bool, np.bool_)):
-        raise TypeError(f"relative_scale must be True or False, got {relative_scale!r}")
+        raise TypeError(
+            f"relative_scale must be {terms.choices([True, False])}, got {terms.literal(relative_scale)}"
+        )
     scorer = resolve_loss(loss, y_values is not None)
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by = check_choice(by, "by", BY_CHOICES)
     if by != "feature" and not data.is_sequence:
-        raise ValueError(f"by={by!r} needs 3D X (n_samples, n_timesteps, n_features), got 2D X")
+        raise ValueError(
+            f"by={terms.literal(by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
+            f"got 2D {terms.arg('X')}"
+        )
     resolved_groups = check_groups(groups, data.feature_names) if groups is not None else None
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+        raise TypeError(
+            f"progress must be {terms.choices([True, False, None])}, got {terms.literal(progress)}"
+        )
     if not (isinstance(jit_compile, (bool, np.bool_)) or (isinstance(jit_compile, str) and jit_compile == "auto")):
         raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}")
     if executor is not None and not isinstance(executor, Executor):

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import terms
+
 # XLA compilation costs about a second; it only pays off for many rows.
 XLA_MIN_ROWS = 50_000
 # A one-row batch runs other (matrix-vector) kernels that round differently; compiled Keras
@@ -67,8 +69,8 @@ def check_model_input(model, data_shape: tuple[int, ...]) -> None:
     fits = len(expected) == len(given) and all(e is None or e == g for e, g in zip(expected[1:], given[1:]))
     if not fits:
         raise ValueError(
-            f"X does not fit the model: the model expects input of shape {expected}, "
-            f"got X of shape {tuple(data_shape)}"
+            f"{terms.arg('X')} does not fit the model: the model expects input of shape {expected}, "
+            f"got {terms.arg('X')} of shape {tuple(data_shape)}"
         )
 
 

@@ -11,9 +11,17 @@ import numbers
 
 import numpy as np
 
+from . import terms
+
 # Spawn-key prefixes: one namespace per purpose, so streams can never collide.
 _SUBSAMPLE_KEY = 0
 _UNIT_KEY = 1
+
+
+def _expected() -> str:
+    if terms.current().language == "R":
+        return f"{terms.arg('random_state')} must be NULL or a whole number >= 0"
+    return "random_state must be None, an int >= 0, a numpy SeedSequence or Generator"
 
 
 def root_entropy(random_state) -> int:
@@ -22,11 +30,11 @@ def root_entropy(random_state) -> int:
         return int(np.random.SeedSequence().entropy)
     if isinstance(random_state, (bool, np.bool_)):
         raise TypeError(
-            f"random_state must be None, an int >= 0, a numpy SeedSequence or Generator, got {random_state!r}"
+            f"{_expected()}, got {terms.literal(random_state)}"
         )
     if isinstance(random_state, numbers.Integral):
         if int(random_state) < 0:
-            raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
+            raise ValueError(f"{terms.arg('random_state')} must be a non-negative integer, got {random_state}")
         return int(random_state)
     if isinstance(random_state, float) and random_state.is_integer() and random_state >= 0:
         return int(random_state)
@@ -35,8 +43,7 @@ def root_entropy(random_state) -> int:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63))
     raise TypeError(
-        "random_state must be None, an int >= 0, a numpy SeedSequence or Generator, "
-        f"got {type(random_state).__name__}: {random_state!r}"
+        f"{_expected()}, got {type(random_state).__name__}: {random_state!r}"
     )
 
 

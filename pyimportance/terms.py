@@ -98,8 +98,9 @@ def literal(value) -> str:
 
 
 def choices(values) -> str:
-    """A list of allowed literal values, e.g. ``'a', 'b'`` (``"a", "b"`` in R)."""
-    return ", ".join(literal(value) for value in values)
+    """Allowed literal values as a phrase: ``True, False or None`` (``TRUE, FALSE or NULL`` in R)."""
+    words = [literal(value) for value in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 _R_TYPE_WORDS = {"O": "character", "U": "character", "S": "character", "b": "logical", "c": "complex"}

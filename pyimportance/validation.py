@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import terms
+
 _FINITE_CHECK_ROWS = 4096  # rows checked at once, so a huge memory map is never copied whole
 
 
@@ -92,8 +94,12 @@ def _first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
 
 
 def _non_finite_message(name: str, values: np.ndarray, index: tuple[int, ...]) -> str:
-    where = ", ".join(str(i) for i in index)
-    return f"{name} must not contain NaN or infinite values, got {values[index]} at {name}[{where}]"
+    value = values[index]
+    shown = "NA" if terms.current().language == "R" and np.isnan(value) else value
+    return (
+        f"{terms.arg(name)} must not contain {'NA, NaN' if terms.current().language == 'R' else 'NaN'} "
+        f"or infinite values, got {shown} at {terms.position(name, index)}"
+    )
 
 
 def _default_names(count: int) -> tuple[str, ...]:
@@ -125,23 +131,27 @@ def check_X(X, feature_names=None) -> InputData:
         numeric_kinds = ("b", "i", "u", "f")
         non_numeric = [str(c) for c, dtype in X.dtypes.items() if getattr(dtype, "kind", None) not in numeric_kinds]
         if non_numeric:
-            raise TypeError(f"X must contain only numeric columns, got non-numeric columns {non_numeric}")
+            raise TypeError(
+                f"{terms.arg('X')} must contain only numeric columns, got non-numeric columns {non_numeric}"
+            )
         frame_names = [str(c) for c in X.columns]
         X = X.to_numpy(dtype=np.float64, na_value=np.nan)
     if not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
         except (TypeError, ValueError) as error:
-            raise TypeError(f"X must be a numeric array or DataFrame, got {type(X).__name__} ({error})") from None
+            raise TypeError(
+                f"{terms.arg('X')} must be a numeric array or DataFrame, got {type(X).__name__} ({error})"
+            ) from None
     if X.dtype.kind not in "biuf":
-        raise TypeError(f"X must be numeric, got an array of dtype {X.dtype}")
+        raise TypeError(f"{terms.arg('X')} must be numeric, got an array of {terms.type_word(X.dtype)}")
     if X.ndim not in (2, 3):
         raise ValueError(
-            "X must be 2D (n_samples, n_features) or 3D (n_samples, n_timesteps, n_features), "
+            f"{terms.arg('X')} must be 2D (n_samples, n_features) or 3D (n_samples, n_timesteps, n_features), "
             f"got an array of shape {X.shape}"
         )
     if 0 in X.shape:
-        raise ValueError(f"X must not be empty, got an array of shape {X.shape}")
+        raise ValueError(f"{terms.arg('X')} must not be empty, got an array of shape {X.shape}")
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
     bad = _first_non_finite(X)
@@ -166,11 +176,14 @@ def check_y(y, n_samples: int) -> np.ndarray | None:
         y = y.to_numpy()
     y = np.asarray(y)
     if y.dtype.kind not in "biuf":
-        raise TypeError(f"y must be numeric (encode class labels as integers 0..K-1), got dtype {y.dtype}")
+        raise TypeError(
+            "y must be numeric (encode class labels as integers "
+            f"{terms.index(0)}..K{'' if terms.index(0) else '-1'}), got {terms.type_word(y.dtype)}"
+        )
     if y.ndim == 0 or y.ndim > 2:
         raise ValueError(f"y must be 1D (n_samples,) or 2D (n_samples, n_outputs), got shape {y.shape}")
     if y.shape[0] != n_samples:
-        raise ValueError(f"y must have one row per sample of X ({n_samples}), got {y.shape[0]} rows")
+        raise ValueError(f"y must have one row per sample of {terms.arg('X')} ({n_samples}), got {y.shape[0]} rows")
     y = y.astype(np.float64)
     bad = _first_non_finite(y)
     if bad is not None:
@@ -204,8 +217,8 @@ def check_groups(groups, feature_names: Sequence[str]) -> dict[str, tuple[int, .
             elif isinstance(member, numbers.Integral) and not isinstance(member, (bool, np.bool_)):
                 if not 0 <= int(member) < len(feature_names):
                     raise ValueError(
-                        f"groups[{group_name!r}] has feature index {member} out of range "
-                        f"0..{len(feature_names) - 1}"
+                        f"groups[{group_name!r}] has feature index {terms.index(member)} out of range "
+                        f"{terms.index(0)}..{terms.index(len(feature_names) - 1)}"
                     )
                 indices.append(int(member))
             else:
