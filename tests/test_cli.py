@@ -28,7 +28,9 @@ def _files(directory: Path) -> list[str]:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, float_precision="round_trip")
+    # pandas < 3 reads decimals exactly only with float_precision="round_trip"; pandas 3 always does.
+    exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    return pd.read_csv(path, **exact)
 
 
 @pytest.fixture()
@@ -171,7 +173,7 @@ def test_csv_header_gives_column_names_and_headerless_csv_has_none(tmp_path):
 
 def test_csv_with_text_columns_is_refused(tmp_path):
     (tmp_path / "bad.csv").write_text("temp,city\n1.5,Oslo\n3,Rome\n")
-    with pytest.raises(ValueError, match=r"^--x: .*bad.csv has non-numeric columns \['city'\]; a CSV must hold"):
+    with pytest.raises(ValueError, match=r"^--x: .*bad.csv has a value that is not a number, 'Oslo', at line 2, "):
         load_array(tmp_path / "bad.csv")
 
 
@@ -253,13 +255,294 @@ def test_atomic_write_refuses_a_directory(tmp_path):
         write_csv(pd.DataFrame({"a": [1]}), tmp_path, "--out")
 
 
+# --- option values and combinations: usage errors (exit status 2) --------------------------------
+
+
+def _usage_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("usage: pyimportance run")
+    return err[-1]
+
+
+RUN = ["run", "--model", "m.keras", "--x", "X.npy"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--n-repeats", "0", "argument --n-repeats: expected a positive whole number, got '0'"),
+        ("--batch-size", "-5", "argument --batch-size: expected a positive whole number, got '-5'"),
+        ("--seed", "-1", "argument --seed: expected a whole number >= 0, got '-1'"),
+        ("--scale", "nan", "argument --scale: expected a positive number, got 'nan'"),
+        ("--max-samples", "0", "argument --max-samples: expected a count >= 1 or a fraction in (0, 1], got '0'"),
+        ("--max-samples", "2.5", "argument --max-samples: expected a count >= 1 or a fraction in (0, 1], got '2.5'"),
+        ("--feature-names", "a,b,a", "argument --feature-names: 'a' is listed more than once in 'a,b,a'"),
+        ("--group", "g=a,a", "argument --group: 'a' is listed more than once in 'a,a'"),
+        ("--group", "g=", "argument --group: expected NAME=feature1,feature2, got 'g='"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(option, value, message, tmp_path, capsys):
+    assert cli.main([*RUN, "--out", str(tmp_path / "r.csv"), option, value]) == 2
+    assert _usage_error(capsys) == f"pyimportance run: error: {message}"
+
+
+def test_max_samples_takes_counts_and_fractions():
+    parse = cli.build_parser().parse_args
+    base = [*RUN, "--out", "r.csv", "--max-samples"]
+    assert parse([*base, "1"]).max_samples == 1 and parse([*base, "1e3"]).max_samples == 1000
+    assert parse([*base, "1.0"]).max_samples == 1.0 and parse([*base, "0.25"]).max_samples == 0.25
+
+
+def test_out_equal_to_plot_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    assert cli.main([*RUN, "--out", str(out), "--plot", str(tmp_path / "." / "r.csv")]) == 2
+    assert _usage_error(capsys) == (
+        f"pyimportance run: error: --plot: {tmp_path / '.' / 'r.csv'} is also the --out file; give the plot its "
+        "own file name (e.g. importance.png)"
+    )
+
+
+def test_an_output_over_an_input_is_refused_even_with_overwrite(tmp_path, arrays, capsys):
+    x_path = tmp_path / "X.npy"
+    before = x_path.read_bytes()
+    assert cli.main(["run", "--model", "m.keras", "--x", str(x_path), "--out", str(tmp_path / "r.csv"),
+                     "--plot", str(x_path), "--overwrite"]) == 2
+    assert _usage_error(capsys) == (
+        f"pyimportance run: error: --plot: {x_path} is the --x input file; choose another name for the output"
+    )
+    assert x_path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "r.png"], "--out: r.png must be a .csv file name (the result table is written as CSV)"),
+        (["--out", "r.csv", "--plot", "p.jpg"],
+         "--plot: p.jpg must end in .png, .pdf, .svg (the suffix gives the image format)"),
+        (["--out", "r.csv", "--loss", "mae"],
+         "--loss mae needs --y (the true targets); without --y the importance is the prediction change"),
+        (["--out", "r.csv", "--by", "timestep", "--group", "g=x1,x2"],
+         "--group has no effect with --by timestep (each unit is one time step of all features); use --by feature "
+         "or --by cell"),
+        (["--out", "r.csv", "--group", "g=x1", "--group", "g=x2"],
+         "--group: the group name 'g' is given more than once"),
+        (["--out", "r.csv", "--x-header"], "--x-header applies to a CSV file given with --x, got --x X.npy"),
+        (["--out", "r.csv", "--no-y-header"], "--no-y-header applies to a CSV file given with --y, got --y None"),
+    ],
+)
+def test_option_combinations_that_cannot_work_are_usage_errors(extra, message, capsys):
+    assert cli.main([*RUN, *extra]) == 2
+    assert _usage_error(capsys) == f"pyimportance run: error: {message}"
+
+
+# --- end to end with a stand-in model (no TensorFlow): the numbers the files must give --------------
+
+WEIGHTS = np.array([2.0, 1.0, 0.0])
+MEASURED = np.array([[0.5, 1.25, -2.0], [1.0, -1.0, 3.5], [2.0, 0.25, 1.0], [-0.75, 2.0, 0.0]])
+
+
+@pytest.fixture()
+def linear_model(monkeypatch):
+    """`--model` loads the linear model X @ WEIGHTS (method 'zero': importance_j = mean |w_j x_j|)."""
+    monkeypatch.setattr("pyimportance.io.load_model", lambda path, **kwargs: (lambda X: np.asarray(X) @ WEIGHTS))
+
+
+def _zero_importances(X: np.ndarray) -> np.ndarray:
+    return np.abs(X * WEIGHTS).mean(axis=0)
+
+
+def _run_zero(tmp_path, *extra) -> int:
+    return cli.main(["run", "--model", "m.keras", "--method", "zero", "--n-repeats", "2", "--seed", "0",
+                     "--out", str(tmp_path / "r.csv"), *extra])
+
+
+def test_numeric_header_is_asked_for_and_then_read_as_told(tmp_path, linear_model, capsys):
+    x_path = tmp_path / "X.csv"
+    x_path.write_text("2020,2021,2022\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in MEASURED))
+    assert _run_zero(tmp_path, "--x", str(x_path)) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --x: cannot tell whether the first row of {x_path} (2020, 2021, 2022) is a header or "
+        "data: it holds whole numbers over columns with fractions, as a header of numbers (years, ids) would; pass "
+        "--x-header if it is a header (column names) or --no-x-header if it is data"
+    )
+    assert _run_zero(tmp_path, "--x", str(x_path), "--x-header") == 0
+    result = pd.read_csv(tmp_path / "r.csv", dtype={"feature": str}).set_index("feature")["importance"]
+    np.testing.assert_allclose(result[["2020", "2021", "2022"]], _zero_importances(MEASURED), rtol=1e-12)
+    assert "4 samples" in capsys.readouterr().out
+    assert _run_zero(tmp_path, "--x", str(x_path), "--no-x-header", "--overwrite") == 0
+    with_first_row = np.vstack([[2020.0, 2021.0, 2022.0], MEASURED])
+    result = _read(tmp_path / "r.csv").set_index("feature")["importance"]
+    np.testing.assert_allclose(result[["x1", "x2", "x3"]], _zero_importances(with_first_row), rtol=1e-12)
+    assert "5 samples" in capsys.readouterr().out
+
+
+def test_y_csv_with_a_pandas_series_header_gets_a_hint_then_the_right_numbers(tmp_path, linear_model, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    y = np.array([1, 0, 1, 1])
+    pd.Series(y).to_csv(tmp_path / "y.csv", index=False)  # header "0": one row more than X
+    args = ["--x", str(tmp_path / "X.npy"), "--y", str(tmp_path / "y.csv"), "--loss", "mse"]
+    assert _run_zero(tmp_path, *args) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --y: {tmp_path / 'y.csv'} has 5 rows, but --x {tmp_path / 'X.npy'} has 4 samples; "
+        f"y needs one row per sample; if the first row of {tmp_path / 'y.csv'} is a header, pass --y-header"
+    )
+    assert _run_zero(tmp_path, *args, "--y-header") == 0
+    baseline = np.mean((y - MEASURED @ WEIGHTS) ** 2)
+    zeroed = [np.mean((y - (MEASURED @ WEIGHTS - MEASURED[:, j] * WEIGHTS[j])) ** 2) for j in range(3)]
+    result = _read(tmp_path / "r.csv").set_index("feature")["importance"]
+    np.testing.assert_allclose(result[["x1", "x2", "x3"]], np.array(zeroed) - baseline, rtol=1e-12)
+
+
+def test_csv_problems_reach_the_user_as_one_line_naming_option_and_file(tmp_path, linear_model, capsys):
+    (tmp_path / "X.csv").write_text("temp;price\n1,5;2\n")
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.csv")) == 1
+    assert _error_line(capsys).startswith(
+        f"pyimportance: error: --x: {tmp_path / 'X.csv'} is separated by semicolons, not commas"
+    )
+    (tmp_path / "X.csv").write_text("temp,price\n")
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.csv")) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --x: {tmp_path / 'X.csv'} has a header row (temp, price) but no data rows"
+    )
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_single_number_npz_is_refused(tmp_path, linear_model, capsys):
+    np.savez(tmp_path / "data.npz", x=np.float64(3.0))
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "data.npz")) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --x: {tmp_path / 'data.npz'} holds a single number (an array of shape ()), "
+        "not a data set"
+    )
+
+
+def test_one_file_for_x_and_y(tmp_path, linear_model, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--y", str(tmp_path / "X.npy")) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --y: {tmp_path / 'X.npy'} is also the --x file; only a .npz archive can hold both "
+        "(arrays named x and y)"
+    )
+    np.savez(tmp_path / "one.npz", MEASURED)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "one.npz"), "--y", str(tmp_path / "one.npz")) == 1
+    assert _error_line(capsys).startswith(
+        f"pyimportance: error: --x: {tmp_path / 'one.npz'} holds a single array 'arr_0', which --y reads too"
+    )
+    np.savez(tmp_path / "both.npz", x=MEASURED, y=MEASURED @ WEIGHTS)
+    both = str(tmp_path / "both.npz")
+    assert _run_zero(tmp_path, "--x", both, "--y", both, "--loss", "mse") == 0
+    zeroed = [np.mean((MEASURED[:, j] * WEIGHTS[j]) ** 2) for j in range(3)]  # baseline loss 0
+    result = _read(tmp_path / "r.csv").set_index("feature")["importance"]
+    np.testing.assert_allclose(result[["x1", "x2", "x3"]], zeroed)
+
+
+def test_group_members_must_be_features(tmp_path, linear_model, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--group", "g=1,2") == 1
+    assert _error_line(capsys) == (
+        "pyimportance: error: --group g=1,2: no feature named '1'; the features are x1, x2, x3 "
+        f"({tmp_path / 'X.npy'} has no feature names; set them with --feature-names)"
+    )
+    (tmp_path / "X.csv").write_text("temp,price,ads\n1,2,3\n4,5,6.5\n")
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.csv"), "--group", "weather=temp,humidity") == 1
+    assert _error_line(capsys) == (
+        "pyimportance: error: --group weather=temp,humidity: no feature named 'humidity'; the features are temp, "
+        "price, ads"
+    )
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--feature-names", "a,b,c", "--group", "ab=a,b") == 0
+    result = _read(tmp_path / "r.csv").set_index("feature")["importance"]
+    assert result.index.tolist() == ["ab"]
+    assert result["ab"] == pytest.approx(np.abs(MEASURED[:, :2] @ WEIGHTS[:2]).mean(), rel=1e-12)
+
+
+def test_feature_names_must_match_the_features(tmp_path, linear_model, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--feature-names", "a,b") == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --feature-names: 2 names given for the 3 features of {tmp_path / 'X.npy'}"
+    )
+
+
+def test_output_under_a_file_is_refused_before_any_work(tmp_path, linear_model, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    (tmp_path / "results").write_text("a file")
+    out = tmp_path / "results" / "r.csv"
+    assert cli.main(["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--out", str(out)]) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --out: cannot write {out}: {tmp_path / 'results'} is a file, not a directory"
+    )
+
+
+def test_plot_format_follows_its_suffix(tmp_path, linear_model):
+    np.save(tmp_path / "X.npy", MEASURED)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--plot", str(tmp_path / "p.svg")) == 0
+    assert (tmp_path / "p.svg").read_text().startswith("<?xml")
+
+
+def test_out_of_memory_is_one_line(tmp_path, linear_model, monkeypatch, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 87.3 TiB for an array with shape (1000000000000, 12, 3)")
+
+    monkeypatch.setattr("pyimportance.api.perturbation_importance", exhausted)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy")) == 1
+    assert _error_line(capsys) == (
+        "pyimportance: error: out of memory (Unable to allocate 87.3 TiB for an array with shape "
+        "(1000000000000, 12, 3)); try a smaller --batch-size or --max-samples"
+    )
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone away."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_closed_stdout_stops_quietly_after_the_files_are_written(tmp_path, linear_model, monkeypatch, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy")) == cli.EXIT_BROKEN_PIPE
+    assert "error" not in capsys.readouterr().err
+    np.testing.assert_allclose(
+        _read(tmp_path / "r.csv").set_index("feature")["importance"][["x1", "x2", "x3"]], _zero_importances(MEASURED)
+    )
+
+
+def test_truncated_keras_model_is_reported_as_truncated(tmp_path, arrays, capsys):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "full.keras", "w") as archive:
+        archive.writestr("config.json", "{}" * 500)
+    data = (tmp_path / "full.keras").read_bytes()
+    (tmp_path / "m.keras").write_bytes(data[: len(data) // 2])
+    code = cli.main(["run", "--model", str(tmp_path / "m.keras"), "--x", str(tmp_path / "X.npy"),
+                     "--out", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --model: {tmp_path / 'm.keras'} is truncated or damaged: it starts as a zip archive "
+        "but has no complete directory"
+    )
+
+
+def test_demo_refuses_an_output_directory_that_is_a_file_before_training(tmp_path, capsys):
+    (tmp_path / "out").write_text("a file")
+    assert cli.main(["demo", "--out", str(tmp_path / "out")]) == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --out: cannot write {tmp_path / 'out' / 'importance.csv'}: {tmp_path / 'out'} is a "
+        "file, not a directory"
+    )
+
+
 # --- the installed console script ---------------------------------------------------------------
 
 
 def test_console_script_reports_errors_in_one_line_with_exit_status_1(tmp_path):
-    script = Path(sys.executable).with_name("pyimportance")
-    script = str(script) if script.exists() else shutil.which("pyimportance")
-    assert script, "the pyimportance console script is not installed"
+    script = _console_script()
     missing = tmp_path / "X.npy"
     done = subprocess.run(
         [script, "run", "--model", "m.keras", "--x", str(missing), "--out", str(tmp_path / "r.csv")],
@@ -268,6 +551,13 @@ def test_console_script_reports_errors_in_one_line_with_exit_status_1(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [f"pyimportance: error: --x: file not found: {missing}"]
     assert done.stdout == ""
+
+
+def _console_script() -> str:
+    script = Path(sys.executable).with_name("pyimportance")
+    script = str(script) if script.exists() else shutil.which("pyimportance")
+    assert script, "the pyimportance console script is not installed"
+    return script
 
 
 # --- with Keras ------------------------------------------------------------------------------------
@@ -423,12 +713,10 @@ def test_engine_errors_are_one_line_with_exit_status_1(saved_models, tmp_path, a
     _, models = saved_models
     base = ["run", "--model", str(models / "model.keras"), "--x", str(tmp_path / "X.npy"), "--out",
             str(tmp_path / "r.csv")]
-    assert cli.main([*base, "--loss", "mae"]) == 1
+    assert cli.main([*base, "--max-samples", "100"]) == 1
     assert _error_line(capsys) == (
-        "pyimportance: error: loss='mae' needs y (the true targets); pass y or leave loss=None"
+        "pyimportance: error: max_samples must be at most the number of samples in X (40), got 100"
     )
-    assert cli.main([*base, "--n-repeats", "0"]) == 1
-    assert _error_line(capsys) == "pyimportance: error: n_repeats must be a positive integer, got 0"
     np.save(tmp_path / "X2.npy", np.zeros((5, T + 1, F)))
     assert cli.main([*base[:4], str(tmp_path / "X2.npy"), *base[5:]]) == 1
     assert _error_line(capsys) == (
@@ -467,3 +755,39 @@ def test_run_on_a_csv_takes_feature_names_from_its_header(keras_module, tmp_path
                      "--n-repeats", "2", "--seed", "0", "--out", str(tmp_path / "r.csv")])
     assert code == 0
     assert sorted(_read(tmp_path / "r.csv")["feature"]) == ["ads", "price", "temp"]
+
+
+@pytest.mark.keras
+def test_truncated_h5_model_is_reported_as_truncated(saved_models, tmp_path, arrays, capsys):
+    _, models = saved_models
+    data = (models / "model.h5").read_bytes()
+    (tmp_path / "m.h5").write_bytes(data[: len(data) // 2])
+    code = cli.main(["run", "--model", str(tmp_path / "m.h5"), "--x", str(tmp_path / "X.npy"),
+                     "--out", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert _error_line(capsys).startswith(
+        f"pyimportance: error: --model: {tmp_path / 'm.h5'} is truncated or damaged (Unable to synchronously open "
+        "file (truncated file: eof = "
+    )
+
+
+@pytest.mark.keras
+def test_console_script_stderr_holds_only_its_notes_and_a_closed_pipe_costs_no_result(saved_models, tmp_path, arrays):
+    _, models = saved_models
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader has gone, like `pyimportance run ... | true`
+    try:
+        done = subprocess.run(
+            [_console_script(), "run", "--model", str(models / "model.keras"), "--x", str(tmp_path / "X.npy"),
+             "--n-repeats", "2", "--seed", "1", "--no-progress", "--out", str(tmp_path / "r.csv")],
+            stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300, env=env,
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == cli.EXIT_BROKEN_PIPE, done.stderr
+    assert done.stderr.splitlines() == [  # no TensorFlow start-up notices, no traceback
+        f"loading {models / 'model.keras'} ...",
+        f"computing importance on X of shape (40, {T}, {F}) (2 repeats per unit) ...",
+    ]
+    assert len(_read(tmp_path / "r.csv")) == F
