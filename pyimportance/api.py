@@ -249,7 +249,7 @@ def perturbation_importance(
     resolved = resolve_method(method)
     scale = check_positive_float(scale, "scale")
     relative_scale = check_flag(relative_scale, "relative_scale")
-    _check_loss(loss, targets)
+    probabilities = _check_loss(loss, targets)
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     by = check_choice(by, "by", BY_CHOICES)
     if by != "feature" and not inputs.is_sequence:
@@ -316,7 +316,7 @@ def perturbation_importance(
     bar = _progress_bar(progress, total)
     options = RunOptions(
         batch_size=batch_size, jit_compile=jit_compile, executor=executor, task_size=task_size,
-        tolerance=tolerance, ci=ci, block_size=block_size,
+        tolerance=tolerance, ci=ci, block_size=block_size, probabilities=probabilities,
         on_rows=bar.update if bar is not None else (lambda rows: None),
         on_round=_round_reporter(bar, tolerance),
     )
@@ -362,11 +362,18 @@ def perturbation_importance(
     )
 
 
-def _check_loss(loss, targets) -> None:
-    """Resolve ``loss`` early (names, Keras objects, callables) so a bad name fails before any model call."""
+def _check_loss(loss, targets) -> str | None:
+    """Resolve ``loss`` early (names, Keras objects, callables) so a bad name fails before any model call.
+
+    Returns what a model with ``.predict_proba`` must be asked for: None, "all" columns, or the
+    "positive" class's column (binary losses).
+    """
     losses = loss.values() if isinstance(loss, Mapping) else (loss if isinstance(loss, (list, tuple)) else [loss])
-    for one in losses:
-        resolve_loss(one, targets is not None)
+    resolved = [resolve_loss(one, targets is not None) for one in losses]
+    wanted = [found for found in resolved if found.probabilities and not found.from_logits]
+    if not wanted:
+        return None
+    return "positive" if any(found.kind == "binary" for found in wanted) else "all"
 
 
 def _rows(inputs: Inputs, targets, count: int, root: seeding.RootSeed, tolerance: float | None):

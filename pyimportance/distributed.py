@@ -67,6 +67,7 @@ class _Payload:
     batch_rows: int
     jit_compile: bool | str
     total_rows: int
+    probabilities: str | None = None
 
 
 def model_to_bytes(model) -> KerasModelBytes:
@@ -139,7 +140,8 @@ def _worker_predict(payload: _Payload) -> PredictFunction:
                 _stats["model_loads"] += 1
             model = _models[model.token]
     return PredictFunction(
-        model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows
+        model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows,
+        probabilities=payload.probabilities,
     )
 
 
@@ -204,7 +206,7 @@ def run_jobs(
     size = task_size or default_task_size(executor, len(jobs))
     shipped = model_to_bytes(model) if _keras_flavour(model) is not None else model
     payload = _Payload(plan, shipped, scoring, baseline, list(jobs), predict.batch_rows,
-                       bool(predict.uses_xla), 0)
+                       bool(predict.uses_xla), 0, predict.probabilities)
     shared = _share(executor, payload)
     blocks = {}
     for start in range(0, len(jobs), size):

@@ -264,8 +264,13 @@ class PredictFunction:
         Rows that will be predicted in all; decides "auto".
     """
 
-    def __init__(self, model, *, batch_rows: int, jit_compile="auto", total_rows: int = 0):
+    def __init__(self, model, *, batch_rows: int, jit_compile="auto", total_rows: int = 0,
+                 probabilities: str | None = None):
         self.batch_rows = batch_rows
+        # Objects with .predict_proba (scikit-learn classifiers) are asked for probabilities under
+        # probability losses, as scikit-learn's own scorers do: "all" columns, or the "positive"
+        # class's column for a binary loss. .predict would give hard labels.
+        self.probabilities = probabilities if callable(getattr(model, "predict_proba", None)) else None
         self.dtype = np.float64
         # True when calls run compiled TensorFlow, which releases the GIL: the caller may then
         # predict one chunk on a worker thread while it builds the next.
@@ -301,6 +306,11 @@ class PredictFunction:
 
     def _call_generic(self, arguments):
         model = self._model
+        if self.probabilities is not None:
+            output = np.asarray(model.predict_proba(arguments))
+            if self.probabilities == "positive" and output.ndim == 2 and output.shape[1] == 2:
+                return output[:, 1]
+            return output
         if hasattr(model, "predict") and callable(model.predict):
             return model.predict(arguments)
         return model(arguments)

@@ -74,6 +74,7 @@ class RunOptions:
     tolerance: float | None = None
     ci: str = "data"
     block_size: int | None = None
+    probabilities: str | None = None  # ask .predict_proba models for "all" columns or the "positive" one
     on_rows: Callable[[int], None] = lambda rows: None
     on_round: Callable[[int, float | None], None] = lambda rows, precision: None
 
@@ -100,7 +101,8 @@ def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool 
     n_blocks = len(plan.row_blocks) or 1
     jobs_per_block = len(plan.units) * plan.n_repeats
     total_rows = plan.n_samples * (jobs_per_block + 1)
-    predict = PredictFunction(model, batch_rows=1, jit_compile=options.jit_compile, total_rows=total_rows)
+    predict = PredictFunction(model, batch_rows=1, jit_compile=options.jit_compile, total_rows=total_rows,
+                              probabilities=options.probabilities)
     predict.batch_rows = chunk_rows(options.batch_size, values_per_row, total_rows, np.dtype(predict.dtype).itemsize)
     evaluator = JobEvaluator(plan, predict, on_rows=options.on_rows)
 

@@ -355,8 +355,9 @@ def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
     elif kind == "regression":
         y_columns = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
         if y_columns != n_outputs:
+            shape = f" (the model returns an array of shape {head.shape} per row)" if len(head.shape) > 1 else ""
             raise ValueError(
-                f"y must have one column per model output ({n_outputs}){where}, got {y_columns} column(s)"
+                f"y must have one column per model output ({n_outputs}){where}, got {y_columns} column(s){shape}"
             )
         _warn_if_classifier(loss, y, y_pred)
     if loss.probabilities and not loss.from_logits:
