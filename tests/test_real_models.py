@@ -74,7 +74,9 @@ def test_a_group_can_span_inputs():
 def test_inputs_with_different_row_counts_are_refused():
     with pytest.raises(ValueError) as error:
         perturbation_importance(two_input_model, [SEQ, STATIC[:-1]])
-    assert str(error.value) == "every input in X must have the same number of samples, got {'input1': 200, 'input2': 199}"
+    assert str(error.value) == (
+        "every input in X must have the same number of samples, got {'input1': 200, 'input2': 199}"
+    )
 
 
 @pytest.mark.keras

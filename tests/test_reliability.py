@@ -1,4 +1,4 @@
-"""Reliability, round two (issue 15): the caller's data is never written, odd inputs get a right answer or a clear error."""
+"""Reliability, round two (issue 15): the caller's data is never written; odd inputs get a right answer or an error."""
 
 from __future__ import annotations
 

@@ -100,6 +100,7 @@ def test_every_alias_points_at_a_loss():
     assert set(ALIASES.values()) <= set(LOSSES)
 
 
+@pytest.mark.keras
 def test_keras_loss_objects_are_read_from_their_config(keras):
     found = resolve_loss(keras.losses.BinaryCrossentropy(from_logits=True), has_y=True)
     assert found.from_logits and found.rows is binary_crossentropy
@@ -107,7 +108,6 @@ def test_keras_loss_objects_are_read_from_their_config(keras):
     assert resolve_loss(keras.losses.SparseCategoricalCrossentropy(), has_y=True) is LOSSES["categorical_crossentropy"]
 
 
-test_keras_loss_objects_are_read_from_their_config = pytest.mark.keras(test_keras_loss_objects_are_read_from_their_config)
 
 
 def test_resolve_loss_defaults_and_errors():
@@ -192,7 +192,9 @@ def test_non_one_hot_matrices_wrong_widths_and_empty_or_multi_hot_rows_are_refus
     assert _message("categorical_crossentropy", np.zeros((2, 2)), P_CAT[:2]) == (
         "loss='categorical_crossentropy' needs y as labels (n,) or one-hot (n, 3), got shape (2, 2)"
     )
-    assert _message("mse", np.zeros((2, 2)), P_REG[:2]) == "y must have one column per model output (1), got 2 column(s)"
+    assert _message("mse", np.zeros((2, 2)), P_REG[:2]) == (
+        "y must have one column per model output (1), got 2 column(s)"
+    )
     one_hot = np.eye(3)[[0, 1, 2, 0]]
     one_hot[1] = 0.0
     assert _message("accuracy", one_hot, P_CAT[:4]) == (
