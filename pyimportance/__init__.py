@@ -1,12 +1,20 @@
 """Perturbation (permutation) variable importance for Keras models, above all recurrent ones."""
 
 from .api import perturbation_importance
-from .predict import ModelOutputError
+from .evaluate import ModelFailedError
+from .perturbations import MethodFailedError
+from .predict import ModelOutputError, NotRowWiseError
 from .result import ImportanceResult
-from .runner import ModelFailedError
 
-__all__ = ["ImportanceResult", "ModelFailedError", "ModelOutputError", "perturbation_importance"]
-__version__ = "0.1.0"
+__all__ = [
+    "ImportanceResult",
+    "MethodFailedError",
+    "ModelFailedError",
+    "ModelOutputError",
+    "NotRowWiseError",
+    "perturbation_importance",
+]
+__version__ = "0.2.0"
 
 if "rpytools" in __import__("sys").modules:  # embedded in R by reticulate
     from .interop import prefer_own_libpython

@@ -33,8 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .evaluate import JobEvaluator, ModelFailedError
+from .plan import Job, Plan
 from .predict import PredictFunction, _keras_flavour
-from .runner import ChunkedEvaluator, ModelFailedError, Plan
+from .tally import Baseline, JobResult, job_result
+from .targets import Scoring
 
 # Tasks per worker slot by default: enough to balance uneven workers, few enough that the
 # per-task overhead stays small.
@@ -58,11 +61,13 @@ class _Payload:
 
     plan: Plan
     model: object  # KerasModelBytes or the user's own model
-    target: np.ndarray
-    baseline_score: float
+    scoring: Scoring
+    baseline: Baseline
+    jobs: list[Job]
     batch_rows: int
     jit_compile: bool | str
     total_rows: int
+    probabilities: str | None = None
 
 
 def model_to_bytes(model) -> KerasModelBytes:
@@ -135,17 +140,20 @@ def _worker_predict(payload: _Payload) -> PredictFunction:
                 _stats["model_loads"] += 1
             model = _models[model.token]
     return PredictFunction(
-        model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows
+        model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows,
+        probabilities=payload.probabilities,
     )
 
 
-def _score_block(payload: _Payload, start: int, stop: int) -> np.ndarray:
-    """Importances of jobs ``start:stop`` of the plan (runs on a worker)."""
-    evaluator = ChunkedEvaluator(payload.plan, _worker_predict(payload))
-    scores = evaluator.scores(payload.plan.jobs[start:stop], payload.target, payload.baseline_score)
+def _score_block(payload: _Payload, start: int, stop: int) -> list[JobResult]:
+    """Results of jobs ``start:stop`` of the payload (runs on a worker)."""
+    results: list[JobResult] = []
+    evaluator = JobEvaluator(payload.plan, _worker_predict(payload))
+    evaluator.run(payload.jobs[start:stop], lambda job, rows, predictions, donors: results.append(
+        job_result(payload.scoring, payload.baseline, job, rows, predictions, donors)))
     with _lock:
         _stats["tasks"] += 1
-    return scores
+    return results
 
 
 def _dask_client(executor: Executor):
@@ -181,43 +189,42 @@ def _share(executor: Executor, payload: _Payload):
 def run_jobs(
     plan: Plan,
     model,
-    target: np.ndarray,
-    baseline_score: float,
+    scoring: Scoring,
+    baseline: Baseline,
+    jobs: list[Job],
     *,
+    predict: PredictFunction,
     executor: Executor,
-    batch_rows: int,
-    jit_compile: bool | str,
-    total_rows: int,
     task_size: int | None = None,
     on_rows: Callable[[int], None] = lambda rows: None,
-) -> np.ndarray:
-    """Importance of every job of ``plan`` (canonical order), computed by tasks on ``executor``.
+) -> list[JobResult]:
+    """Results of ``jobs`` (in their order), computed by tasks on ``executor``.
 
-    ``batch_rows``, ``jit_compile`` and ``total_rows`` must be those of the local run, so
-    that workers compile the same forward pass and give the same numbers.
+    Workers build the same :class:`PredictFunction` as ``predict`` (same ``batch_rows``, same
+    compilation), so they give the same numbers as the local run.
     """
-    jobs = plan.jobs
     size = task_size or default_task_size(executor, len(jobs))
     shipped = model_to_bytes(model) if _keras_flavour(model) is not None else model
-    payload = _Payload(plan, shipped, target, baseline_score, batch_rows, jit_compile, total_rows)
+    payload = _Payload(plan, shipped, scoring, baseline, list(jobs), predict.batch_rows,
+                       bool(predict.uses_xla), 0, predict.probabilities)
     shared = _share(executor, payload)
     blocks = {}
     for start in range(0, len(jobs), size):
         stop = min(start + size, len(jobs))
         blocks[executor.submit(_score_block, shared, start, stop)] = (start, stop)
-    scores = np.full(len(jobs), np.nan)
+    results: list[JobResult | None] = [None] * len(jobs)
     try:
         for future in as_completed(blocks):
             start, stop = blocks[future]
-            scores[start:stop] = _block_result(future, plan, jobs[start], jobs[stop - 1])
-            on_rows(plan.values.shape[0] * (stop - start))
+            results[start:stop] = _block_result(future, plan, jobs[start], jobs[stop - 1])
+            on_rows(sum(len(plan.block_rows(job.block)) for job in jobs[start:stop]))
     finally:
         for future in blocks:
             future.cancel()
-    return scores
+    return results
 
 
-def _block_result(future, plan: Plan, first: tuple[int, int], last: tuple[int, int]) -> np.ndarray:
+def _block_result(future, plan: Plan, first: Job, last: Job) -> list[JobResult]:
     """A task's scores; a failure of the task itself (not the model) is named by its jobs."""
     try:
         return future.result()

@@ -20,9 +20,18 @@ def _ylabel(result) -> str:
     return f"increase of {loss}" if loss != "accuracy" else "drop of accuracy"
 
 
-def plot_bars(result, ax=None, max_features: int = 30):
+def _frame(result, output, sort: bool = True):
+    """The result's table, for one output when the result has several."""
+    frame = result.to_frame(sort=sort)
+    if "output" in frame:
+        chosen = result.output[0] if output is None else output
+        frame = frame[frame["output"] == chosen].reset_index(drop=True)
+    return frame
+
+
+def plot_bars(result, ax=None, max_features: int = 30, output=None):
     """Horizontal bars, most important on top, with 95% intervals as error bars."""
-    frame = result.to_frame().head(max_features).iloc[::-1]
+    frame = _frame(result, output).head(max_features).iloc[::-1]
     ax = _axes(ax, (6.5, 0.9 + 0.32 * len(frame)))
     error = np.vstack([frame["importance"] - frame["ci_low"], frame["ci_high"] - frame["importance"]])
     error = None if np.isnan(error).all() else np.nan_to_num(error)
@@ -33,9 +42,10 @@ def plot_bars(result, ax=None, max_features: int = 30):
     return ax.figure
 
 
-def plot_timesteps(result, ax=None):
+def plot_timesteps(result, ax=None, output=None):
     """Importance of each time step (all features perturbed together), with a 95% band."""
-    frame = result.to_frame(sort=False)
+    frame = _frame(result, output, sort=False)
+    frame = frame[frame["timestep"].notna()]
     ax = _axes(ax, (7, 3.5))
     ax.plot(frame["timestep"], frame["importance"], marker="o", color="#3b75af")
     if not frame["ci_low"].isna().all():
@@ -46,11 +56,12 @@ def plot_timesteps(result, ax=None):
     return ax.figure
 
 
-def plot_heatmap(result, ax=None):
+def plot_heatmap(result, ax=None, output=None):
     """Time step x feature heatmap of importance (``by="cell"``)."""
-    frame = result.to_frame(sort=False)
+    frame = _frame(result, output, sort=False)
+    frame = frame[frame["timestep"].notna()]
     features = list(dict.fromkeys(frame["feature"]))
-    steps = sorted(set(frame["timestep"]))
+    steps = sorted(set(int(step) for step in frame["timestep"]))
     grid = frame.pivot(index="feature", columns="timestep", values="importance").loc[features, steps]
     ax = _axes(ax, (min(12, 2 + 0.35 * len(steps)), 1.2 + 0.35 * len(features)))
     image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
@@ -63,10 +74,32 @@ def plot_heatmap(result, ax=None):
     return ax.figure
 
 
-def plot_importance(result, ax=None, **kwargs):
-    """The figure that suits ``result.by``: bars, a line over time steps or a heatmap."""
+def plot_outputs(result, ax=None):
+    """Output x feature heatmap (``per_output=True``): which inputs drive which output or horizon."""
+    frame = result.to_frame(sort=False)
+    features = list(dict.fromkeys(frame["feature"]))
+    outputs = list(result.output)
+    grid = frame.pivot(index="feature", columns="output", values="importance").loc[features, outputs]
+    ax = _axes(ax, (min(12, 2.5 + 0.45 * len(outputs)), 1.2 + 0.35 * len(features)))
+    image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.set_yticks(range(len(features)), features)
+    ax.set_xticks(range(len(outputs)), outputs, rotation=45 if len(outputs) > 6 else 0, ha="right")
+    ax.set_xlabel("output")
+    ax.figure.colorbar(image, ax=ax, label=_ylabel(result))
+    ax.set_title("Importance by output and feature")
+    return ax.figure
+
+
+def plot_importance(result, ax=None, output=None, **kwargs):
+    """The figure that suits the result: bars, a line over time steps, a heatmap, or output x feature.
+
+    With ``per_output=True`` and ``by="feature"`` the figure is the output x feature heatmap;
+    otherwise ``output=`` picks which output to draw (default: the first).
+    """
+    if result.per_output and result.by == "feature" and output is None and len(result.output) > 1:
+        return plot_outputs(result, ax=ax)
     if result.by == "cell":
-        return plot_heatmap(result, ax=ax)
+        return plot_heatmap(result, ax=ax, output=output)
     if result.by == "timestep":
-        return plot_timesteps(result, ax=ax)
-    return plot_bars(result, ax=ax, **kwargs)
+        return plot_timesteps(result, ax=ax, output=output)
+    return plot_bars(result, ax=ax, output=output, **kwargs)

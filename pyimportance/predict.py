@@ -2,9 +2,15 @@
 
 Keras models (Keras 3 and tf-keras, on the TensorFlow backend) skip ``model.predict()``'s
 per-call overhead: their forward pass is compiled once with ``tf.function`` (optionally XLA)
-at one fixed batch shape, and every call is padded to it, so the graph is traced once and
-a row's prediction never depends on which other rows share its call. Objects with a
-``.predict`` method and plain callables are called as they are.
+at one fixed batch shape, and every call is padded to it, so the graph is traced once.
+Objects with a ``.predict`` method and plain callables are called as they are.
+
+What a model must satisfy: it is *row-wise* (a row's prediction depends on that row only, not
+on the other rows of the call: no statistics over the batch, no stateful layers) and
+deterministic. The engine packs rows of many perturbed copies into each call, so a model that
+breaks this would give numbers that change with ``batch_size``. Stateful Keras layers are
+refused up front and :func:`check_row_wise` compares a few rows predicted alone with the same
+rows predicted among others.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import sys
 import threading
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,12 +28,20 @@ from . import terms
 # XLA compilation costs about a second; it only pays off for many rows.
 XLA_MIN_ROWS = 50_000
 # A one-row batch runs other (matrix-vector) kernels that round differently; compiled Keras
-# forwards always see at least this many rows, so batch_size=1 gives the same numbers too.
+# forwards always see at least this many rows.
 MIN_COMPILED_ROWS = 2
+# Rows predicted alone by the row-wise check, and its tolerance (relative to the predictions' scale):
+# float32 rounding differs by ~1e-7; a model that reads other rows of the call differs by far more.
+_ROW_CHECK_ROWS = 3
+_ROW_CHECK_TOLERANCE = 1e-4
 
 
 class ModelOutputError(ValueError):
     """The model returned something that is not one finite prediction row per input row."""
+
+
+class NotRowWiseError(ValueError):
+    """The model's prediction for a row depends on the other rows of the call (or varies between calls)."""
 
 
 def _keras_flavour(model) -> str | None:
@@ -41,64 +55,144 @@ def _keras_flavour(model) -> str | None:
     return None
 
 
+def is_keras_model(model) -> bool:
+    return _keras_flavour(model) is not None
+
+
 def _uses_tensorflow(flavour: str) -> bool:
     if flavour == "tf_keras":
         return True
     return sys.modules["keras"].backend.backend() == "tensorflow"
 
 
-def keras_input_shape(model) -> tuple | None:
-    """The input shape a Keras model expects, e.g. ``(None, 30, 20)``, or None if unknown."""
+def keras_inputs(model) -> list[tuple[str, tuple]] | None:
+    """``(name, shape)`` of each input of a Keras model, e.g. ``[("seq", (None, 30, 20))]``; None if unknown.
+
+    Names are the keys of a model built on a dict of inputs, else the names of its ``Input`` layers.
+    """
     if _keras_flavour(model) is None:
         return None
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
         return None
-    if not inputs or len(inputs) != 1:
+    if not inputs:
         return None
-    return tuple(inputs[0].shape)
+    structure = getattr(model, "_inputs_struct", None)
+    if isinstance(structure, dict):
+        return [(str(key), tuple(tensor.shape)) for key, tensor in structure.items()]
+    legacy_names = getattr(model, "input_names", None)  # tf-keras
+    found = []
+    for position, tensor in enumerate(inputs):
+        history = getattr(tensor, "_keras_history", None)
+        operation = getattr(history, "operation", None) or getattr(history, "layer", None)
+        name = getattr(operation, "name", None)
+        if legacy_names and len(legacy_names) == len(inputs):
+            name = legacy_names[position]
+        found.append((str(name or getattr(tensor, "name", None) or f"input{position + 1}"), tuple(tensor.shape)))
+    return found
 
 
-def check_model_input(model, data_shape: tuple[int, ...]) -> None:
-    """Raise ``ValueError`` if a Keras ``model`` cannot take X of shape ``data_shape``."""
-    expected = keras_input_shape(model)
+def keras_takes_dict(model) -> bool:
+    """Whether a Keras model was built on a dict of inputs (and must be called with one)."""
+    return isinstance(getattr(model, "_inputs_struct", None), dict)
+
+
+def keras_input_shape(model) -> tuple | None:
+    """The input shape of a one-input Keras model, e.g. ``(None, 30, 20)``, or None."""
+    found = keras_inputs(model)
+    return found[0][1] if found and len(found) == 1 else None
+
+
+def check_model_input(model, shapes: Sequence[tuple[int, ...]], names: Sequence[str] | None = None) -> None:
+    """Raise ``ValueError`` if a Keras ``model`` cannot take inputs of these shapes."""
+    expected = keras_inputs(model)
     if expected is None:
         return
-    given = (None,) + tuple(data_shape[1:])
-    fits = len(expected) == len(given) and all(e is None or e == g for e, g in zip(expected[1:], given[1:]))
-    if not fits:
+    if shapes and isinstance(shapes[0], (int, np.integer)):  # one shape given as a tuple of ints
+        shapes = [tuple(shapes)]
+    x_name = terms.arg("X")
+    if len(expected) != len(shapes):
         raise ValueError(
-            f"{terms.arg('X')} does not fit the model: the model expects input of shape {expected}, "
-            f"got {terms.arg('X')} of shape {tuple(data_shape)}"
+            f"{x_name} does not fit the model: the model has {len(expected)} inputs "
+            f"{[name for name, _ in expected]}, got {len(shapes)} array(s); pass a list (or a dict by input name) "
+            "with one array per input"
+        )
+    for position, ((name, want), shape) in enumerate(zip(expected, shapes)):
+        given = (None,) + tuple(shape[1:])
+        fits = len(want) == len(given) and all(e is None or e == g for e, g in zip(want[1:], given[1:]))
+        if not fits:
+            which = x_name if len(shapes) == 1 else f"{x_name}[{terms.literal(names[position] if names else name)}]"
+            raise ValueError(
+                f"{which} does not fit the model: the model expects input of shape {want}, "
+                f"got {which} of shape {tuple(shape)}"
+            )
+
+
+def check_not_stateful(model) -> None:
+    """Refuse Keras models with stateful layers: their output depends on earlier calls and other rows."""
+    if _keras_flavour(model) is None:
+        return
+    layers = getattr(model, "_flatten_layers", None)
+    found = list(layers(include_self=False)) if callable(layers) else list(getattr(model, "layers", []))
+    stateful = [layer.name for layer in found if getattr(layer, "stateful", False)]
+    if stateful:
+        raise NotRowWiseError(
+            f"model has stateful layers {stateful}: their output depends on earlier calls and on the other rows "
+            "of a batch, so importance cannot be measured row by row; rebuild the model with stateful="
+            f"{terms.literal(False)} (same weights: model_2.set_weights(model.get_weights()))"
         )
 
 
-def as_prediction_matrix(output, n_rows: int) -> np.ndarray:
-    """Model output (array, tensor, list/dict of them) as a finite float64 ``(n_rows, n_outputs)``."""
+def output_names(model) -> list[str] | None:
+    """Names of a Keras model's output heads, or None."""
+    names = getattr(model, "output_names", None)
+    if names is None:
+        return None
+    try:
+        return [str(name) for name in names]
+    except TypeError:
+        return None
+
+
+def as_prediction_heads(output, n_rows: int) -> list[np.ndarray]:
+    """Model output (array, tensor, Series, list/dict of them) as finite float64 arrays, one per head."""
     if isinstance(output, dict):
         output = [output[key] for key in sorted(output)]
-    if isinstance(output, (list, tuple)) and output and not np.isscalar(output[0]):
-        parts = [as_prediction_matrix(part, n_rows) for part in output]
-        return np.concatenate(parts, axis=1)
+    if isinstance(output, (list, tuple)) and output and all(hasattr(part, "shape") for part in output):
+        return [as_prediction_heads(part, n_rows)[0] for part in output]
+    if hasattr(output, "index") and hasattr(output, "to_numpy"):  # a pandas Series or DataFrame
+        index = output.index
+        if len(index) == n_rows and not np.array_equal(np.asarray(index), np.arange(n_rows)):
+            raise ModelOutputError(
+                "model returned a pandas object whose index is not 0..n-1 in order, so its rows cannot be matched "
+                "to the rows it was given; return an array (e.g. .to_numpy()) in the input's row order"
+            )
+        output = output.to_numpy()
     if hasattr(output, "numpy") and not isinstance(output, np.ndarray):
         output = output.numpy()
     try:
         matrix = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError):
-        dtype = f" of dtype {output.dtype}" if hasattr(output, "dtype") else ""
-        raise ModelOutputError(f"model must return numeric predictions, got {type(output).__name__}{dtype}") from None
+        dtype = np.asarray(output).dtype if isinstance(output, (list, tuple, np.ndarray)) else None
+        kind = f" of {terms.type_word(dtype)}" if dtype is not None else ""
+        raise ModelOutputError(f"model must return numeric predictions, got {type(output).__name__}{kind}") from None
     if matrix.ndim == 0 or matrix.shape[0] != n_rows:
         got = f"output of shape {matrix.shape}" if matrix.ndim else f"a single value {output!r}"
         raise ModelOutputError(f"model must return one prediction row per input row ({n_rows}), got {got}")
-    matrix = matrix.reshape(n_rows, -1)
     if not np.isfinite(matrix).all():
         bad = int(np.count_nonzero(~np.isfinite(matrix)))
         raise ModelOutputError(
             f"model returned NaN or infinite predictions ({bad} of {matrix.size} values); "
             "the model must return finite numbers"
         )
-    return matrix
+    return [matrix]
+
+
+def as_prediction_matrix(output, n_rows: int) -> np.ndarray:
+    """Model output as one ``(n_rows, n_columns)`` matrix: every head's values side by side."""
+    heads = as_prediction_heads(output, n_rows)
+    return np.concatenate([head.reshape(n_rows, -1) for head in heads], axis=1)
 
 
 # Compiled forward passes per model (weakly keyed: a model that is freed takes its own along),
@@ -142,8 +236,20 @@ def pad_rows(array: np.ndarray, rows: int) -> np.ndarray:
     return padded
 
 
+def _map_arrays(arguments, function):
+    if isinstance(arguments, dict):
+        return {key: function(value) for key, value in arguments.items()}
+    if isinstance(arguments, list):
+        return [function(value) for value in arguments]
+    return function(arguments)
+
+
 class PredictFunction:
-    """A model as ``f(X_chunk) -> (rows, n_outputs)`` float64 predictions.
+    """A model as ``f(arguments) -> (rows, n_columns)`` float64 predictions.
+
+    ``arguments`` is what the model takes: one array, a list, or a dict of arrays (see
+    :meth:`pyimportance.inputs.Inputs.call_arguments`). The heads of a several-output model
+    are concatenated column-wise; :attr:`head_shapes` records each head's name and per-row shape.
 
     Parameters
     ----------
@@ -158,14 +264,21 @@ class PredictFunction:
         Rows that will be predicted in all; decides "auto".
     """
 
-    def __init__(self, model, *, batch_rows: int, jit_compile="auto", total_rows: int = 0):
+    def __init__(self, model, *, batch_rows: int, jit_compile="auto", total_rows: int = 0,
+                 probabilities: str | None = None):
         self.batch_rows = batch_rows
+        # Objects with .predict_proba (scikit-learn classifiers) are asked for probabilities under
+        # probability losses, as scikit-learn's own scorers do: "all" columns, or the "positive"
+        # class's column for a binary loss. .predict would give hard labels.
+        self.probabilities = probabilities if callable(getattr(model, "predict_proba", None)) else None
         self.dtype = np.float64
         # True when calls run compiled TensorFlow, which releases the GIL: the caller may then
         # predict one chunk on a worker thread while it builds the next.
         self.releases_gil = False
         self.uses_xla = False
+        self.head_shapes: list[tuple[str, tuple[int, ...]]] | None = None
         self._forward: Callable = self._call_generic
+        self._compiled = False
         self._model = model
         flavour = _keras_flavour(model)
         if flavour is not None:
@@ -177,25 +290,30 @@ class PredictFunction:
                 self.uses_xla = use_xla
                 self._forward = self._compile_tensorflow(model, use_xla)
                 self.releases_gil = True
+                self._compiled = True
             else:
                 self._forward = model.predict_on_batch
+                self._compiled = True
 
-    def prefix_reuse(self, values: np.ndarray) -> PrefixReuse | None:
-        """A :class:`PrefixReuse` for ``values`` where the model allows it, else None."""
-        if not self.releases_gil or not PrefixReuse.supports(self._model, values.shape):
-            return None
-        return PrefixReuse(self._model, self, values)
+    @property
+    def model(self):
+        return self._model
 
     @property
     def pads(self) -> bool:
         """Whether calls shorter than ``batch_rows`` are padded to it (compiled Keras forwards)."""
-        return self._forward != self._call_generic
+        return self._compiled
 
-    def _call_generic(self, chunk: np.ndarray):
+    def _call_generic(self, arguments):
         model = self._model
+        if self.probabilities is not None:
+            output = np.asarray(model.predict_proba(arguments))
+            if self.probabilities == "positive" and output.ndim == 2 and output.shape[1] == 2:
+                return output[:, 1]
+            return output
         if hasattr(model, "predict") and callable(model.predict):
-            return model.predict(chunk)
-        return model(chunk)
+            return model.predict(arguments)
+        return model(arguments)
 
     def _compile_tensorflow(self, model, use_xla: bool) -> Callable:
         """The model's compiled forward pass, built once per model and kept for later runs."""
@@ -208,128 +326,69 @@ class PredictFunction:
                 compiled[use_xla] = _compile_forward(weakref.ref(model), use_xla)
             return compiled[use_xla]
 
-    def __call__(self, chunk: np.ndarray) -> np.ndarray:
-        rows = chunk.shape[0]
-        # Only compiled Keras forwards are padded to their fixed batch shape; `!=`, not `is not`:
-        # each access to a bound method creates a new object.
+    def __call__(self, arguments) -> np.ndarray:
+        first = arguments if not isinstance(arguments, (list, dict)) else next(iter(
+            arguments.values() if isinstance(arguments, dict) else arguments))
+        rows = first.shape[0]
         padded_rows = max(self.batch_rows, MIN_COMPILED_ROWS)
-        if self._forward != self._call_generic and rows < padded_rows:
-            return as_prediction_matrix(self._slice(self._forward(pad_rows(chunk, padded_rows)), rows), rows)
-        return as_prediction_matrix(self._forward(chunk), rows)
+        if self._compiled and rows < padded_rows:
+            output = self._forward(_map_arrays(arguments, lambda a: pad_rows(a, padded_rows)))
+            output = _slice(output, rows)
+        else:
+            output = self._forward(arguments)
+        return self._as_matrix(output, rows)
 
-    @staticmethod
-    def _slice(output, rows: int):
-        if isinstance(output, (list, tuple)):
-            return [np.asarray(part)[:rows] for part in output]
-        return np.asarray(output)[:rows]
+    def _as_matrix(self, output, rows: int) -> np.ndarray:
+        heads = as_prediction_heads(output, rows)
+        shapes = [head.shape[1:] for head in heads]
+        if self.head_shapes is None:
+            self.head_shapes = list(zip(self._head_names(output, len(heads)), shapes))
+        elif shapes != [shape for _, shape in self.head_shapes]:
+            raise ModelOutputError(
+                f"model returned output of per-row shape {shapes if len(shapes) > 1 else shapes[0]} in this call but "
+                f"{[s for _, s in self.head_shapes] if len(shapes) > 1 else self.head_shapes[0][1]} in an earlier "
+                "one; the model must return the same shape for every call"
+            )
+        return np.concatenate([head.reshape(rows, -1) for head in heads], axis=1)
+
+    def _head_names(self, output, count: int) -> list[str]:
+        if isinstance(output, dict):
+            return [str(key) for key in sorted(output)]
+        if count == 1:
+            return ["output"]
+        names = output_names(self._model) if _keras_flavour(self._model) else None
+        if names and len(names) == count:
+            return names
+        return [f"output{i + 1}" for i in range(count)]
 
 
-# Prefix reuse pays off only when many rows share a start step; it costs a few compilations.
-PREFIX_MIN_ROWS = 100_000
-_PREFIX_STARTS = 6  # default; the runner picks how many from measured call times
+def _slice(output, rows: int):
+    if isinstance(output, dict):
+        return {key: np.asarray(value)[:rows] for key, value in output.items()}
+    if isinstance(output, (list, tuple)):
+        return [np.asarray(part)[:rows] for part in output]
+    return np.asarray(output)[:rows]
 
 
-class PrefixReuse:
-    """Predictions that skip the unperturbed first time steps of a recurrent first layer.
+def check_row_wise(predict: PredictFunction, arguments_for: Callable[[np.ndarray], object],
+                   baseline: np.ndarray) -> None:
+    """Raise :class:`NotRowWiseError` unless a few rows predicted alone match their predictions among others.
 
-    For a Keras ``Sequential`` model whose first layer is a plain one-way LSTM or GRU that
-    returns only its last output, rows whose values before time step ``s`` equal X's have the
-    layer state of the unperturbed rows after step ``s - 1``. That state is computed once per
-    sample, and such rows only run steps ``s..T-1``: by="timestep" and by="cell" then cost about
-    half as much. ``s`` is rounded down to one of a few start steps, each compiled once. The
-    first chunk from each start step is also predicted in full and compared bit for bit; on any
-    difference the shortcut is dropped for the rest of the run, so results never change.
+    ``arguments_for(rows)`` builds the model's arguments for those rows of the evaluation data;
+    ``baseline`` holds the predictions of all rows from the baseline's calls.
     """
-
-    def __init__(self, model, predict: PredictFunction, values: np.ndarray):
-        import tensorflow as tf
-
-        self._predict = predict
-        self._values = values
-        layer = model.layers[0]
-        self._twin = type(layer).from_config({**layer.get_config(), "return_state": True})
-        self._twin.build((None, None, values.shape[2]))
-        self._twin.set_weights(layer.get_weights())
-        rest = model.layers[1:]
-        twin = self._twin
-
-        def states(x):
-            return twin(x, training=False)[1:]
-
-        def suffix(x, state):
-            output = twin(x, initial_state=list(state), training=False)[0]
-            for later in rest:
-                output = later(output, training=False)
-            return tf.nest.flatten(output)
-
-        self._states_fn = tf.function(states, jit_compile=predict.uses_xla)
-        self._suffix_fn = tf.function(suffix, jit_compile=predict.uses_xla)
-        self._starts = self.starts_for(values.shape[1], _PREFIX_STARTS)
-        self._cached_start: int | None = None
-        self._cached_states: list[np.ndarray] = []
-        self._verified: set[int] = set()
-        self.active = True
-
-    @staticmethod
-    def supports(model, values_shape: tuple[int, ...]) -> bool:
-        """Whether ``model`` has the structure the shortcut is exact for."""
-        keras3 = sys.modules.get("keras")
-        if keras3 is None or _keras_flavour(model) != "keras" or not isinstance(model, keras3.Sequential):
-            return False
-        if len(values_shape) != 3 or values_shape[1] < 2 or not model.layers:
-            return False
-        layer = model.layers[0]
-        if type(layer) not in (keras3.layers.LSTM, keras3.layers.GRU):
-            return False
-        config = layer.get_config()
-        flags = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
-        return not any(config.get(flag) for flag in flags)
-
-    @staticmethod
-    def starts_for(n_timesteps: int, n_starts: int) -> list[int]:
-        """``n_starts`` start steps spread evenly over ``n_timesteps`` (0 included)."""
-        return sorted({(k * n_timesteps) // n_starts for k in range(n_starts)})
-
-    def use_starts(self, starts: list[int]) -> None:
-        """Compile for these start steps (0 included) rather than the default ones."""
-        self._starts = sorted(set(starts) | {0})
-
-    def start_for(self, step: int, starts: list[int] | None = None) -> int:
-        """The start step used for rows unperturbed before ``step`` (0: run in full)."""
-        if not self.active:
-            return 0
-        return max(start for start in (starts or self._starts) if start <= step)
-
-    def _states(self, start: int) -> list[np.ndarray]:
-        """Layer state of every sample after step ``start - 1`` (unperturbed), cached per start."""
-        if self._cached_start != start:
-            batch = self._predict.batch_rows
-            parts = []
-            for first in range(0, self._values.shape[0], batch):
-                block = np.asarray(self._values[first : first + batch, :start], dtype=self._predict.dtype)
-                rows = block.shape[0]
-                parts.append([np.asarray(state)[:rows] for state in self._states_fn(pad_rows(block, batch))])
-            self._cached_states = [np.concatenate(kind) for kind in zip(*parts)]
-            self._cached_start = start
-        return self._cached_states
-
-    def __call__(self, chunk: np.ndarray, step: int, sample_rows: np.ndarray) -> np.ndarray:
-        """Predictions for ``chunk``, whose rows are samples ``sample_rows`` unperturbed before ``step``."""
-        start = self.start_for(step)
-        if start == 0:
-            return self._predict(chunk)
-        rows, batch = chunk.shape[0], self._predict.batch_rows
-        suffix = pad_rows(chunk[:, start:], batch)
-        state = [pad_rows(kind[sample_rows], batch) for kind in self._states(start)]
-        try:
-            fast = as_prediction_matrix(PredictFunction._slice(self._suffix_fn(suffix, state), rows), rows)
-        except Exception:  # e.g. XLA cannot compile it: the full forward pass decides
-            self.active = False
-            return self._predict(chunk)
-        if start not in self._verified:
-            full = self._predict(chunk)
-            if not np.array_equal(fast, full):
-                self.active = False
-                return full
-            self._verified.add(start)
-        return fast
+    n_rows = baseline.shape[0]
+    if n_rows <= 1:
+        return
+    rows = np.arange(min(_ROW_CHECK_ROWS, n_rows - 1))
+    alone = predict(arguments_for(rows))
+    scale = float(np.max(np.abs(baseline))) + 1e-12
+    difference = float(np.max(np.abs(alone - baseline[rows])))
+    if difference > _ROW_CHECK_TOLERANCE * scale:
+        raise NotRowWiseError(
+            f"model is not row-wise: the predictions for the same rows changed by up to {difference:.4g} "
+            f"(predictions up to {scale:.4g}) when predicted with other rows of the data. pyimportance packs rows "
+            "of many perturbed copies into each model call, so a row's prediction must depend on that row only "
+            "(no statistics over the batch such as batch normalisation in training mode, no stateful layers) and "
+            "be the same in every call (no dropout at prediction time)"
+        )

@@ -1,4 +1,4 @@
-"""ImportanceResult: the numbers of one run, a tidy table, a plot and a readable repr."""
+"""ImportanceResult: the numbers of one run, their intervals, a tidy table, a plot and a readable repr."""
 
 from __future__ import annotations
 
@@ -8,72 +8,118 @@ from typing import Any
 
 import numpy as np
 
+from .inference import Intervals
 from .units import Unit
 
 CONFIDENCE = 0.95
 
-
-def _t_quantile(n_repeats: int) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.5 + CONFIDENCE / 2, df=n_repeats - 1))
+CI_DESCRIPTIONS = {
+    "data": "95% interval for the population the rows come from (rows and perturbations)",
+    "repeats": "95% t-interval over repeats, conditional on this data set",
+}
 
 
 @dataclass(frozen=True)
 class ImportanceResult:
-    """Perturbation importance of each unit (feature, group, time step or cell).
+    """Perturbation importance of each unit (feature, group, time step or cell) and output.
 
     Attributes
     ----------
-    importances : ndarray of shape (n_units, n_repeats)
+    importances : ndarray of shape (n_units, n_repeats), or (n_units, n_repeats, n_outputs)
         Importance of each unit in each repeat: increase of the loss (decrease of a score),
-        or mean absolute change of the predictions when no ``y`` was given.
-    importances_mean, importances_std : ndarray of shape (n_units,)
-        Mean and sample standard deviation (ddof=1) over repeats (``std`` is NaN for 1 repeat).
-    ci_low, ci_high : ndarray of shape (n_units,)
-        95% t-interval of the mean over repeats (NaN for 1 repeat).
-    feature : list of str
-        Feature (or group) name of each unit; ``"(all)"`` for ``by="timestep"``.
-    timestep : list of int or None
-        0-based time step of each unit for ``by="timestep"``/``"cell"``, else None.
-    baseline_score : float
-        Loss (or score) of the unperturbed model; 0.0 for the prediction-change measure.
+        or mean absolute change of the predictions when no ``y`` was given. The third axis
+        exists with ``per_output=True`` (one column per reported output).
+    importances_mean, importances_std : ndarray of shape (n_units,) or (n_units, n_outputs)
+        Mean and sample standard deviation (ddof=1) over repeats (``std`` is NaN for 1 repeat
+        and 0 for the deterministic methods ``"zero"``/``"mean"``, which are evaluated once).
+    ci_low, ci_high, p_value, p_adjusted : ndarray like ``importances_mean``
+        The 95% interval chosen by ``ci`` (``settings["ci"]``), the one-sided p-value of
+        H0 "importance <= 0" (below 0.025 exactly when ``ci_low > 0``) and its
+        Benjamini-Hochberg adjustment over all units (and outputs) of the run.
+    feature, timestep, output : lists
+        Label of each unit; 0-based time step (None for ``by="feature"`` and static inputs);
+        labels of the reported outputs.
+    baseline_score : float (or ndarray per output)
+        Loss (or score) of the unperturbed model on the rows used; 0.0 for the prediction change.
+    n_rows_used, n_repeats_used, converged : int, int, bool or None
+        Rows and repeats the numbers rest on; with ``tolerance``, whether the precision target
+        was met before the rows ran out (None without ``tolerance``).
     settings : dict
-        The options the run used (method, scale, loss, by, n_repeats, random_state, ...).
+        The options the run used (method, scale, loss, by, n_repeats, random_state, ci, ...).
     """
 
-    importances: np.ndarray
+    importances_all: np.ndarray  # (n_units, n_repeats, n_outputs)
     units: Sequence[Unit]
-    baseline_score: float
+    baseline_scores: np.ndarray  # (n_outputs,)
+    intervals: Intervals
     settings: dict[str, Any] = field(default_factory=dict)
+    outputs: Sequence[str] = ("(all)",)
+    n_rows_used: int = 0
+    converged: bool | None = None
+    precision: float | None = None
+
+    # ------------------------------------------------------------------ numbers
+
+    def _shaped(self, values: np.ndarray) -> np.ndarray:
+        """(n_units, n_outputs) values as (n_units,) for a single output."""
+        return values[:, 0] if values.shape[1] == 1 and not self.per_output else values
+
+    @property
+    def per_output(self) -> bool:
+        return bool(self.settings.get("per_output", False))
+
+    @property
+    def importances(self) -> np.ndarray:
+        values = self.importances_all
+        return values[:, :, 0] if values.shape[2] == 1 and not self.per_output else values
+
+    @property
+    def n_repeats_used(self) -> int:
+        return self.importances_all.shape[1]
 
     @property
     def importances_mean(self) -> np.ndarray:
-        return self.importances.mean(axis=1)
+        return self._shaped(self.importances_all.mean(axis=1))
 
     @property
     def importances_std(self) -> np.ndarray:
-        if self.importances.shape[1] < 2:
-            return np.full(self.importances.shape[0], np.nan)
-        return self.importances.std(axis=1, ddof=1)
+        values = self.importances_all
+        if self.settings.get("deterministic"):
+            return self._shaped(np.zeros((values.shape[0], values.shape[2])))
+        if values.shape[1] < 2:
+            return self._shaped(np.full((values.shape[0], values.shape[2]), np.nan))
+        return self._shaped(values.std(axis=1, ddof=1))
 
     mean = importances_mean
     std = importances_std
 
     @property
-    def ci_half_width(self) -> np.ndarray:
-        n_repeats = self.importances.shape[1]
-        if n_repeats < 2:
-            return np.full(self.importances.shape[0], np.nan)
-        return _t_quantile(n_repeats) * self.importances_std / np.sqrt(n_repeats)
-
-    @property
     def ci_low(self) -> np.ndarray:
-        return self.importances_mean - self.ci_half_width
+        return self._shaped(self.intervals.ci_low)
 
     @property
     def ci_high(self) -> np.ndarray:
-        return self.importances_mean + self.ci_half_width
+        return self._shaped(self.intervals.ci_high)
+
+    @property
+    def std_error(self) -> np.ndarray:
+        return self._shaped(self.intervals.std_error)
+
+    @property
+    def p_value(self) -> np.ndarray:
+        return self._shaped(self.intervals.p_value)
+
+    @property
+    def p_adjusted(self) -> np.ndarray:
+        from .inference import adjust_p_values
+
+        flat = self.intervals.p_value.reshape(-1)
+        return self._shaped(adjust_p_values(flat).reshape(self.intervals.p_value.shape))
+
+    @property
+    def baseline_score(self):
+        scores = self.baseline_scores
+        return float(scores[0]) if len(scores) == 1 else scores
 
     @property
     def by(self) -> str:
@@ -88,27 +134,54 @@ class ImportanceResult:
         return [unit.timestep for unit in self.units]
 
     @property
+    def output(self) -> list[str]:
+        return list(self.outputs)
+
+    @property
     def ranking(self) -> np.ndarray:
-        """Unit indices by decreasing mean importance (ties keep unit order; NaN last)."""
-        return np.argsort(-self.importances_mean, kind="stable")
+        """Unit indices by decreasing mean importance (ties keep unit order; NaN last); first output."""
+        means = self.importances_all.mean(axis=1)[:, 0]
+        return np.argsort(-means, kind="stable")
+
+    # ------------------------------------------------------------------ views
 
     def to_frame(self, sort: bool = True):
-        """Tidy :class:`pandas.DataFrame`: ``feature``, [``timestep``,] ``importance``, ``std``,
-        ``ci_low``, ``ci_high``; sorted by decreasing importance unless ``sort=False``."""
+        """Tidy :class:`pandas.DataFrame`, one row per unit (and output with ``per_output``).
+
+        Columns: ``feature``, [``timestep``,] [``output``,] ``importance``, ``std``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``p_adjusted``; sorted by decreasing importance unless ``sort=False``.
+        """
         import pandas as pd
 
-        columns: dict[str, Any] = {"feature": self.feature}
+        n_units, n_outputs = len(self.units), len(self.outputs)
+        unit_index = np.repeat(np.arange(n_units), n_outputs)
+        output_index = np.tile(np.arange(n_outputs), n_units)
+        columns: dict[str, Any] = {"feature": [self.units[u].feature for u in unit_index]}
         if self.by in ("timestep", "cell"):
-            columns["timestep"] = np.asarray(self.timestep, dtype=np.int64)
+            steps = [self.units[u].timestep for u in unit_index]
+            if any(step is None for step in steps):
+                columns["timestep"] = pd.array(steps, dtype="Int64")
+            else:
+                columns["timestep"] = np.asarray(steps, dtype=np.int64)
+        if self.per_output:
+            columns["output"] = [self.outputs[k] for k in output_index]
+
+        def flat(values: np.ndarray) -> np.ndarray:
+            return np.asarray(values).reshape(n_units, n_outputs).reshape(-1)
+
+        mean = self.importances_all.mean(axis=1)
         columns.update(
-            importance=self.importances_mean,
-            std=self.importances_std,
-            ci_low=self.ci_low,
-            ci_high=self.ci_high,
+            importance=flat(mean),
+            std=flat(self.importances_std),
+            ci_low=flat(self.intervals.ci_low),
+            ci_high=flat(self.intervals.ci_high),
+            p_value=flat(self.intervals.p_value),
+            p_adjusted=flat(self.p_adjusted),
         )
         frame = pd.DataFrame(columns)
         if sort:
-            frame = frame.iloc[self.ranking].reset_index(drop=True)
+            order = np.argsort(-frame["importance"].to_numpy(), kind="stable")
+            frame = frame.iloc[order].reset_index(drop=True)
         return frame
 
     def plot(self, ax=None, **kwargs):
@@ -117,15 +190,54 @@ class ImportanceResult:
 
         return plot_importance(self, ax=ax, **kwargs)
 
-    def __repr__(self) -> str:
+    def summary(self) -> str:
+        """The header lines of the repr: what was measured, on how much data, how sure."""
         settings = self.settings
-        header = (
-            f"ImportanceResult(by={self.by!r}, method={settings.get('method')!r}, "
-            f"score={settings.get('loss')!r}, n_units={len(self.units)}, "
-            f"n_repeats={self.importances.shape[1]}, n_samples={settings.get('n_samples')}, "
-            f"baseline_score={self.baseline_score:.6g})"
-        )
-        table = self.to_frame().head(15).to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        more = len(self.units) - 15
-        footer = f"\n... {more} more units (use .to_frame())" if more > 0 else ""
-        return f"{header}\n{table}{footer}"
+        unit = {"feature": "feature", "timestep": "time step", "cell": "cell (time step x feature)"}.get(self.by)
+        if settings.get("groups") and self.by == "feature":
+            unit = "group"
+        elif settings.get("groups") and self.by == "cell":
+            unit = "cell (time step x group)"
+        repeats = "evaluated once (deterministic method)" if settings.get("deterministic") else (
+            f"{self.n_repeats_used} repeats")
+        score = settings.get("loss")
+        baseline = self.baseline_scores
+        shown = f"{baseline[0]:.6g}" if len(baseline) == 1 else ", ".join(f"{v:.4g}" for v in baseline)
+        lines = [
+            f"Perturbation importance by {unit}: method {settings.get('method')!r}, "
+            f"{'mean |change of prediction| (no y)' if score == 'prediction_change' else f'loss {score!r}'}, "
+            f"{repeats}, {self.n_rows_used} rows" + ("" if score == "prediction_change" else f"; baseline {shown}"),
+            f"Interval: {CI_DESCRIPTIONS.get(settings.get('ci'), settings.get('ci'))}"
+            + (f" (block length {settings['block_size_used']} rows)" if settings.get("block_size_used") else "")
+            + ("" if settings.get("ci_note") is None else f"; {settings['ci_note']}"),
+        ]
+        if settings.get("tolerance") is not None:
+            status = "met" if self.converged else "not met (rows ran out)"
+            lines.append(
+                f"Stopping: tolerance {settings['tolerance']:g} {status}; precision "
+                f"{self.precision if self.precision is not None else float('nan'):.3g} after {self.n_rows_used} of "
+                f"{settings.get('n_samples')} rows"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        frame = self.to_frame()
+        shown = frame.head(15)
+        formats = {name: _column_format(shown[name]) for name in shown.columns if shown[name].dtype.kind == "f"}
+        table = shown.to_string(index=False, formatters=formats)
+        more = len(frame) - 15
+        footer = f"\n... {more} more rows (use .to_frame())" if more > 0 else ""
+        return f"{self.summary()}\n{table}{footer}"
+
+
+def _column_format(values):
+    """One number format for a whole column: fixed decimals, or scientific when magnitudes span widely."""
+    finite = np.abs(values.to_numpy(dtype=np.float64))
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if len(finite) == 0:
+        return lambda v: f"{v:.4g}"
+    largest, smallest = finite.max(), finite.min()
+    if largest >= 1e5 or largest < 1e-3 or largest / smallest > 1e4:
+        return lambda v: f"{v:.3e}"
+    decimals = int(np.clip(3 - np.floor(np.log10(largest)), 0, 6))
+    return lambda v: f"{v:.{decimals}f}"

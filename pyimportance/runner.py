@@ -1,27 +1,28 @@
-"""Running the plan: perturbed copies of X streamed through the model in fixed-size chunks.
+"""Running a plan: the baseline, then the jobs of each row block, here or on an executor.
 
-A *job* is one (unit, repeat). Its perturbed values are drawn once, from the job's own
-generator, for all samples (only the unit's own columns are held, never a whole copy of X).
-Rows of consecutive jobs are then packed into one buffer of ``batch_rows`` rows, so many
-small jobs share one model call, and one large job spans several; the buffer (two, when the
-model runs on a worker thread) is the only full-width copy in memory. Scores depend only on
-the job, never on this packing.
+With a fixed budget there is one row block (all evaluated rows). With ``tolerance`` the rows
+are taken in seeded random blocks; after each block every job of the block has been scored,
+and the run stops as soon as every interval's half-width is at most ``tolerance`` times the
+largest importance (or the rows run out). Which rows form a block, and every perturbation,
+depend only on the seed, so the decision and the numbers do not depend on ``batch_size``, the
+executor or the task size.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 
-from .perturbations import FeatureStats
-from .predict import PREFIX_MIN_ROWS, PredictFunction, PrefixReuse
-from .scoring import Scorer
-from .seeding import unit_rng
-from .units import Unit
+from . import inference
+from .evaluate import JobEvaluator
+from .plan import Plan
+from .predict import PredictFunction, check_row_wise
+from .scoring import custom_value
+from .tally import Baseline, JobResult, Tally, job_result
+from .targets import Scoring, build_scoring, check_targets
 
 # Default rows per model call. Recurrent layers run fastest at a few thousand rows (their
 # per-step state then stays in the CPU caches: at 16k rows, LSTM(64) runs about half as fast
@@ -29,350 +30,218 @@ from .units import Unit
 _MAX_CHUNK_ROWS = 4096
 _TARGET_CHUNK_VALUES = 8_000_000
 _MIN_CHUNK_ROWS = 256
+# A chunk larger than this is refused (batch_size=10**12 would try to allocate terabytes).
+_MAX_CHUNK_BYTES = 2 * 2**30
+# Early stopping: rows per block, and blocks scored before the first stopping decision.
+ROWS_PER_BLOCK = 1000
+MIN_BLOCKS = 2
 
 
-def default_batch_rows(n_timesteps: int, n_features: int, total_rows: int) -> int:
+def default_batch_rows(values_per_row: int, total_rows: int) -> int:
     """Rows per model call when ``batch_size`` is None: fast, bounded in memory, little padding.
 
     The rows are spread evenly over the calls needed, so the last call is not mostly padding.
     """
-    rows = _TARGET_CHUNK_VALUES // max(1, n_timesteps * n_features)
+    rows = _TARGET_CHUNK_VALUES // max(1, values_per_row)
     rows = int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
     total_rows = max(1, total_rows)
     calls = -(-total_rows // rows)
     return -(-total_rows // calls)
 
 
-class ModelFailedError(RuntimeError):
-    """The model raised while a given unit and repeat were being evaluated."""
+def chunk_rows(batch_size: int | None, values_per_row: int, total_rows: int, itemsize: int) -> int:
+    """Rows per model call: ``batch_size`` (at most the rows there are), or the default."""
+    if batch_size is None:
+        return default_batch_rows(values_per_row, total_rows)
+    rows = min(batch_size, max(1, total_rows))
+    needed = rows * values_per_row * itemsize
+    if needed > _MAX_CHUNK_BYTES:
+        raise ValueError(
+            f"batch_size={batch_size} needs {needed / 2**30:.1f} GiB per model call for this data; "
+            f"use a smaller batch_size (at most {max(1, _MAX_CHUNK_BYTES // (values_per_row * itemsize))})"
+        )
+    return rows
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything needed to score jobs; cheap to ship to another process (X aside)."""
+class RunOptions:
+    """How to run: batching, compilation, executor, progress, stopping."""
 
-    values: np.ndarray  # (n, T, F) evaluation data, never written to
-    is_sequence: bool
-    units: Sequence[Unit]
-    n_repeats: int
-    perturb: Callable
-    stats: FeatureStats
-    scale: float
-    relative_scale: bool
-    scorer: Scorer
-    entropy: int
-
-    @property
-    def jobs(self) -> list[tuple[int, int]]:
-        """All (unit, repeat) pairs in canonical order."""
-        return [(u, r) for u in range(len(self.units)) for r in range(self.n_repeats)]
-
-    def describe(self, job: tuple[int, int]) -> str:
-        """Human description of a job, for error messages."""
-        unit = self.units[job[0]]
-        where = f"feature {unit.feature!r}"
-        if unit.timestep is not None:
-            where += f" at timestep {unit.timestep}"
-        return f"{where} (repeat {job[1] + 1} of {self.n_repeats})"
-
-    def perturbed_columns(self, job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(time steps, features, new values) of a job; new values shaped (n, steps, features)."""
-        unit = self.units[job[0]]
-        steps, features = unit.columns(self.values.shape[1])
-        original = np.asarray(self.values[(slice(None),) + _block_index(steps, features)], dtype=np.float64)
-        context = self.stats.context(features, scale=self.scale, relative_scale=self.relative_scale)
-        rng = unit_rng(self.entropy, job[0], job[1])
-        return steps, features, self.perturb(original, rng, context)
-
-
-def _block_index(steps: np.ndarray, features: np.ndarray) -> tuple:
-    """Index of the block ``[:, steps, features]`` (shape (n, steps, features)) after the sample axis.
-
-    Runs of consecutive indices become slices: basic indexing is several times faster than
-    fancy indexing, and selects the same block.
-    """
-
-    def as_slice(index: np.ndarray):
-        if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
-            return slice(int(index[0]), int(index[0]) + len(index))
-        return None
-
-    step_slice, feature_slice = as_slice(steps), as_slice(features)
-    if step_slice is None and feature_slice is None:
-        return steps[:, None], features[None, :]
-    return (steps if step_slice is None else step_slice), (features if feature_slice is None else feature_slice)
-
-
-@dataclass
-class _Pending:
-    """A job (None = unperturbed X) whose rows are being copied and predicted."""
-
-    job: tuple[int, int] | None
-    columns: tuple[tuple, np.ndarray] | None = None  # (block index, new values) while being fed
-    fed_rows: int = 0
-    done_rows: int = 0
-    predictions: np.ndarray | None = None
-
-
-@dataclass
-class _Segment:
-    pending: _Pending
-    source_start: int
-    source_stop: int
-    buffer_start: int
-
-
-@dataclass
-class ChunkedEvaluator:
-    """Packs rows of jobs into chunks of ``predict.batch_rows`` and scores finished jobs.
-
-    Three things keep the model busy without changing a single number (every row is
-    predicted at the same fixed batch shape, whatever shares its chunk):
-
-    - where short chunks would be padded (compiled Keras), the rows that would pad the
-      baseline's last chunk are filled with the first jobs of the plan (kept for :meth:`scores`);
-    - where the model runs outside the GIL (compiled TensorFlow), each chunk is predicted on a
-      worker thread while the next one is built in a second buffer;
-    - for units that start past time step 0 (by="timestep"/"cell"), :class:`PrefixReuse` skips
-      the unperturbed steps when the model allows it and the timed calls say it pays off.
-    """
-
-    plan: Plan
-    predict: PredictFunction
+    batch_size: int | None = None
+    jit_compile: bool | str = "auto"
+    executor: Executor | None = None
+    task_size: int | None = None
+    tolerance: float | None = None
+    ci: str = "data"
+    block_size: int | None = None
+    probabilities: str | None = None  # ask .predict_proba models for "all" columns or the "positive" one
     on_rows: Callable[[int], None] = lambda rows: None
-    _segments: list[_Segment] = field(default_factory=list)
-    _fill: int = 0
+    on_round: Callable[[int, float | None], None] = lambda rows, precision: None
 
-    def __post_init__(self) -> None:
-        shape = (self.predict.batch_rows,) + self.plan.values.shape[1:]
-        self._buffers = [np.empty(shape, dtype=self.predict.dtype)]
-        self._buffer = self._buffers[0]
-        self._finished: list[_Pending] = []
-        self._started: dict[tuple[int, int], _Pending] = {}  # jobs begun early, alongside the baseline
-        self._pool: ThreadPoolExecutor | None = None
-        self._in_flight: tuple[Future, list[_Segment], int] | None = None
-        self._prefix: PrefixReuse | None = None
-        self._prefix_decided: bool | None = None
-        self._late_steps: list[int] = []
-        self._call_seconds: list[float] = []  # full model calls, for the prefix-reuse decision
 
-    def _first_step(self, job: tuple[int, int] | None) -> int:
-        """The first time step a job perturbs (0 for the baseline and whole-sequence units)."""
-        if job is None:
-            return 0
-        steps = self.plan.units[job[0]].timesteps
-        return 0 if steps is None else min(steps)
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything a result is made of."""
 
-    def _use_prefix_reuse(self, jobs: Sequence[tuple[int, int]]) -> None:
-        """Plan :class:`PrefixReuse` when enough rows start past time step 0 (decided once timed)."""
-        late = [job for job in jobs if self._first_step(job) > 0]
-        if self._prefix is None and self.plan.is_sequence and len(late) * self.plan.values.shape[0] >= PREFIX_MIN_ROWS:
-            self._prefix = self.predict.prefix_reuse(self.plan.values)
-            self._late_steps = [self._first_step(job) for job in late]
+    importances: np.ndarray  # (n_units, n_repeats, n_outputs)
+    baseline_score: np.ndarray  # (n_outputs,)
+    scoring: Scoring
+    statistics: inference.RowStatistics | None
+    baseline_rows: np.ndarray | None  # (n_slots, n_outputs) summed baseline values (rmse intervals)
+    rows_used: int
+    blocks_used: int
+    converged: bool | None
+    precision: float | None  # largest half-width / largest importance at the end (tolerance runs)
 
-    def _prefix_pays_off(self) -> bool:
-        """Whether skipping steps saves more than it costs, judged from the calls timed so far.
 
-        Each start step costs two compilations (about the first call's extra time), its states
-        and one chunk predicted twice; it saves ``start / T`` of the work of each row starting
-        there. More start steps save more and cost more: the best number is chosen here.
-        """
-        if self._prefix_decided is None:
-            times = self._call_seconds
-            if len(times) < 3:
-                return False
-            steady = float(np.median(times[1:]))
-            per_start = 2 * max(times[0] - steady, 0.1 * steady) + 3 * steady
-            n_samples, n_timesteps = self.plan.values.shape[:2]
-            chunks_per_job = n_samples / self.predict.batch_rows
-            best, best_net = None, 0.0
-            for n_starts in sorted({2, 3, 4, 6, 8, 10, 15, 20, 30, n_timesteps} & set(range(2, n_timesteps + 1))):
-                starts = PrefixReuse.starts_for(n_timesteps, n_starts)
-                skipped = sum(self._prefix.start_for(step, starts) for step in self._late_steps) / n_timesteps
-                cost = (len(starts) - 1) * per_start
-                net = skipped * chunks_per_job * steady - 1.5 * cost
-                if net > best_net:
-                    best, best_net = starts, net
-            self._prefix_decided = best is not None
-            if best is not None:
-                self._prefix.use_starts(best)
-        return self._prefix_decided
+def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool = False,
+             options: RunOptions = RunOptions()) -> RunOutcome:
+    """Baseline, then every job of each row block, with early stopping when ``options.tolerance`` is set."""
+    values_per_row = sum(part.n_timesteps * part.n_features for part in plan.inputs.parts)
+    n_blocks = len(plan.row_blocks) or 1
+    jobs_per_block = len(plan.units) * plan.n_repeats
+    total_rows = plan.n_samples * (jobs_per_block + 1)
+    predict = PredictFunction(model, batch_rows=1, jit_compile=options.jit_compile, total_rows=total_rows,
+                              probabilities=options.probabilities)
+    predict.batch_rows = chunk_rows(options.batch_size, values_per_row, total_rows, np.dtype(predict.dtype).itemsize)
+    evaluator = JobEvaluator(plan, predict, on_rows=options.on_rows)
 
-    def _model_call(self, chunk: np.ndarray, segments: list[_Segment]) -> Callable[[], np.ndarray]:
-        """The call that predicts ``chunk``: in full, or past the steps no row of it changed."""
-        step = min(self._first_step(segment.pending.job) for segment in segments)
-        if self._prefix is None or step == 0 or not self._prefix_pays_off():
-            return self._timed(lambda: self.predict(chunk))
-        samples = np.concatenate([np.arange(seg.source_start, seg.source_stop) for seg in segments])
-        return lambda: self._prefix(chunk, step, samples)
+    first_rows = plan.block_rows(0)
+    first_predictions = evaluator.predictions(first_rows)
+    check_row_wise(predict, lambda rows: _arguments(plan, first_rows[rows]), first_predictions)
+    scoring = build_scoring(predict.head_shapes, targets, loss, output=output, per_output=per_output)
+    check_targets(scoring, first_predictions)
+    baseline = _Baseline(plan, scoring, first_rows, first_predictions)
+    tally = Tally(plan, scoring, baseline.state, track_rows=options.ci == "data")
 
-    def _timed(self, call: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
-        def timed_call() -> np.ndarray:
-            start = time.perf_counter()
-            result = call()
-            self._call_seconds.append(time.perf_counter() - start)
-            return result
+    converged, precision, used_blocks = None, None, 0
+    for block in range(n_blocks):
+        if block > 0:
+            rows = plan.block_rows(block)
+            baseline.add(block, rows, evaluator.predictions(rows))
+        for result in _run_jobs(plan, predict, model, scoring, baseline.state, block, options, evaluator):
+            tally.add(result)
+        used_blocks = block + 1
+        if options.tolerance is not None and used_blocks >= min(MIN_BLOCKS, n_blocks):
+            precision = _precision(plan, tally, scoring, options)
+            options.on_round(int(sum(len(plan.block_rows(b)) for b in range(used_blocks))), precision)
+            converged = precision is not None and precision <= options.tolerance
+            if converged:
+                break
+    used_rows = np.concatenate([plan.block_rows(b) for b in range(used_blocks)])
+    return RunOutcome(
+        importances=tally.importances(),
+        baseline_score=baseline.score(used_rows, range(used_blocks)),
+        scoring=scoring,
+        statistics=None if tally.accumulator is None else tally.accumulator.statistics(),
+        baseline_rows=baseline.slot_sums(tally),
+        rows_used=len(used_rows),
+        blocks_used=used_blocks,
+        converged=converged,
+        precision=precision,
+    )
 
-        return timed_call
 
-    def _model_view(self, buffer: np.ndarray, rows: int) -> np.ndarray:
-        chunk = buffer[:rows]
-        return chunk if self.plan.is_sequence else chunk[:, 0, :]
+def _arguments(plan: Plan, rows: np.ndarray):
+    return plan.inputs.call_arguments([part.values[rows].astype(np.float64) for part in plan.inputs.parts])
 
-    def _raise_failure(self, error: Exception, segments: list[_Segment]) -> None:
-        """Re-raise a model error: as it is on the baseline's chunk, else naming the chunk's jobs.
 
-        A chunk may hold rows of several jobs (one model call); the message then names the
-        first and the last, since the call that failed served all of them.
-        """
-        jobs = list(dict.fromkeys(segment.pending.job for segment in segments))
-        if any(job is None for job in jobs):
-            raise error
-        where = self.plan.describe(jobs[0])
-        if len(jobs) > 1:
-            where += f" (in one model call with {len(jobs) - 1} more job(s), up to {self.plan.describe(jobs[-1])})"
-        raise ModelFailedError(f"model failed while evaluating {where}: {type(error).__name__}: {error}") from error
+class _Baseline:
+    """The unperturbed predictions and row-wise values, filled block by block."""
 
-    def _flush(self) -> None:
-        """Send the filled part of the buffer to the model (now, or on the worker thread)."""
-        if self._fill == 0:
-            return
-        segments, rows = self._segments, self._fill
-        self._segments, self._fill = [], 0
-        call = self._model_call(self._model_view(self._buffer, rows), segments)
-        if self._pool is None:
-            try:
-                predictions = call()
-            except Exception as error:
-                self._raise_failure(error, segments)
-            self._collect(predictions, segments, rows)
-            return
-        self._wait()
-        self._in_flight = (self._pool.submit(call), segments, rows)
-        if len(self._buffers) == 1:
-            self._buffers.append(np.empty_like(self._buffer))
-        self._buffer = self._buffers[1] if self._buffer is self._buffers[0] else self._buffers[0]
+    def __init__(self, plan: Plan, scoring: Scoring, rows: np.ndarray, predictions: np.ndarray):
+        self._plan = plan
+        self._scoring = scoring
+        n_parts = len(scoring.parts)
+        full = np.zeros((plan.n_samples, predictions.shape[1]))
+        self.state = Baseline(full, np.zeros((plan.n_samples, n_parts)) if _rowwise(scoring) else None, {})
+        self.add(0, rows, predictions)
 
-    def _wait(self) -> None:
-        """Collect the chunk being predicted on the worker thread, if any."""
-        if self._in_flight is None:
-            return
-        future, segments, rows = self._in_flight
-        self._in_flight = None
-        try:
-            predictions = future.result()
-        except Exception as error:
-            self._raise_failure(error, segments)
-        self._collect(predictions, segments, rows)
+    def add(self, block: int, rows: np.ndarray, predictions: np.ndarray) -> None:
+        self.state.predictions[rows] = predictions
+        if self.state.part_values is not None:
+            self.state.part_values[rows] = self._scoring.part_values(predictions, rows, self.state.predictions)
+        if not self._scoring.decomposable:
+            self.state.custom_scores[block] = self._scoring.custom_scores(predictions, rows)
 
-    def _collect(self, predictions: np.ndarray, segments: list[_Segment], rows: int) -> None:
-        n = self.plan.values.shape[0]
-        for segment in segments:
-            pending = segment.pending
-            if pending.predictions is None:
-                pending.predictions = np.empty((n, predictions.shape[1]))
-            count = segment.source_stop - segment.source_start
-            block = predictions[segment.buffer_start : segment.buffer_start + count]
-            pending.predictions[segment.source_start : segment.source_stop] = block
-            pending.done_rows += count
-            if pending.done_rows == n:
-                self._finished.append(pending)
-        self.on_rows(rows)
+    def score(self, rows: np.ndarray, blocks) -> np.ndarray:
+        """Baseline score of each output unit on ``rows`` (non-decomposable parts: mean over blocks)."""
+        sums = self.state.part_values[rows].sum(axis=0) if self.state.part_values is not None else None
+        if sums is None:
+            sums = np.zeros(len(self._scoring.parts))
+        custom = None
+        if self.state.custom_scores:
+            custom = np.mean([self.state.custom_scores[b] for b in blocks], axis=0)
+        return self._scoring.scores(sums, len(rows), custom)
 
-    def _feed(self, pending: _Pending, stop_after_flush: bool = False) -> None:
-        """Copy the remaining rows of ``pending`` into the buffer, sending each full buffer to the model.
+    def slot_sums(self, tally: Tally) -> np.ndarray | None:
+        """Baseline row-wise values of each output unit summed per slot of the accumulator (rmse intervals)."""
+        if tally.accumulator is None or self.state.part_values is None:
+            return None
+        per_output = np.zeros((self._plan.n_samples, len(self._scoring.outputs)))
+        start = 0
+        for k, output in enumerate(self._scoring.outputs):
+            per_output[:, k] = self.state.part_values[:, start : start + len(output.parts)].sum(axis=1)
+            start += len(output.parts)
+        size = tally.accumulator.rows_per_slot
+        slots = np.arange(self._plan.n_samples) // size
+        sums = np.zeros((tally.accumulator.n_slots, per_output.shape[1]))
+        np.add.at(sums, slots, per_output)
+        return sums
 
-        With ``stop_after_flush``, return after the first full buffer (the job may be half fed).
-        """
-        job, n = pending.job, self.plan.values.shape[0]
-        if job is not None and pending.columns is None and pending.fed_rows < n:
-            steps, features, new_values = self.plan.perturbed_columns(job)
-            pending.columns = (_block_index(steps, features), new_values)
-        while pending.fed_rows < n:
-            start = pending.fed_rows
-            rows = min(n - start, self.predict.batch_rows - self._fill)
-            target = self._buffer[self._fill : self._fill + rows]
-            target[...] = self.plan.values[start : start + rows]
-            if pending.columns is not None:
-                index, new_values = pending.columns
-                target[(slice(None),) + index] = new_values[start : start + rows]
-            self._segments.append(_Segment(pending, start, start + rows, self._fill))
-            self._fill += rows
-            pending.fed_rows += rows
-            if pending.fed_rows == n:
-                pending.columns = None
-            if self._fill == self.predict.batch_rows:
-                self._flush()
-                if stop_after_flush:
-                    return
 
-    def _finish(self) -> None:
-        """Predict whatever is still in the buffer or in flight."""
-        self._flush()
-        self._wait()
+def _rowwise(scoring: Scoring) -> bool:
+    return any(scoring.heads[part.head].loss.decomposable for part in scoring.parts)
 
-    def _run_in(self, work: Callable[[], None]) -> None:
-        """Run ``work`` with a worker thread for the model when it releases the GIL."""
-        if not getattr(self.predict, "releases_gil", False):
-            work()
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyimportance-predict") as pool:
-            self._pool = pool
-            try:
-                work()
-            finally:
-                self._pool = None
-                self._in_flight = None
 
-    def predictions(self, job: tuple[int, int] | None = None) -> np.ndarray:
-        """All predictions for one job alone (None: the baseline, unperturbed X)."""
-        pending = _Pending(job)
+def _run_jobs(plan: Plan, predict: PredictFunction, model, scoring: Scoring, baseline: Baseline, block: int,
+              options: RunOptions, evaluator: JobEvaluator):
+    """Job results of one row block, computed here or by tasks on the executor."""
+    jobs = plan.jobs(block)
+    if options.executor is None:
+        results: list[JobResult] = []
+        evaluator.run(jobs, lambda job, rows, predictions, donors: results.append(
+            job_result(scoring, baseline, job, rows, predictions, donors)))
+        return results
+    from .distributed import run_jobs
 
-        def work() -> None:
-            self._feed(pending)
-            if job is None:
-                self._start_first_jobs()
-            self._finish()
+    return run_jobs(plan, model, scoring, baseline, jobs, predict=predict, executor=options.executor,
+                    task_size=options.task_size, on_rows=options.on_rows)
 
-        self._run_in(work)
-        self._finished = [done for done in self._finished if done is not pending]
-        return pending.predictions
 
-    def _start_first_jobs(self) -> None:
-        """Fill the rest of the last baseline chunk with the plan's first jobs instead of padding."""
-        if self._fill == 0 or not getattr(self.predict, "pads", False):
-            return
-        for job in self.plan.jobs:
-            pending = _Pending(job)
-            self._started[job] = pending
-            self._feed(pending, stop_after_flush=True)
-            if self._fill == 0:
-                return
+def _precision(plan: Plan, tally: Tally, scoring: Scoring, options: RunOptions) -> float | None:
+    """Largest interval half-width over units and outputs, relative to the largest importance."""
+    importances = tally.importances()
+    estimate = importances.mean(axis=1)
+    intervals = interval_table(estimate, importances, tally.accumulator.statistics() if tally.accumulator else None,
+                               scoring, options.ci, options.block_size, baseline_rows=None)
+    half = (intervals.ci_high - intervals.ci_low) / 2
+    largest = float(np.nanmax(np.abs(estimate))) if np.isfinite(estimate).any() else 0.0
+    if not np.isfinite(half).all() or largest <= 0:
+        return None
+    return float(np.max(half) / largest)
 
-    def scores(self, jobs: Sequence[tuple[int, int]], target: np.ndarray, baseline_score: float) -> np.ndarray:
-        """Importance of each job in ``jobs``, in that order."""
-        position = {job: index for index, job in enumerate(jobs)}
-        scores = np.full(len(jobs), np.nan)
 
-        def record_finished() -> None:
-            for done in self._finished:
-                if done.job in position:
-                    value = self.plan.scorer.function(target, done.predictions)
-                    scores[position[done.job]] = self.plan.scorer.importance(baseline_score, value)
-                done.predictions = None
-            self._finished = []
+def interval_table(estimate: np.ndarray, importances: np.ndarray, statistics, scoring: Scoring, ci: str,
+                   block_size: int | None, baseline_rows) -> inference.Intervals:
+    """Intervals of every unit and output: data-level where row-wise values exist, else over repeats."""
+    n_units, _, n_outputs = importances.shape
+    if ci == "data" and statistics is not None:
+        aggregates = [scoring.output_aggregate(k) for k in range(n_outputs)]
+        if all(a == "mean" for a in aggregates):
+            return inference.data_intervals(statistics, estimate, block_size=block_size)
+        if all(a == "rmse" for a in aggregates) and baseline_rows is not None:
+            return inference.data_intervals(statistics, estimate, block_size=block_size,
+                                            baseline_rows=baseline_rows, aggregate="rmse")
+    per_output = [inference.repeats_intervals(importances[:, :, k]) for k in range(n_outputs)]
+    return inference.Intervals(
+        std_error=np.stack([i.std_error for i in per_output], axis=1),
+        ci_low=np.stack([i.ci_low for i in per_output], axis=1),
+        ci_high=np.stack([i.ci_high for i in per_output], axis=1),
+        p_value=np.stack([i.p_value for i in per_output], axis=1),
+        block_size=None,
+        method="repeats",
+    )
 
-        def work() -> None:
-            self._use_prefix_reuse(jobs)
-            for job in jobs:
-                pending = self._started.pop(job, None) or _Pending(job)
-                self._feed(pending)
-                record_finished()
-            self._finish()
-            record_finished()
 
-        try:
-            self._run_in(work)
-        finally:
-            self._started = {}
-        return scores
+__all__ = ["RunOptions", "RunOutcome", "custom_value", "default_batch_rows", "run_plan"]

@@ -1,173 +1,242 @@
-"""Losses, scores and the prediction-change measure; one table of names -> functions.
+"""Losses, scores and the prediction-change measure; one table of names -> row-wise functions.
 
-Predictions reach this module as float64 arrays of shape ``(n_samples, n_outputs)``.
-Importance is always "how much worse": ``loss(perturbed) - loss(baseline)`` for a loss,
-``score(baseline) - score(perturbed)`` for a score such as accuracy, and the mean absolute
-change of the predictions when no ``y`` is given.
+Every built-in measure is computed per row: ``rows(y_true, y_pred)`` returns an ``(n, m)`` array
+(``m`` = the head's columns for regression losses, 1 for classification losses), and a head's
+score is its mean (the square root of its mean for ``rmse``). Row-wise values are what the
+data-level intervals are built from, at no extra model calls. Importance is always "how much
+worse": the loss increase, the score decrease (accuracy), or the mean absolute change of the
+predictions when no ``y`` is given.
+
+Names: ours (``"mse"``, ``"log_loss"``, ...), and the names and aliases Keras' ``compile()``
+takes (``"mean_squared_error"``, ``"MSE"``, ``"sparse_categorical_crossentropy"``, ...),
+case-insensitive. A Keras loss object (``keras.losses.BinaryCrossentropy(from_logits=True)``)
+is read from its config, so models that output logits are scored correctly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from . import terms
 
 _EPS = 1e-7  # probability clipping, as Keras does for cross-entropy
 
 
-def _as_column(y: np.ndarray) -> np.ndarray:
-    return y.reshape(-1, 1) if y.ndim == 1 else y
+def _as_columns(y: np.ndarray) -> np.ndarray:
+    return y.reshape(-1, 1) if y.ndim == 1 else y.reshape(y.shape[0], -1)
 
 
-def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean of squared errors over samples and outputs."""
-    return float(np.mean((_as_column(y_true) - y_pred) ** 2))
+def squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Squared error of each row and output column."""
+    return (_as_columns(y_true) - y_pred) ** 2
 
 
-def root_mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Square root of :func:`mean_squared_error`."""
-    return float(np.sqrt(mean_squared_error(y_true, y_pred)))
+def absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Absolute error of each row and output column."""
+    return np.abs(_as_columns(y_true) - y_pred)
 
 
-def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean of absolute errors over samples and outputs."""
-    return float(np.mean(np.abs(_as_column(y_true) - y_pred)))
+def _log_sigmoid(z: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -z)
 
 
-def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean binary cross-entropy; ``y_true`` in {0, 1}, ``y_pred`` probabilities of class 1."""
-    y = _as_column(y_true)
+def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
+    """Binary cross-entropy of each row and column; ``y_true`` in {0, 1}, ``y_pred`` P(class 1) or logits."""
+    y = _as_columns(y_true)
+    if from_logits:
+        return -(y * _log_sigmoid(y_pred) + (1.0 - y) * _log_sigmoid(-y_pred))
     p = np.clip(y_pred, _EPS, 1.0 - _EPS)
-    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+    return -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
 
 
-def _labels(y_true: np.ndarray) -> np.ndarray:
+def class_labels(y_true: np.ndarray) -> np.ndarray:
+    """Class labels 0..K-1 from labels (n,) or one-hot rows (n, K)."""
     return (np.argmax(y_true, axis=1) if y_true.ndim == 2 else y_true).astype(np.intp)
 
 
-def categorical_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean categorical cross-entropy; ``y_true`` labels 0..K-1 or one-hot, ``y_pred`` (n, K)."""
-    labels = _labels(y_true)
-    p = np.clip(y_pred[np.arange(len(labels)), labels], _EPS, 1.0)
-    return float(-np.mean(np.log(p)))
+def categorical_crossentropy(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
+    """Categorical cross-entropy of each row (n, 1); ``y_true`` labels or one-hot, ``y_pred`` (n, K)."""
+    labels = class_labels(y_true)
+    rows = np.arange(len(labels))
+    if from_logits:
+        shifted = y_pred - y_pred.max(axis=1, keepdims=True)
+        log_p = shifted[rows, labels] - np.log(np.exp(shifted).sum(axis=1))
+        return -log_p[:, None]
+    p = np.clip(y_pred[rows, labels], _EPS, 1.0)
+    return -np.log(p)[:, None]
 
 
-def log_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+def log_loss(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
     """Binary cross-entropy for one output column, categorical cross-entropy for several."""
     if y_pred.shape[1] == 1:
-        return binary_crossentropy(y_true, y_pred)
-    return categorical_crossentropy(y_true, y_pred)
+        return binary_crossentropy(y_true, y_pred, from_logits)
+    return categorical_crossentropy(y_true, y_pred, from_logits)
 
 
-def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Share of correct classes: threshold 0.5 for one output column, argmax for several."""
+def correct(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
+    """1.0 where the predicted class is right (threshold 0.5, or 0 for logits, on one column; argmax on several)."""
     if y_pred.shape[1] == 1:
-        return float(np.mean((y_pred[:, 0] >= 0.5) == (_as_column(y_true)[:, 0] >= 0.5)))
-    return float(np.mean(np.argmax(y_pred, axis=1) == _labels(y_true)))
+        threshold = 0.0 if from_logits else 0.5
+        return ((y_pred[:, 0] >= threshold) == (_as_columns(y_true)[:, 0] >= 0.5)).astype(np.float64)[:, None]
+    return (np.argmax(y_pred, axis=1) == class_labels(y_true)).astype(np.float64)[:, None]
 
 
-def prediction_change(baseline: np.ndarray, y_pred: np.ndarray) -> float:
-    """Mean absolute change of the predictions from the baseline (over samples and outputs)."""
-    return float(np.mean(np.abs(y_pred - baseline)))
+def absolute_change(baseline: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Absolute change of each prediction from the baseline."""
+    return np.abs(y_pred - baseline)
 
 
 @dataclass(frozen=True)
-class Scorer:
-    """A named loss or score; ``kind`` says which targets it accepts."""
+class Loss:
+    """A named row-wise loss or score; ``kind`` says which targets it accepts."""
 
     name: str
-    function: Callable[[np.ndarray, np.ndarray], float]
+    rows: Callable[..., np.ndarray]
     greater_is_better: bool = False
     kind: str = "any"  # "regression", "binary", "categorical", "classification" or "any"
+    aggregate: str = "mean"  # "mean", or "rmse": square root of the mean
+    probabilities: bool = False  # reads probabilities (or logits with from_logits)
+    from_logits: bool = False
+    decomposable: bool = True  # per-row values exist (False: a custom callable of all rows)
 
-    def importance(self, baseline_score: float, perturbed_score: float) -> float:
-        """How much worse the perturbed score is than the baseline."""
-        if self.greater_is_better:
-            return baseline_score - perturbed_score
-        return perturbed_score - baseline_score
+    def per_row(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """(n, m) row-wise values (loss, or score for ``greater_is_better``)."""
+        if self.probabilities:
+            return self.rows(y_true, y_pred, self.from_logits)
+        return self.rows(y_true, y_pred)
+
+    def score(self, row_mean: np.ndarray) -> np.ndarray:
+        """A head's score from the mean of its row-wise values."""
+        return np.sqrt(row_mean) if self.aggregate == "rmse" else row_mean
+
+    @property
+    def sign(self) -> float:
+        """+1 for losses, -1 for scores: ``sign * (perturbed - baseline)`` is the importance."""
+        return -1.0 if self.greater_is_better else 1.0
 
 
-LOSSES: dict[str, Scorer] = {
-    "mse": Scorer("mse", mean_squared_error, kind="regression"),
-    "rmse": Scorer("rmse", root_mean_squared_error, kind="regression"),
-    "mae": Scorer("mae", mean_absolute_error, kind="regression"),
-    "log_loss": Scorer("log_loss", log_loss, kind="classification"),
-    "binary_crossentropy": Scorer("binary_crossentropy", binary_crossentropy, kind="binary"),
-    "categorical_crossentropy": Scorer("categorical_crossentropy", categorical_crossentropy, kind="categorical"),
-    "accuracy": Scorer("accuracy", accuracy, greater_is_better=True, kind="classification"),
+LOSSES: dict[str, Loss] = {
+    "mse": Loss("mse", squared_error, kind="regression"),
+    "rmse": Loss("rmse", squared_error, kind="regression", aggregate="rmse"),
+    "mae": Loss("mae", absolute_error, kind="regression"),
+    "log_loss": Loss("log_loss", log_loss, kind="classification", probabilities=True),
+    "binary_crossentropy": Loss("binary_crossentropy", binary_crossentropy, kind="binary", probabilities=True),
+    "categorical_crossentropy": Loss(
+        "categorical_crossentropy", categorical_crossentropy, kind="categorical", probabilities=True
+    ),
+    "accuracy": Loss("accuracy", correct, greater_is_better=True, kind="classification", probabilities=True),
 }
 
-PREDICTION_CHANGE = Scorer("prediction_change", prediction_change)
+# Keras' names and aliases (as compile() and keras.losses.get take them), lower-cased.
+ALIASES: dict[str, str] = {
+    "mean_squared_error": "mse",
+    "meansquarederror": "mse",
+    "root_mean_squared_error": "rmse",
+    "rootmeansquarederror": "rmse",
+    "mean_absolute_error": "mae",
+    "meanabsoluteerror": "mae",
+    "bce": "binary_crossentropy",
+    "binarycrossentropy": "binary_crossentropy",
+    "cce": "categorical_crossentropy",
+    "categoricalcrossentropy": "categorical_crossentropy",
+    "sparse_categorical_crossentropy": "categorical_crossentropy",
+    "sparsecategoricalcrossentropy": "categorical_crossentropy",
+    "scce": "categorical_crossentropy",
+    "acc": "accuracy",
+    "binary_accuracy": "accuracy",
+    "categorical_accuracy": "accuracy",
+    "sparse_categorical_accuracy": "accuracy",
+    "logloss": "log_loss",
+    "crossentropy": "log_loss",
+}
+
+PREDICTION_CHANGE = Loss("prediction_change", absolute_change)
 
 
-def resolve_loss(loss, has_y: bool) -> Scorer:
-    """The :class:`Scorer` for ``loss`` (name, callable or None) given whether ``y`` was passed."""
+def loss_names() -> list[str]:
+    """Every name ``loss`` accepts (ours first, then Keras' aliases)."""
+    return list(LOSSES) + list(ALIASES)
+
+
+def resolve_loss(loss, has_y: bool) -> Loss:
+    """The :class:`Loss` for ``loss`` (name, Keras loss object, callable or None) given whether ``y`` was passed."""
     if not has_y:
         if loss is not None:
-            raise ValueError(f"loss={loss!r} needs y (the true targets); pass y or leave loss=None")
+            shown = terms.literal(loss) if isinstance(loss, str) else repr(loss)
+            raise ValueError(f"loss={shown} needs y (the true targets); pass y or leave loss={terms.literal(None)}")
         return PREDICTION_CHANGE
     if loss is None:
         return LOSSES["mse"]
-    if callable(loss):
-        return Scorer(getattr(loss, "__name__", "custom"), _checked_custom(loss))
-    if isinstance(loss, str) and loss in LOSSES:
-        return LOSSES[loss]
-    allowed = ", ".join(repr(name) for name in LOSSES)
-    raise ValueError(f"loss must be one of {allowed} or a callable (y_true, y_pred) -> float, got {loss!r}")
-
-
-def _checked_custom(function: Callable) -> Callable[[np.ndarray, np.ndarray], float]:
-    def custom_loss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        # A 1D y meets 1D predictions (sklearn's convention), so y_true - y_pred never broadcasts.
-        if y_true.ndim == 1 and y_pred.shape[1] == 1:
-            y_pred = y_pred[:, 0]
-        value = function(y_true, y_pred)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"loss (a custom callable) must return a number, got {value!r}") from None
-        if not np.isfinite(value):
-            raise ValueError(f"loss (a custom callable) returned a non-finite value {value}")
-        return value
-
-    return custom_loss
-
-
-def _is_binary(values: np.ndarray) -> bool:
-    return bool(np.isin(values, (0.0, 1.0)).all())
-
-
-def check_target(scorer: Scorer, y: np.ndarray, predictions: np.ndarray) -> None:
-    """Check that ``y`` fits ``scorer`` and the model's ``predictions`` (n, n_outputs)."""
-    n_outputs = predictions.shape[1]
-    kind = scorer.kind
-    if kind == "classification":
-        kind = "binary" if n_outputs == 1 else "categorical"
-    if kind == "binary" and not _is_binary(y):
+    if isinstance(loss, str):
+        key = loss.strip().lower()
+        key = ALIASES.get(key, key)
+        if key in LOSSES:
+            return LOSSES[key]
         raise ValueError(
-            f"loss={scorer.name!r} needs y with classes 0/1, got values such as "
-            f"{np.unique(y)[:5].tolist()} (continuous y: use loss='mse')"
+            f"loss must be one of {terms.choices(list(LOSSES))} (or a Keras loss name such as "
+            f"{terms.literal('mean_squared_error')}) or a callable (y_true, y_pred) -> float, "
+            f"got {terms.literal(loss)}"
         )
-    if kind == "categorical":
-        if y.ndim == 2 and y.shape[1] == n_outputs:
-            if not _is_binary(y):
-                raise ValueError(f"loss={scorer.name!r} needs one-hot y (0/1 columns), got continuous values")
-        elif y.ndim == 1 or y.shape[1] == 1:
-            labels = y.reshape(-1)
-            if not (np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < n_outputs):
-                raise ValueError(
-                    f"loss={scorer.name!r} needs y as class labels 0..{n_outputs - 1} for a model with "
-                    f"{n_outputs} outputs, got values such as {np.unique(labels)[:5].tolist()}"
-                )
-        else:
-            raise ValueError(
-                f"loss={scorer.name!r} needs y as labels (n,) or one-hot (n, {n_outputs}), got shape {y.shape}"
-            )
-        return
-    if scorer.kind in ("regression", "binary"):
-        y_columns = 1 if y.ndim == 1 else y.shape[1]
-        if y_columns != n_outputs:
-            raise ValueError(
-                f"y must have one column per model output ({n_outputs}), got {y_columns} column(s)"
-            )
+    keras_loss = _from_keras_loss(loss)
+    if keras_loss is not None:
+        return keras_loss
+    if callable(loss):
+        return custom_loss(loss)
+    raise TypeError(f"loss must be a name or a callable (y_true, y_pred) -> float, got {type(loss).__name__}")
+
+
+def _from_keras_loss(loss) -> Loss | None:
+    """A Keras loss object (``keras.losses.MeanSquaredError()``, ``BinaryCrossentropy(from_logits=True)``)."""
+    module = type(loss).__module__ or ""
+    if not (module.startswith("keras") or module.startswith("tf_keras")) or not hasattr(loss, "get_config"):
+        return None
+    config = loss.get_config()
+    key = str(config.get("name") or type(loss).__name__).lower()
+    key = ALIASES.get(key, ALIASES.get(type(loss).__name__.lower(), key))
+    if key not in LOSSES:
+        return None
+    found = LOSSES[key]
+    if config.get("from_logits"):
+        found = replace(found, from_logits=True, name=f"{found.name} (from logits)")
+    return found
+
+
+def custom_loss(function: Callable) -> Loss:
+    """A user's ``(y_true, y_pred) -> float`` loss (or ``-> n values``: one loss per row)."""
+    name = getattr(function, "__name__", "custom")
+    if name == "<lambda>":
+        name = "custom"
+
+    def call(y_true: np.ndarray, y_pred: np.ndarray):
+        # A 1D y meets 1D predictions (sklearn's convention), so y_true - y_pred never broadcasts.
+        if y_true.ndim == 1 and y_pred.ndim == 2 and y_pred.shape[1] == 1:
+            y_pred = y_pred[:, 0]
+        return function(y_true, y_pred)
+
+    return Loss(name, call, kind="any", decomposable=False)
+
+
+def custom_value(value, n_rows: int) -> tuple[float, np.ndarray | None]:
+    """A custom loss's return value as (mean, per-row values or None); refuses non-numbers and NaN."""
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"loss (a custom callable) must return a number, got {value!r}") from None
+    if array.ndim == 1 and array.shape[0] == n_rows and n_rows > 1:
+        if not np.isfinite(array).all():
+            raise ValueError("loss (a custom callable) returned non-finite per-row values")
+        return float(array.mean()), array
+    if array.size != 1:
+        raise TypeError(
+            f"loss (a custom callable) must return one number (or one per row: {n_rows}), got shape {array.shape}"
+        )
+    number = float(array.reshape(-1)[0])
+    if not np.isfinite(number):
+        shown = "NA" if terms.current().language == "R" and np.isnan(number) else number
+        raise ValueError(f"loss (a custom callable) returned a non-finite value {shown}")
+    return number, None

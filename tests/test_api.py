@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pyimportance import ModelFailedError, perturbation_importance
-from pyimportance.seeding import root_entropy, subsample_rng
+from pyimportance.seeding import root_seed, subsample_rng
 
 METHODS = ["gaussian", "uniform", "permute", "resample", "zero", "mean"]
 BYS = ["feature", "timestep", "cell", "groups"]
@@ -123,11 +123,13 @@ def test_one_hot_and_label_targets_give_the_same_cross_entropy(small_X):
 
 
 def _noise_model(X):
-    return np.sin(X[:, :, 0]).sum(axis=1) + X[:, -1, 1] * X[:, -2, 2]
+    # Arithmetic only (correctly rounded everywhere): transcendental functions may take other SIMD
+    # paths for other array lengths on some CPUs, which a bit-for-bit test must not depend on.
+    return (X[:, :, 0] * (1.0 - 0.2 * X[:, :, 0])).sum(axis=1) + X[:, -1, 1] * X[:, -2, 2]
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_results_are_bit_identical_across_batch_sizes_for_a_callable(small_X, method):
+def test_results_are_bit_identical_across_batch_sizes_for_a_row_wise_numpy_model(small_X, method):
     results = [
         perturbation_importance(_noise_model, small_X, method=method, n_repeats=3, random_state=4, batch_size=size)
         for size in (1, 7, 64, 10_000, None)
@@ -138,16 +140,35 @@ def test_results_are_bit_identical_across_batch_sizes_for_a_callable(small_X, me
 
 @pytest.mark.keras
 @pytest.mark.parametrize("by", ["feature", "cell"])
-def test_results_are_bit_identical_across_batch_sizes_for_a_keras_lstm(trained_lstm, ground_truth_data, by):
-    X = ground_truth_data[2][:30]
-    y = ground_truth_data[3][:30]
+def test_keras_results_are_bit_identical_for_the_same_settings(trained_lstm, ground_truth_data, by):
+    X, y = ground_truth_data[2][:30], ground_truth_data[3][:30]
+    for batch_size in (7, None):
+        first, second = (
+            perturbation_importance(trained_lstm, X, y, by=by, n_repeats=2, random_state=4, batch_size=batch_size)
+            for _ in range(2)
+        )
+        np.testing.assert_array_equal(first.importances, second.importances)
+        assert first.baseline_score == second.baseline_score
+
+
+# What README promises across batch sizes for float32 Keras models: agreement to float32 rounding
+# of the model's outputs, within this fraction of the loss' scale (measured differences: ~1e-8).
+BATCH_SIZE_TOLERANCE = 1e-5
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("by", ["feature", "cell"])
+def test_keras_results_across_batch_sizes_agree_to_float32_rounding(trained_lstm, ground_truth_data, by):
+    X, y = ground_truth_data[2][:30], ground_truth_data[3][:30]
     results = [
         perturbation_importance(trained_lstm, X, y, by=by, n_repeats=2, random_state=4, batch_size=size)
-        for size in (1, 7, 64, 10_000, None)
+        for size in (1, 2, 7, 64, 10_000, None)
     ]
+    reference = results[0]
+    scale = max(abs(reference.baseline_score), float(np.abs(reference.importances).max()))
     for other in results[1:]:
-        np.testing.assert_array_equal(results[0].importances, other.importances)
-        assert results[0].baseline_score == other.baseline_score
+        np.testing.assert_allclose(other.importances, reference.importances, rtol=0, atol=BATCH_SIZE_TOLERANCE * scale)
+        assert abs(other.baseline_score - reference.baseline_score) <= BATCH_SIZE_TOLERANCE * scale
 
 
 def test_same_random_state_same_result_different_random_state_different_result(small_X):
@@ -369,7 +390,7 @@ def test_max_samples_evaluates_a_deterministic_subset_in_order(small_X, max_samp
     rows = [int(np.flatnonzero((small_X == row).all(axis=(1, 2)))[0]) for row in baseline]
     assert rows == sorted(rows) and len(set(rows)) == expected_rows
     if expected_rows < N_SAMPLES:
-        expected = np.sort(subsample_rng(root_entropy(6)).choice(N_SAMPLES, expected_rows, replace=False))
+        expected = np.sort(subsample_rng(root_seed(6)).choice(N_SAMPLES, expected_rows, replace=False))
         assert rows == expected.tolist()
 
 
@@ -432,7 +453,7 @@ def test_a_model_failing_mid_run_names_the_feature_and_repeat(small_X):
 
     def model(X):
         calls.append(1)
-        if len(calls) > 3:
+        if len(calls) > 4:  # the baseline, the row-wise check, x1 repeats 1 and 2, then x2 fails
             raise RuntimeError("out of memory")
         return X[:, -1, 0]
 
@@ -454,4 +475,13 @@ def test_settings_record_the_run(small_X):
         "n_samples": N_SAMPLES,
         "random_state": 3,
         "feature_names": ["x1", "x2", "x3"],
+        "inputs": ["input"],
+        "ci": "data",
+        "ci_note": None,
+        "block_size_used": result.settings["block_size_used"],
+        "tolerance": None,
+        "per_output": False,
+        "deterministic": False,
+        "mask_value": None,
     }
+    assert result.settings["block_size_used"] >= 1

@@ -90,19 +90,23 @@ CASES = {
               "y must not contain NaN or infinite values, got inf at y[11]"),
     "y strings": (dict(y=np.array(["a"] * N_SAMPLES)), TypeError,
                   "y must be numeric (encode class labels as integers 0..K-1), got dtype <U1"),
-    "y 3D": (dict(y=np.zeros((N_SAMPLES, 1, 1))), ValueError,
-             "y must be 1D (n_samples,) or 2D (n_samples, n_outputs), got shape (12, 1, 1)"),
+    "y 3D for one output": (dict(y=np.zeros((N_SAMPLES, 2, 2))), ValueError,
+                            "y must have one column per model output (1), got 4 column(s)"),
+    "y 4D": (dict(y=np.zeros((N_SAMPLES, 1, 1, 1))), ValueError,
+             "y must be 1D (n_samples,), 2D (n_samples, n_outputs) or 3D (n_samples, n_timesteps, n_outputs), "
+             "got shape (12, 1, 1, 1)"),
     "y columns do not match outputs": (dict(y=np.zeros((N_SAMPLES, 2))), ValueError,
                                        "y must have one column per model output (1), got 2 column(s)"),
     # --- method / loss / by ---
     "unknown method": (dict(method="shuffle"), ValueError,
-                       "method must be one of 'gaussian', 'uniform', 'permute', 'resample', 'zero', 'mean' "
-                       "or a callable (values, rng) -> values, got 'shuffle'"),
+                       "method must be one of 'gaussian', 'uniform', 'permute', 'resample', 'conditional', 'zero' "
+                       "or 'mean' or a callable (values, rng) -> values, got 'shuffle'"),
     "unknown loss": (dict(loss="hinge"), ValueError,
                      "loss must be one of 'mse', 'rmse', 'mae', 'log_loss', 'binary_crossentropy', "
-                     "'categorical_crossentropy', 'accuracy' or a callable (y_true, y_pred) -> float, got 'hinge'"),
-    "unknown by": (dict(by="sample"), ValueError, "by must be one of 'feature', 'timestep', 'cell', got 'sample'"),
-    "by not a string": (dict(by=1), ValueError, "by must be one of 'feature', 'timestep', 'cell', got 1"),
+                     "'categorical_crossentropy' or 'accuracy' (or a Keras loss name such as 'mean_squared_error') "
+                     "or a callable (y_true, y_pred) -> float, got 'hinge'"),
+    "unknown by": (dict(by="sample"), ValueError, "by must be one of 'feature', 'timestep' or 'cell', got 'sample'"),
+    "by not a string": (dict(by=1), ValueError, "by must be one of 'feature', 'timestep' or 'cell', got 1"),
     "loss without y": (dict(y=None, loss="mse"), ValueError,
                        "loss='mse' needs y (the true targets); pass y or leave loss=None"),
     "by cell with 2D X": (dict(X=lambda X, y: X[:, 0, :], by="cell"), ValueError,
@@ -268,9 +272,9 @@ def test_model_failing_mid_run_names_feature_and_repeat_and_chains_the_cause(rea
     if read_only:
         X, y = _read_only(X), _read_only(y)
     X_before, y_before = X.copy(), y.copy()
-    # One job per model call (batch_size = n): call 1 is the baseline, call 2 is x1 repeat 1,
-    # call 3 is x1 repeat 2.
-    model = FailsOnCall(3, ZeroDivisionError("division by zero in layer 3"))
+    # One job per model call (batch_size = n): call 1 is the baseline, call 2 the row-wise check,
+    # call 3 is x1 repeat 1, call 4 is x1 repeat 2.
+    model = FailsOnCall(4, ZeroDivisionError("division by zero in layer 3"))
     message = (
         "model failed while evaluating feature 'x1' (repeat 2 of 3): "
         "ZeroDivisionError: division by zero in layer 3"
@@ -279,16 +283,17 @@ def test_model_failing_mid_run_names_feature_and_repeat_and_chains_the_cause(rea
         perturbation_importance(model, X, y, n_repeats=3, batch_size=N_SAMPLES, random_state=0)
     assert str(caught.value) == message
     assert caught.value.__cause__ is model.error
-    assert model.calls == 3  # stopped at once: no further calls after the failure
+    assert model.calls == 4  # stopped at once: no further calls after the failure
     np.testing.assert_array_equal(X, X_before)
     np.testing.assert_array_equal(y, y_before)
 
 
 def test_model_failing_mid_run_by_cell_names_the_timestep():
     X, _ = _data()
-    # Cells are ordered (t0, x1), (t0, x2), (t0, x3), (t1, x1), (t1, x2), ...; call 1 is the baseline.
-    model = FailsOnCall(1 + N_FEATURES + 2, ValueError("bad cell"))
-    message = "model failed while evaluating feature 'x2' at timestep 1 (repeat 1 of 1): ValueError: bad cell"
+    # Cells are ordered (t0, x1), (t0, x2), (t0, x3), (t1, x1), (t1, x2), ...; call 1 is the baseline,
+    # call 2 the row-wise check.
+    model = FailsOnCall(2 + N_FEATURES + 2, ValueError("bad cell"))
+    message = "model failed while evaluating feature 'x2' at time step 1: ValueError: bad cell"
     with pytest.raises(ModelFailedError, match=re.escape(message)) as caught:
         perturbation_importance(model, X, n_repeats=1, by="cell", batch_size=N_SAMPLES, random_state=0)
     assert isinstance(caught.value.__cause__, ValueError)
@@ -307,14 +312,14 @@ def test_model_returning_nan_mid_run_names_the_feature():
     with pytest.raises(ModelFailedError) as caught:
         perturbation_importance(model, X_shifted, method="uniform", scale=2000.0, n_repeats=1,
                                 batch_size=N_SAMPLES, random_state=0)
-    assert str(caught.value).startswith("model failed while evaluating feature 'x3' (repeat 1 of 1): ModelOutputError")
+    assert str(caught.value).startswith("model failed while evaluating feature 'x3': ModelOutputError")
     assert isinstance(caught.value.__cause__, ModelOutputError)
 
 
 def test_model_failing_on_a_call_shared_by_several_jobs_names_the_first_and_last():
     X, _ = _data()
-    # batch_size = 2n: call 1 is the baseline alone, call 2 holds x1 repeats 1 and 2.
-    model = FailsOnCall(2, ValueError("boom"))
+    # batch_size = 2n: call 1 is the baseline alone, call 2 the row-wise check, call 3 holds x1 repeats 1 and 2.
+    model = FailsOnCall(3, ValueError("boom"))
     message = (
         "model failed while evaluating feature 'x1' (repeat 1 of 2) (in one model call with 1 more job(s), "
         "up to feature 'x1' (repeat 2 of 2)): ValueError: boom"
@@ -338,7 +343,7 @@ def test_model_wrong_rows_mid_run_is_reported_with_the_feature():
     def model(x):
         calls.append(len(x))
         out = linear_model(x)
-        return out[:-1] if len(calls) == 4 else out
+        return out[:-1] if len(calls) == 5 else out
 
     message = (
         "model failed while evaluating feature 'x2' (repeat 1 of 2): ModelOutputError: "

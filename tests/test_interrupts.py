@@ -49,7 +49,12 @@ def test_keyboard_interrupt_in_the_model_propagates_unwrapped_and_stops_at_once(
 
 _LONG_RUN = textwrap.dedent(
     """
+    import signal
     import sys
+
+    # A parent started with SIGINT ignored (nohup, a background CI runner) passes SIG_IGN on to this
+    # interpreter, which then never raises KeyboardInterrupt: restore Python's own handler first.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     from tqdm.std import tqdm
     from pyimportance import perturbation_importance

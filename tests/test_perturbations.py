@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyimportance import perturbation_importance
+from pyimportance import MethodFailedError, perturbation_importance
 from pyimportance.perturbations import (
-    PERTURBATIONS,
+    METHODS,
     UnitContext,
     feature_stats,
+    keep_padding,
+    perturb_conditional,
     perturb_gaussian,
     perturb_mean,
     perturb_permute,
@@ -33,7 +35,12 @@ def linear_X():
 
 
 def _context(n_features: int = 2, sd: float = 0.5) -> UnitContext:
-    return UnitContext(mean=np.full((1, 1, n_features), 3.0), noise_sd=np.full((1, 1, n_features), sd))
+    return UnitContext(mean=[np.full((1, 1, n_features), 3.0)], noise_sd=[np.full((1, 1, n_features), sd)])
+
+
+def _one(function, values, rng=None, context=None):
+    """The new values of a one-block unit."""
+    return function([values], rng, context or _context()).blocks[0]
 
 
 # ---------------------------------------------------------------- the functions themselves
@@ -42,46 +49,78 @@ def _context(n_features: int = 2, sd: float = 0.5) -> UnitContext:
 def test_every_method_keeps_the_shape_and_leaves_its_input_alone():
     values = np.random.default_rng(0).normal(size=(50, 3, 2))
     original = values.copy()
-    for name, function in PERTURBATIONS.items():
-        result = function(values, np.random.default_rng(1), _context())
-        assert result.shape == values.shape, name
+    context = _context()
+    conditional = UnitContext(context.mean, context.noise_sd, [(values * 0.5, values * 0.5)])
+    for name, method in METHODS.items():
+        perturbed = method.function([values], np.random.default_rng(1), conditional)
+        assert perturbed.blocks[0].shape == values.shape, name
+        assert (perturbed.donors is not None) == method.donor_based, name
         np.testing.assert_array_equal(values, original, err_msg=name)
 
 
 def test_gaussian_noise_has_the_context_sd():
-    values = np.zeros((20_000, 2, 2))
-    noise = perturb_gaussian(values, np.random.default_rng(0), _context(sd=0.5))
+    noise = _one(perturb_gaussian, np.zeros((20_000, 2, 2)), np.random.default_rng(0), _context(sd=0.5))
     assert abs(noise.mean()) < 0.01
     assert noise.std() == pytest.approx(0.5, rel=0.01)
 
 
 def test_uniform_noise_has_the_context_sd_and_bounded_support():
-    values = np.zeros((20_000, 2, 2))
-    noise = perturb_uniform(values, np.random.default_rng(0), _context(sd=0.5))
+    noise = _one(perturb_uniform, np.zeros((20_000, 2, 2)), np.random.default_rng(0), _context(sd=0.5))
     assert noise.std() == pytest.approx(0.5, rel=0.01)
     assert np.abs(noise).max() <= np.sqrt(3.0) * 0.5
 
 
-def test_permute_shuffles_whole_sequences_across_samples():
+def test_permute_shuffles_whole_sequences_across_samples_and_reports_the_donors():
     values = np.arange(60, dtype=float).reshape(10, 3, 2)
-    result = perturb_permute(values, np.random.default_rng(3), _context())
-    order = np.argsort(result[:, 0, 0])
-    np.testing.assert_array_equal(result[order], values)
+    perturbed = perturb_permute([values], np.random.default_rng(3), _context())
+    result = perturbed.blocks[0]
+    np.testing.assert_array_equal(result, values[perturbed.donors])
+    np.testing.assert_array_equal(np.sort(perturbed.donors), np.arange(10))
     assert not np.array_equal(result, values)
+
+
+def test_permute_moves_every_block_of_a_unit_with_the_same_donors():
+    first = np.arange(20, dtype=float).reshape(10, 1, 2)
+    second = -np.arange(10, dtype=float).reshape(10, 1, 1)
+    perturbed = perturb_permute([first, second], np.random.default_rng(3), _context())
+    np.testing.assert_array_equal(perturbed.blocks[0], first[perturbed.donors])
+    np.testing.assert_array_equal(perturbed.blocks[1], second[perturbed.donors])
 
 
 def test_resample_draws_whole_sequences_with_replacement():
     values = np.arange(60, dtype=float).reshape(10, 3, 2)
-    result = perturb_resample(values, np.random.default_rng(3), _context())
-    rows = (result[:, 0, 0] // 6).astype(int)
-    np.testing.assert_array_equal(result, values[rows])
-    assert len(set(rows.tolist())) < 10  # with replacement: some row repeats (for this seed)
+    perturbed = perturb_resample([values], np.random.default_rng(3), _context())
+    np.testing.assert_array_equal(perturbed.blocks[0], values[perturbed.donors])
+    assert len(set(perturbed.donors.tolist())) < 10  # with replacement: some row repeats (for this seed)
+
+
+def test_conditional_keeps_the_fitted_part_and_permutes_the_residual():
+    fitted = np.arange(10, dtype=float).reshape(10, 1, 1)
+    residual = 100 + np.arange(10, dtype=float).reshape(10, 1, 1)
+    base = _context(1)
+    context = UnitContext(base.mean, base.noise_sd, conditional=[(fitted, residual)])
+    perturbed = perturb_conditional([fitted + residual], np.random.default_rng(2), context)
+    np.testing.assert_array_equal(perturbed.blocks[0], fitted + residual[perturbed.donors])
 
 
 def test_zero_and_mean_are_constant():
     values = np.random.default_rng(0).normal(size=(5, 2, 2))
-    np.testing.assert_array_equal(perturb_zero(values, None, _context()), np.zeros((5, 2, 2)))
-    np.testing.assert_array_equal(perturb_mean(values, None, _context()), np.full((5, 2, 2), 3.0))
+    np.testing.assert_array_equal(_one(perturb_zero, values), np.zeros((5, 2, 2)))
+    np.testing.assert_array_equal(_one(perturb_mean, values), np.full((5, 2, 2), 3.0))
+
+
+def test_keep_padding_leaves_padded_steps_and_never_feeds_padding_to_real_steps():
+    values = np.arange(1.0, 13.0).reshape(4, 3, 1)
+    real = np.array([[True, True, True], [False, True, True], [False, False, True], [True, True, True]])
+    values[~real] = 0.0  # padding
+    donors = np.array([2, 0, 1, 3])  # row 0 would receive row 2's two padded steps
+    new = values[donors]
+    kept = keep_padding([new], [values], [real], donors, np.random.default_rng(0))[0]
+    np.testing.assert_array_equal(kept[~real], values[~real])  # padded steps untouched
+    for row, step in zip(*np.nonzero(real)):
+        donors_real_there = values[real[:, step], step, 0]
+        assert kept[row, step, 0] in donors_real_there  # always a real value of that step
+    assert kept[0, 2, 0] == values[2, 2, 0]  # where the donor is real, its value is used
 
 
 def test_feature_stats_are_mean_and_population_sd_over_samples_and_steps():
@@ -89,30 +128,45 @@ def test_feature_stats_are_mean_and_population_sd_over_samples_and_steps():
     stats = feature_stats(values)
     flat = values.reshape(-1, 2)
     np.testing.assert_allclose(stats.mean, flat.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(stats.std, flat.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.std, flat.std(axis=0), rtol=1e-10)
+
+
+def test_feature_stats_leave_padded_steps_out():
+    values = np.random.default_rng(0).normal(size=(300, 4, 2)) + 5.0
+    mask = np.ones((300, 4), dtype=bool)
+    mask[:100, :2] = False
+    values[~mask] = -1.0
+    stats = feature_stats(values, mask)
+    real = values[mask]
+    np.testing.assert_allclose(stats.mean, real.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.std, real.std(axis=0), rtol=1e-10)
 
 
 def test_feature_stats_context_scales_relative_or_absolute():
     stats = feature_stats(np.array([[[0.0, 0.0]], [[2.0, 10.0]]]))
-    relative = stats.context(np.array([1]), scale=0.1, relative_scale=True)
-    absolute = stats.context(np.array([1]), scale=0.1, relative_scale=False)
-    np.testing.assert_allclose(relative.noise_sd, [[[0.5]]])
-    np.testing.assert_allclose(absolute.noise_sd, [[[0.1]]])
-    np.testing.assert_allclose(relative.mean, [[[5.0]]])
+    mean, relative = stats.context(np.array([1]), scale=0.1, relative_scale=True)
+    _, absolute = stats.context(np.array([1]), scale=0.1, relative_scale=False)
+    np.testing.assert_allclose(relative, [[[0.5]]])
+    np.testing.assert_allclose(absolute, [[[0.1]]])
+    np.testing.assert_allclose(mean, [[[5.0]]])
 
 
 def test_resolve_method_rejects_unknown_names_with_the_choices():
     with pytest.raises(ValueError) as error:
         resolve_method("shuffle")
     assert str(error.value) == (
-        "method must be one of 'gaussian', 'uniform', 'permute', 'resample', 'zero', 'mean' "
+        "method must be one of 'gaussian', 'uniform', 'permute', 'resample', 'conditional', 'zero' or 'mean' "
         "or a callable (values, rng) -> values, got 'shuffle'"
     )
 
 
 def test_custom_method_returning_the_wrong_shape_is_rejected(sequence_X):
-    with pytest.raises(ValueError, match=r"method \(a custom perturbation\) must return an array of the shape"):
+    with pytest.raises(MethodFailedError) as error:
         perturbation_importance(lambda x: x[:, -1, 0], sequence_X, method=lambda v, rng: v[:, :1], n_repeats=1)
+    assert str(error.value) == (
+        "method (a custom perturbation) must return an array of the shape it was given (40, 4, 1), "
+        "got shape (40, 1, 1), while perturbing feature 'x1'"
+    )
 
 
 # ---------------------------------------------------------------- closed forms, linear model

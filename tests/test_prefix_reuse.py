@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyimportance import perturbation_importance, runner
-from pyimportance.predict import PredictFunction, PrefixReuse
+from pyimportance import evaluate, perturbation_importance, prefix
+from pyimportance.prefix import PrefixPolicy, PrefixReuse, starts_for
 
 pytestmark = pytest.mark.keras
 
@@ -27,17 +27,15 @@ def _recurrent_model(keras, layer_class, **options):
 def spy_prefix(monkeypatch):
     """Force prefix reuse on (whatever the size and timing) and record the instances used."""
     created: list[PrefixReuse] = []
-    original = PredictFunction.prefix_reuse
 
-    def recording(self, values):
-        prefix = original(self, values)
-        if prefix is not None:
-            created.append(prefix)
-        return prefix
+    class RecordingReuse(PrefixReuse):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
 
-    monkeypatch.setattr(runner, "PREFIX_MIN_ROWS", 0)
-    monkeypatch.setattr(runner.ChunkedEvaluator, "_prefix_pays_off", lambda self: True)
-    monkeypatch.setattr(PredictFunction, "prefix_reuse", recording)
+    monkeypatch.setattr(evaluate, "PREFIX_MIN_ROWS", 0)
+    monkeypatch.setattr(evaluate, "PrefixReuse", RecordingReuse)
+    monkeypatch.setattr(PrefixPolicy, "_pays_off", lambda self: True)
     return created
 
 
@@ -60,14 +58,14 @@ def _run(model, X, by, **options):
 def test_prefix_reuse_gives_bit_identical_importances(keras, X, spy_prefix, monkeypatch, layer_name, jit_compile, by):
     model = _recurrent_model(keras, getattr(keras.layers, layer_name))
     with monkeypatch.context() as plain:
-        plain.setattr(runner, "PREFIX_MIN_ROWS", 10**12)
+        plain.setattr(evaluate, "PREFIX_MIN_ROWS", 10**12)
         expected = _run(model, X, by, jit_compile=jit_compile)
     assert spy_prefix == []
     reused = _run(model, X, by, jit_compile=jit_compile)
     assert len(spy_prefix) == 1
-    prefix = spy_prefix[0]
-    assert prefix.active, "the shortcut was dropped: its predictions differed from the full pass"
-    assert prefix._verified, "no chunk went through the shortcut"
+    reuse = spy_prefix[0]
+    assert reuse.active, "the shortcut was dropped: its predictions differed from the full pass"
+    assert reuse._verified, "no chunk went through the shortcut"
     np.testing.assert_array_equal(reused, expected)
 
 
@@ -86,5 +84,6 @@ def test_models_the_shortcut_is_not_exact_for_are_run_in_full(keras, X, spy_pref
 
 
 def test_prefix_start_steps_are_spread_over_the_sequence():
-    assert PrefixReuse.starts_for(30, 6) == [0, 5, 10, 15, 20, 25]
-    assert PrefixReuse.starts_for(4, 10) == [0, 1, 2, 3]
+    assert starts_for(30, 6) == [0, 5, 10, 15, 20, 25]
+    assert starts_for(4, 10) == [0, 1, 2, 3]
+    assert prefix.start_for(17, [0, 5, 10, 15]) == 15

@@ -12,15 +12,22 @@ import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from pyimportance import ImportanceResult, perturbation_importance  # noqa: E402
+from pyimportance.inference import Intervals, repeats_intervals  # noqa: E402
+from pyimportance.inputs import Inputs, ModelInput  # noqa: E402
 from pyimportance.units import build_units  # noqa: E402
 
 IMPORTANCES = np.array([[0.1, 0.3, 0.2], [2.0, 2.5, 1.5], [-0.1, 0.0, 0.1]])
 
 
 def _result(importances=IMPORTANCES, by="feature", names=("a", "b", "c"), n_timesteps=1):
-    units = build_units(by, names, n_timesteps)
-    settings = {"by": by, "method": "permute", "loss": "mse", "n_samples": 50}
-    return ImportanceResult(np.asarray(importances, dtype=float), units, 0.75, settings)
+    inputs = Inputs((ModelInput("input", np.zeros((2, n_timesteps, len(names))), tuple(names), n_timesteps > 1),))
+    units = build_units(by, inputs)
+    settings = {"by": by, "method": "permute", "loss": "mse", "n_samples": 50, "ci": "repeats"}
+    values = np.asarray(importances, dtype=float)
+    found = repeats_intervals(values)
+    intervals = Intervals(*(np.asarray(a).reshape(-1, 1) for a in
+                            (found.std_error, found.ci_low, found.ci_high, found.p_value)), None, "repeats")
+    return ImportanceResult(values[:, :, None], units, np.array([0.75]), intervals, settings, n_rows_used=50)
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +63,7 @@ def test_confidence_interval_is_the_t_interval_of_scipy():
 
 def test_to_frame_columns_order_and_sorting():
     frame = _result().to_frame()
-    assert list(frame.columns) == ["feature", "importance", "std", "ci_low", "ci_high"]
+    assert list(frame.columns) == ["feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"]
     assert frame["feature"].tolist() == ["b", "a", "c"]
     assert frame.index.tolist() == [0, 1, 2]
     assert _result().to_frame(sort=False)["feature"].tolist() == ["a", "b", "c"]
@@ -65,7 +72,9 @@ def test_to_frame_columns_order_and_sorting():
 def test_to_frame_for_cells_has_integer_timesteps():
     importances = np.arange(8, dtype=float).reshape(4, 2)
     frame = _result(importances, by="cell", names=("a", "b"), n_timesteps=2).to_frame()
-    assert list(frame.columns) == ["feature", "timestep", "importance", "std", "ci_low", "ci_high"]
+    assert list(frame.columns) == [
+        "feature", "timestep", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"
+    ]
     assert frame["timestep"].dtype == np.int64
     assert list(zip(frame["feature"], frame["timestep"])) == [("b", 1), ("a", 1), ("b", 0), ("a", 0)]
 
@@ -78,19 +87,38 @@ def test_ties_keep_unit_order():
 def test_repr_shows_settings_and_the_table():
     text = repr(_result())
     assert text.splitlines()[0] == (
-        "ImportanceResult(by='feature', method='permute', score='mse', n_units=3, n_repeats=3, "
-        "n_samples=50, baseline_score=0.75)"
+        "Perturbation importance by feature: method 'permute', loss 'mse', 3 repeats, 50 rows; baseline 0.75"
     )
-    assert text.splitlines()[1].split() == ["feature", "importance", "std", "ci_low", "ci_high"]
-    assert text.splitlines()[2].split()[:3] == ["b", "2", "0.5"]
-    assert "more units" not in text
+    assert text.splitlines()[1] == "Interval: 95% t-interval over repeats, conditional on this data set"
+    assert text.splitlines()[2].split() == [
+        "feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"
+    ]
+    assert text.splitlines()[3].split()[:3] == ["b", "2.000", "0.5000"]
+    assert "more rows" not in text
+
+
+def test_repr_formats_each_column_one_way():
+    values = np.array([[3.552, 3.551], [8.048e-6, 8.049e-6], [0.5, 0.4]])
+    lines = repr(_result(values)).splitlines()[3:]
+    importance = [line.split()[1] for line in lines]
+    assert importance == ["3.551e+00", "4.500e-01", "8.048e-06"]  # magnitudes span widely: all scientific
+    decimals = repr(_result(IMPORTANCES)).splitlines()[3:]
+    assert [line.split()[1] for line in decimals] == ["2.000", "0.200", "0.000"]
+
+
+def test_the_header_names_groups_timesteps_and_cells():
+    assert repr(_result(by="timestep", n_timesteps=3, names=("a",))).startswith(
+        "Perturbation importance by time step:")
+    grouped = _result()
+    grouped.settings["groups"] = {"g": ["a"]}
+    assert repr(grouped).startswith("Perturbation importance by group:")
 
 
 def test_repr_truncates_long_tables():
     names = [f"f{i}" for i in range(20)]
     text = repr(_result(np.arange(40, dtype=float).reshape(20, 2), names=names))
-    assert len(text.splitlines()) == 2 + 15 + 1
-    assert text.splitlines()[-1] == "... 5 more units (use .to_frame())"
+    assert len(text.splitlines()) == 3 + 15 + 1
+    assert text.splitlines()[-1] == "... 5 more rows (use .to_frame())"
 
 
 def test_plot_by_feature_is_bars_with_error_bars():

@@ -1,0 +1,91 @@
+"""Conditional perturbation for units: the fitted part and the residual of each of a unit's blocks.
+
+:mod:`.conditional` models any block of a sample's columns from all its other columns. Here a
+sample is all of the model's inputs flattened side by side (``t * F + f`` within each input),
+a unit's blocks are mapped to those columns, and each unit's split of its rows into fitted part
+and residual is computed once and reused by its repeats (jobs come unit by unit).
+
+Padding: padded cells carry the mask value, not data; they are replaced by their feature's mean
+(over real cells) before the model sees them, so they neither inform nor distort the regression.
+The perturbation then leaves padded cells as they were (:func:`.perturbations.keep_padding`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .conditional import LinearConditional
+from .inputs import Inputs
+from .perturbations import feature_stats
+from .units import Unit
+
+_FIT_ROWS = 4096
+
+
+def _flat_rows(inputs: Inputs, rows: np.ndarray | slice, means: Sequence[np.ndarray]) -> np.ndarray:
+    """Rows of every input flattened to ``(len(rows), n_columns)``, padded cells set to the feature mean."""
+    parts = []
+    for part, mean in zip(inputs.parts, means):
+        values = np.array(part.values[rows], dtype=np.float64)
+        if part.mask is not None:
+            padded = ~part.mask[rows]
+            values[padded] = mean
+        parts.append(values.reshape(values.shape[0], -1))
+    return np.concatenate(parts, axis=1)
+
+
+class ConditionalSampler:
+    """Per unit and rows, ``[(fitted, residual)]`` shaped like the unit's blocks (see the module docstring)."""
+
+    def __init__(self, inputs: Inputs, units: Sequence[Unit], reference: Inputs | None = None):
+        source = inputs if reference is None else reference
+        self._inputs = inputs
+        self._units = units
+        self._in_sample = reference is None
+        self._means = [feature_stats(part.values, part.mask).mean for part in source.parts]
+        eval_means = self._means if reference is None else [feature_stats(p.values, p.mask).mean for p in inputs.parts]
+        self._eval_means = eval_means
+
+        def chunks():
+            for start in range(0, source.n_samples, _FIT_ROWS):
+                yield _flat_rows(source, slice(start, start + _FIT_ROWS), self._means)
+
+        self._model = LinearConditional.fit(chunks())
+        self._cached: tuple[int, int, int] | None = None
+        self._cached_parts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def _columns(self, unit: Unit) -> list[np.ndarray]:
+        offsets = self._inputs.column_offsets
+        return [
+            block.flat_columns(self._inputs.parts[block.input].n_timesteps,
+                               self._inputs.parts[block.input].n_features, offsets[block.input])
+            for block in unit.blocks
+        ]
+
+    def parts(self, unit_index: int, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(fitted, residual) of each block of the unit for these rows, each (k, steps, features)."""
+        key = (unit_index, len(rows), int(rows[0]) if len(rows) else -1)
+        if self._cached == key:
+            return self._cached_parts
+        unit = self._units[unit_index]
+        block_columns = self._columns(unit)
+        model = self._model.for_columns(np.concatenate(block_columns))
+        width = sum(len(columns) for columns in block_columns)
+        fitted, residual = np.empty((len(rows), width)), np.empty((len(rows), width))
+        for start in range(0, len(rows), _FIT_ROWS):
+            stop = min(start + _FIT_ROWS, len(rows))
+            flat = _flat_rows(self._inputs, rows[start:stop], self._eval_means)
+            fitted[start:stop], residual[start:stop] = model.split(flat, in_sample=self._in_sample)
+        result, start = [], 0
+        for block, columns in zip(unit.blocks, block_columns):
+            part = self._inputs.parts[block.input]
+            steps, features = block.columns(part.n_timesteps)
+            shape = (len(rows), len(steps), len(features))
+            width = len(columns)
+            result.append((fitted[:, start : start + width].reshape(shape),
+                           residual[:, start : start + width].reshape(shape)))
+            start += width
+        self._cached, self._cached_parts = key, result
+        return result

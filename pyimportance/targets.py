@@ -1,0 +1,433 @@
+"""What is scored: the model's output heads, their targets, and the outputs importance is reported for.
+
+A model returns one array or several (output heads: a list or dict). Predictions reach this
+module as a list of ``(n, c_h)`` float64 arrays, one per head, with each head's per-row shape.
+
+- With one ``y`` array (or none) every head's columns are scored together, as one block
+  (the columns of all heads side by side), as a one-output model would be.
+- With ``y`` a list or dict (one target per head) each head gets its own loss (one loss for
+  all heads or one per head) and the total is the sum of the heads' losses, as Keras sums them.
+
+An *output unit* is what one importance number is reported for: everything (the default), or
+with ``per_output=True`` each head, or each column of a regression head (a forecast horizon, a
+time step x channel of a sequence output). ``output=`` restricts scoring to some heads/columns.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import terms
+from .scoring import PREDICTION_CHANGE, Loss, class_labels, custom_value, resolve_loss
+
+ALL_OUTPUTS = "(all)"
+_PROBABILITY_SLACK = 1e-6
+_SUM_SLACK = 1e-3
+
+
+@dataclass(frozen=True)
+class Head:
+    """One block of output columns scored with one loss against one target."""
+
+    name: str
+    columns: np.ndarray  # positions in the concatenated prediction matrix
+    shape: tuple[int, ...]  # per-row shape of the model's head, for column labels
+    loss: Loss
+    target: np.ndarray | None  # (n,) or (n, c); None: prediction change from the baseline
+
+    @property
+    def per_column(self) -> bool:
+        """Whether the loss gives one value per column (regression-like) rather than per row."""
+        return self.loss.kind in ("regression", "any") or (self.loss.kind == "binary" and len(self.columns) > 1)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One head's contribution to an output unit: the mean of some of its row-wise values."""
+
+    head: int
+    columns: np.ndarray | None  # columns of the head's (n, m) row-wise values; None = all
+
+
+@dataclass(frozen=True)
+class OutputUnit:
+    """What one importance number is reported for."""
+
+    label: str
+    parts: tuple[Part, ...]
+
+
+class Scoring:
+    """Row-wise values, scores and importances of the output units, for predictions of any rows."""
+
+    def __init__(self, heads: Sequence[Head], outputs: Sequence[OutputUnit]):
+        self.heads = list(heads)
+        self.outputs = list(outputs)
+        self.parts = [part for output in self.outputs for part in output.parts]
+        self.decomposable = all(head.loss.decomposable for head in self.heads)
+
+    @property
+    def labels(self) -> list[str]:
+        return [output.label for output in self.outputs]
+
+    @property
+    def loss_name(self) -> str:
+        names = list(dict.fromkeys(head.loss.name for head in self.heads))
+        return names[0] if len(names) == 1 else "+".join(names)
+
+    def output_aggregate(self, k: int) -> str:
+        """How output unit ``k``'s row-wise values combine: "mean", "rmse" or "none" (not row-wise)."""
+        parts = self.outputs[k].parts
+        losses = [self.heads[part.head].loss for part in parts]
+        if not all(loss.decomposable for loss in losses):
+            return "none"
+        if any(loss.aggregate == "rmse" for loss in losses):
+            return "rmse" if len(parts) == 1 else "none"
+        return "mean"
+
+    def part_values(self, predictions: np.ndarray, rows: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
+        """(k, n_parts) row-wise values of each part for the predictions (k, columns) of ``rows``."""
+        values = np.empty((len(rows), len(self.parts)))
+        cache: dict[int, np.ndarray] = {}
+        for index, part in enumerate(self.parts):
+            if part.head not in cache:
+                cache[part.head] = self._head_rows(part.head, predictions, rows, baseline)
+            head_values = cache[part.head]
+            chosen = head_values if part.columns is None else head_values[:, part.columns]
+            values[:, index] = chosen.mean(axis=1)
+        return values
+
+    def _head_rows(self, h: int, predictions: np.ndarray, rows: np.ndarray, baseline: np.ndarray | None):
+        head = self.heads[h]
+        y_pred = predictions[:, head.columns]
+        if head.target is None:
+            return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
+        return head.loss.per_row(head.target[rows], y_pred)
+
+    def custom_scores(self, predictions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Scores (n_parts,) of non-decomposable (custom) losses on these rows; NaN for the others."""
+        scores = np.full(len(self.parts), np.nan)
+        for index, part in enumerate(self.parts):
+            head = self.heads[part.head]
+            if not head.loss.decomposable:
+                value = head.loss.rows(head.target[rows], predictions[:, head.columns])
+                scores[index], _ = custom_value(value, len(rows))
+        return scores
+
+    def scores(self, part_sums: np.ndarray, count: int | np.ndarray, custom: np.ndarray | None = None) -> np.ndarray:
+        """Score of each output unit (K,) from per-part sums of row-wise values over ``count`` rows."""
+        means = part_sums / np.maximum(count, 1)
+        part_scores = np.empty(len(self.parts))
+        for index, part in enumerate(self.parts):
+            loss = self.heads[part.head].loss
+            part_scores[index] = custom[index] if not loss.decomposable else float(loss.score(means[..., index]))
+        return self._combine(part_scores)
+
+    def _combine(self, part_scores: np.ndarray) -> np.ndarray:
+        result, start = np.empty(len(self.outputs)), 0
+        signs = {loss.sign for loss in (head.loss for head in self.heads)}
+        mixed = len(signs) > 1
+        for k, output in enumerate(self.outputs):
+            chosen = part_scores[start : start + len(output.parts)]
+            if mixed:
+                chosen = chosen * np.array([self.heads[p.head].loss.sign for p in output.parts])
+            result[k] = chosen.sum()
+            start += len(output.parts)
+        return result
+
+    def importance(self, baseline_scores: np.ndarray, perturbed_scores: np.ndarray) -> np.ndarray:
+        """How much worse the perturbed scores are, per output unit."""
+        signs = {head.loss.sign for head in self.heads}
+        sign = signs.pop() if len(signs) == 1 else 1.0
+        return sign * (perturbed_scores - baseline_scores)
+
+    def row_increase(self, perturbed_parts: np.ndarray, baseline_parts: np.ndarray) -> np.ndarray:
+        """(k, K) per-row increase of each output unit's loss (sum of its parts, signed)."""
+        signs = np.array([self.heads[part.head].loss.sign for part in self.parts])
+        difference = (perturbed_parts - baseline_parts) * signs
+        result, start = np.empty((difference.shape[0], len(self.outputs))), 0
+        for k, output in enumerate(self.outputs):
+            result[:, k] = difference[:, start : start + len(output.parts)].sum(axis=1)
+            start += len(output.parts)
+        return result
+
+
+# ----------------------------------------------------------------------------- building a Scoring
+
+
+def _column_labels(name: str, shape: tuple[int, ...]) -> list[str]:
+    """Labels of a head's columns: ``name`` for one column, ``name[j]`` or ``name[t, j]`` for more."""
+    if int(np.prod(shape, dtype=int)) <= 1:
+        return [name]
+    grid = np.indices(shape).reshape(len(shape), -1).T
+    return [f"{name}[{', '.join(str(terms.index(i)) for i in where)}]" for where in grid]
+
+
+def build_scoring(
+    head_shapes: Sequence[tuple[str, tuple[int, ...]]],
+    targets: list[tuple[str | None, np.ndarray]] | None,
+    loss,
+    *,
+    output=None,
+    per_output: bool = False,
+) -> Scoring:
+    """The :class:`Scoring` for the model's heads (name, per-row shape), the targets and the options."""
+    widths = [int(np.prod(shape, dtype=int)) or 1 for _, shape in head_shapes]
+    starts = np.concatenate([[0], np.cumsum(widths)])
+    head_columns = [np.arange(starts[i], starts[i + 1]) for i in range(len(widths))]
+    if targets is None or len(targets) == 1:
+        target = None if targets is None else targets[0][1]
+        scored = resolve_loss(loss if not isinstance(loss, (list, tuple, Mapping)) else _one_loss(loss),
+                              target is not None)
+        if len(head_shapes) == 1:
+            name, shape = head_shapes[0]
+        else:
+            name, shape = "output", (int(starts[-1]),)
+        heads = [Head(name, np.arange(int(starts[-1])), shape, scored, target)]
+        head_names = [name]
+        member_heads = [[i for i in range(len(head_shapes))]]
+    else:
+        heads, head_names, member_heads = _heads_per_target(head_shapes, head_columns, targets, loss)
+    heads = _select(heads, head_names, output, member_heads, head_shapes)
+    outputs = _output_units(heads, per_output)
+    return Scoring(heads, outputs)
+
+
+def _one_loss(loss):
+    if isinstance(loss, Mapping) or len(loss) != 1:
+        raise ValueError("loss may be one loss per output head only when y has one target per head")
+    return loss[0]
+
+
+def _heads_per_target(head_shapes, head_columns, targets, loss):
+    names = [name for name, _ in head_shapes]
+    if len(targets) != len(head_shapes):
+        raise ValueError(
+            f"y must have one target per model output head ({len(head_shapes)}: {names}), got {len(targets)}"
+        )
+    keyed = all(key is not None for key, _ in targets)
+    if keyed:
+        unknown = [key for key, _ in targets if key not in names]
+        if unknown:
+            raise ValueError(f"y names unknown output heads {unknown}; the model's heads are {names}")
+        by_name = dict(targets)
+        ordered = [(name, by_name[name]) for name in names]
+    else:
+        ordered = [(name, value) for name, (_, value) in zip(names, targets)]
+    losses = _losses_per_head(loss, names)
+    heads = [
+        Head(name, columns, shape, resolve_loss(one_loss, True), target)
+        for (name, target), columns, (_, shape), one_loss in zip(ordered, head_columns, head_shapes, losses)
+    ]
+    return heads, names, [[i] for i in range(len(names))]
+
+
+def _losses_per_head(loss, names: list[str]) -> list:
+    if isinstance(loss, Mapping):
+        unknown = [key for key in loss if key not in names]
+        if unknown:
+            raise ValueError(f"loss names unknown output heads {unknown}; the model's heads are {names}")
+        return [loss.get(name) for name in names]
+    if isinstance(loss, (list, tuple)):
+        if len(loss) != len(names):
+            raise ValueError(f"loss must be one loss or one per output head ({len(names)}), got {len(loss)}")
+        return list(loss)
+    return [loss] * len(names)
+
+
+def _select(heads: list[Head], head_names: list[str], output, member_heads, head_shapes) -> list[Head]:
+    """Keep the heads (and columns) ``output`` names; None keeps everything."""
+    if output is None:
+        return heads
+    wanted = output if isinstance(output, (list, tuple, Mapping)) else [output]
+    chosen: dict[int, np.ndarray | None] = {}
+    model_names = [name for name, _ in head_shapes]
+    for item in wanted:
+        position = _head_position(item, model_names)
+        owner = next(index for index, members in enumerate(member_heads) if position in members)
+        columns = None
+        if isinstance(wanted, Mapping) and wanted[item] is not None:
+            selected = np.atleast_1d(np.asarray(wanted[item], dtype=int)) - terms.index(0)
+            width = int(np.prod(head_shapes[position][1], dtype=int)) or 1
+            if selected.min() < 0 or selected.max() >= width:
+                raise ValueError(
+                    f"output[{terms.literal(item)}] selects columns out of range "
+                    f"{terms.index(0)}..{terms.index(width - 1)}"
+                )
+            columns = selected
+        if len(member_heads[owner]) > 1:  # one target for several heads: select their columns
+            offset = int(sum(int(np.prod(s, dtype=int)) or 1 for _, s in head_shapes[:position]))
+            width = int(np.prod(head_shapes[position][1], dtype=int)) or 1
+            columns = offset + (np.arange(width) if columns is None else columns)
+            previous = chosen.get(owner)
+            chosen[owner] = columns if previous is None else np.concatenate([previous, columns])
+        else:
+            chosen[owner] = columns
+    selected_heads = []
+    for owner, columns in chosen.items():
+        head = heads[owner]
+        if columns is None:
+            selected_heads.append(head)
+            continue
+        target = head.target
+        if target is not None and target.ndim == 2 and head.per_column:
+            target = target[:, columns]
+        name = head.name if len(chosen) > 1 or len(heads) > 1 else head.name
+        selected_heads.append(Head(name, head.columns[columns], (len(columns),), head.loss, target))
+    return selected_heads
+
+
+def _head_position(item, names: list[str]) -> int:
+    if isinstance(item, str):
+        if item not in names:
+            raise ValueError(f"output names unknown output head {terms.literal(item)}; the model's heads are {names}")
+        return names.index(item)
+    if isinstance(item, numbers.Integral) and not isinstance(item, bool):
+        position = int(item) - terms.index(0)
+        if not 0 <= position < len(names):
+            raise ValueError(
+                f"output head number {item} is out of range {terms.index(0)}..{terms.index(len(names) - 1)}"
+            )
+        return position
+    raise TypeError(f"output must name output heads (names or numbers), got {item!r}")
+
+
+def _output_units(heads: list[Head], per_output: bool) -> list[OutputUnit]:
+    if not per_output:
+        return [OutputUnit(ALL_OUTPUTS, tuple(Part(h, None) for h in range(len(heads))))]
+    units = []
+    for h, head in enumerate(heads):
+        if head.per_column and len(head.columns) > 1:
+            labels = _column_labels(head.name, head.shape) if len(head.shape) else [head.name]
+            if len(labels) != len(head.columns):
+                labels = [f"{head.name}[{terms.index(j)}]" for j in range(len(head.columns))]
+            units.extend(OutputUnit(label, (Part(h, np.array([j])),)) for j, label in enumerate(labels))
+        else:
+            units.append(OutputUnit(head.name, (Part(h, None),)))
+    return units
+
+
+# ----------------------------------------------------------------------------- target checks
+
+
+def _is_binary(values: np.ndarray) -> bool:
+    return bool(np.isin(values, (0.0, 1.0)).all())
+
+
+def _sample(values: np.ndarray) -> list:
+    return np.unique(values)[:5].tolist()
+
+
+def check_targets(scoring: Scoring, predictions: np.ndarray) -> None:
+    """Check each head's ``y`` (all rows) against its loss and the model's baseline predictions (some rows)."""
+    for head in scoring.heads:
+        if head.target is not None:
+            _check_head(head, predictions[:, head.columns], len(scoring.heads) > 1)
+
+
+def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
+    loss, y, n_outputs = head.loss, head.target, y_pred.shape[1]
+    where = f" for output head {terms.literal(head.name)}" if several else ""
+    name = terms.literal(loss.name)
+    kind = loss.kind
+    if kind == "classification":
+        kind = "binary" if n_outputs == 1 else "categorical"
+    if kind == "binary":
+        y_columns = 1 if y.ndim == 1 else y.shape[1]
+        if y_columns != n_outputs:
+            raise ValueError(
+                f"loss={name} needs y with one 0/1 column per model output ({n_outputs}){where}, got {y_columns} "
+                f"columns" + (" (one-hot y for a one-output sigmoid model: pass the class labels 0/1 instead)"
+                               if n_outputs == 1 and y_columns == 2 else "")
+            )
+        if not _is_binary(y):
+            raise ValueError(
+                f"loss={name} needs y with classes 0/1{where}, got values such as {_sample(y)} "
+                f"(continuous y: use loss={terms.literal('mse')})"
+            )
+    elif kind == "categorical":
+        _check_categorical(name, y, n_outputs, where)
+    elif kind == "regression":
+        y_columns = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
+        if y_columns != n_outputs:
+            shape = f" (the model returns an array of shape {head.shape} per row)" if len(head.shape) > 1 else ""
+            raise ValueError(
+                f"y must have one column per model output ({n_outputs}){where}, got {y_columns} column(s){shape}"
+            )
+        _warn_if_classifier(loss, y, y_pred)
+    if loss.probabilities and not loss.from_logits:
+        _check_probabilities(loss, y_pred, kind, where)
+
+
+def _check_categorical(name: str, y: np.ndarray, n_outputs: int, where: str) -> None:
+    if y.ndim == 2:
+        if y.shape[1] != n_outputs:
+            raise ValueError(f"loss={name} needs y as labels (n,) or one-hot (n, {n_outputs}){where}, got shape "
+                             f"{y.shape}")
+        if not _is_binary(y):
+            raise ValueError(f"loss={name} needs one-hot y (0/1 columns){where}, got continuous values")
+        ones = y.sum(axis=1)
+        bad = np.flatnonzero(ones != 1)
+        if len(bad):
+            row = int(bad[0])
+            what = "no class" if ones[row] == 0 else f"{int(ones[row])} classes"
+            raise ValueError(
+                f"loss={name} needs one-hot y with exactly one 1 per row{where}, got {len(bad)} rows that are not: "
+                f"row {terms.index(row)} marks {what}"
+            )
+        return
+    labels = y
+    if not (np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < n_outputs):
+        raise ValueError(
+            f"loss={name} needs y as class labels 0..{n_outputs - 1} for a model with {n_outputs} outputs{where}, "
+            f"got values such as {_sample(labels)}"
+        )
+
+
+def _check_probabilities(loss: Loss, y_pred: np.ndarray, kind: str, where: str) -> None:
+    """Probability losses need probabilities: refuse logits and unnormalised scores with a fix."""
+    if loss.name == "accuracy" and y_pred.shape[1] > 1:
+        return  # argmax reads logits and probabilities alike
+    low, high = float(y_pred.min()), float(y_pred.max())
+    problem = None
+    if low < -_PROBABILITY_SLACK or high > 1 + _PROBABILITY_SLACK:
+        problem = f"values outside [0, 1] (from {low:.4g} to {high:.4g})"
+    elif kind == "categorical" and y_pred.shape[1] > 1:
+        sums = y_pred.sum(axis=1)
+        worst = float(sums[np.argmax(np.abs(sums - 1.0))])
+        if abs(worst - 1.0) > _SUM_SLACK:
+            problem = f"rows that do not sum to 1 (one sums to {worst:.4g})"
+    if problem is None:
+        return
+    keras_loss = {
+        "binary": "BinaryCrossentropy", "categorical": "CategoricalCrossentropy",
+    }.get(kind, "BinaryCrossentropy")
+    raise ValueError(
+        f"loss={terms.literal(loss.name)} needs predicted probabilities{where}, but the model returned {problem}: "
+        f"it seems to output logits. Add a {'sigmoid' if y_pred.shape[1] == 1 else 'softmax'} activation to its "
+        f"last layer, or pass loss=keras.losses.{keras_loss}(from_logits={terms.literal(True)})"
+    )
+
+
+def _warn_if_classifier(loss: Loss, y: np.ndarray, y_pred: np.ndarray) -> None:
+    """A regression loss on class labels and a classifier's probabilities is usually a mistake."""
+    labels_like = np.all(y == np.round(y)) and len(np.unique(y)) <= 20
+    probabilities = y_pred.min() >= 0 and y_pred.max() <= 1
+    if labels_like and probabilities and _is_binary(y):
+        warnings.warn(
+            f"loss={terms.literal(loss.name)} on class labels and predicted probabilities measures the "
+            f"Brier score; for a classifier, loss={terms.literal('log_loss')} or {terms.literal('accuracy')} "
+            "is usually meant",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+def labels_of(targets: np.ndarray) -> np.ndarray:
+    """Class labels of a target (labels or one-hot)."""
+    return class_labels(targets)
