@@ -90,7 +90,8 @@ def _non_finite_message(name: str, values: np.ndarray, index: tuple[int, ...]) -
     )
 
 
-def _default_names(count: int) -> tuple[str, ...]:
+def default_feature_names(count: int) -> tuple[str, ...]:
+    """The names features get when nothing names them: ``x1, x2, ...``."""
     return tuple(f"x{i + 1}" for i in range(count))
 
 
@@ -179,7 +180,7 @@ def check_X(X, feature_names=None, input_names: Sequence[str] | None = None) -> 
         elif array.frame_names is not None:
             names = check_feature_names(array.frame_names, n_features)
         else:
-            names = _default_names(n_features)
+            names = default_feature_names(n_features)
         name = input_names[0] if input_names else "input"
         return Inputs((_model_input(name, array.values, names),), "array")
     return _check_several(X, feature_names, input_names)
@@ -259,7 +260,7 @@ def _several_feature_names(feature_names, arrays) -> list[tuple[str, ...]]:
         elif array.frame_names is not None:
             result.append(check_feature_names(array.frame_names, n_features, label))
         else:
-            result.append(_default_names(n_features))
+            result.append(default_feature_names(n_features))
     return result
 
 
