@@ -6,6 +6,10 @@ Exit status: 0 on success, 2 for usage errors (argparse's message, also for opti
 that cannot work), 1 for any other error (one line ``pyimportance: error: ...`` on stderr), 130
 when interrupted and 141 (quietly) when the reader of stdout has gone away, as for SIGPIPE;
 output files are written before anything is printed, so a closed pipe never costs them.
+
+Files named per model input or output head (``--x seq=FILE``, ``--y sales=FILE``) are read
+here into what :func:`pyimportance.perturbation_importance` takes: one array, or a dict by
+input/head name. Reading a single file is :mod:`pyimportance.io`'s job.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import __version__
-from .perturbations import PERTURBATIONS
-from .scoring import LOSSES
+from .api import CI_CHOICES
+from .perturbations import METHODS
+from .scoring import LOSSES, loss_names
 from .units import BY_CHOICES
+from .validation import default_feature_names
+
+if TYPE_CHECKING:
+    from .io import LoadedArray
 
 PROG = "pyimportance"
 MAX_TABLE_ROWS = 20
@@ -35,9 +44,15 @@ examples:
   pyimportance run --model model.keras --x X.npy --y y.npy --out importance.csv --plot importance.png
   pyimportance run --model model.keras --x X.npy --by cell --method permute --n-repeats 10 --out cells.csv
   pyimportance run --model model.keras --x data.npz --y data.npz --group weather=temp,humidity --out g.csv
+  pyimportance run --model model.keras --x seq=seq.npy --x static=static.csv --y sales=sales.npy \\
+      --y churn=churn.npy --loss sales=mse --loss churn=log_loss --per-output --out heads.csv
+  pyimportance run --model model.keras --x X.npy --y y.npy --method conditional --reference train.npy \\
+      --tolerance 0.05 --out conditional.csv
 
 X: .npy or .npz (2D or 3D: samples x timesteps x features) or .csv (2D only; a header row gives
-feature names). A .npz holds one array or arrays named x and y. Files are never unpickled.
+feature names). A .npz holds one array, arrays named x and y, or, for a model with several
+inputs, one array per input named after it (and y). --x NAME=FILE (repeatable) gives the
+inputs one file each; --y NAME=FILE one target per output head. Files are never unpickled.
 
 CSV header rule (without --x-header/--no-x-header, --y-header/--no-y-header): a first row with
 any field that is not a number is a header; a first row of numbers is data, except where it
@@ -45,6 +60,9 @@ cannot be told apart from a header (whole numbers such as 2020,2021 over columns
 pandas' unnamed labels 0,1,2,..., or numbers with empty fields): then pass the flag.
 CSV files are comma-separated with '.' as the decimal point, UTF-8, numbers only, no gaps.
 """
+
+
+# --- option values ---------------------------------------------------------------------------------
 
 
 def _positive_int(text: str) -> int:
@@ -67,13 +85,31 @@ def _seed(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _float(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
+        return math.nan
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = _float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction of the largest importance in (0, 1), got {text!r}")
     return value
 
 
@@ -98,15 +134,56 @@ def _count_or_fraction(text: str) -> int | float:
     try:
         value: float = int(text)
     except ValueError:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
+        value = _float(text)
         if 0 < value <= 1:
             return value
     if value >= 1 and float(value).is_integer():
         return int(value)
     raise argparse.ArgumentTypeError(f"expected a count >= 1 or a fraction in (0, 1], got {text!r}")
+
+
+class _Named(NamedTuple):
+    """An option value for one model input or output head (``name``), or for all of them (None)."""
+
+    name: str | None
+    value: object
+    text: str  # as given, for messages
+
+
+def _split_name(text: str, not_in_name: str) -> tuple[str | None, str]:
+    """``NAME=rest`` as (NAME, rest); text whose part before "=" holds ``not_in_name`` characters has no name."""
+    name, sep, rest = text.partition("=")
+    if sep and name.strip() and not any(char in name for char in not_in_name):
+        return name.strip(), rest
+    return None, text
+
+
+def _named_file(text: str) -> _Named:
+    """FILE or NAME=FILE (a file name with "=" in it: give a path with a directory, ./a=b.npy)."""
+    name, path = _split_name(text, "/" + os.sep)
+    if not path.strip():
+        raise argparse.ArgumentTypeError(f"expected FILE or NAME=FILE, got {text!r}")
+    return _Named(name, path.strip(), text)
+
+
+def _named_loss(text: str) -> _Named:
+    """LOSS or HEAD=LOSS; our names and Keras' names and aliases, in any case."""
+    name, loss = _split_name(text, "")
+    if loss.strip().lower() not in loss_names():
+        raise argparse.ArgumentTypeError(
+            f"unknown loss {loss.strip()!r}; use one of {', '.join(LOSSES)} (or a Keras loss name such as "
+            "mean_squared_error; case-insensitive)"
+        )
+    return _Named(name, loss.strip(), text)
+
+
+def _named_names(text: str) -> _Named:
+    """a,b,c or INPUT=a,b,c."""
+    name, names = _split_name(text, ",")
+    return _Named(name, _comma_list(names), text)
+
+
+# --- the parser --------------------------------------------------------------------------------------
 
 
 def _add_demo_parser(subparsers) -> None:
@@ -131,6 +208,77 @@ def _add_demo_parser(subparsers) -> None:
     parser.set_defaults(command=_run_demo)
 
 
+def _add_file_options(parser) -> None:
+    files = parser.add_argument_group("input and output files")
+    files.add_argument("--model", required=True, metavar="FILE", help="Keras model file (.keras, or legacy .h5)")
+    files.add_argument("--x", required=True, action="append", type=_named_file, metavar="[NAME=]FILE",
+                       help="evaluation inputs X (.npy, .npz or .csv); NAME=FILE for each input of a model with "
+                            "several (repeatable)")
+    files.add_argument("--y", action="append", type=_named_file, metavar="[HEAD=]FILE",
+                       help="true targets y (.npy, .npz or .csv); HEAD=FILE for each output head (repeatable); "
+                            "without --y: mean |change of prediction|")
+    files.add_argument("--reference", action="append", type=_named_file, metavar="[NAME=]FILE",
+                       help="rows the conditional model is fitted on (--method conditional; default: the X rows); "
+                            "NAME=FILE per input (repeatable)")
+    for option, what in (("x", "--x"), ("y", "--y"), ("reference", "--reference")):
+        files.add_argument(f"--{option}-header", action=argparse.BooleanOptionalAction, default=None,
+                           help=f"the first row of each {what} CSV is a header / is data (default: detect, see below)")
+    files.add_argument("--out", required=True, metavar="CSV", help="result table to write (.csv)")
+    files.add_argument("--plot", metavar="FILE", help="also write a plot (.png, .pdf or .svg)")
+    files.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    files.add_argument("--unsafe", action="store_true",
+                       help="allow Lambda layers in the model file (runs their code: trusted files only)")
+
+
+def _add_importance_options(parser) -> None:
+    options = parser.add_argument_group("importance options")
+    options.add_argument("--method", choices=list(METHODS), default="gaussian", metavar="NAME",
+                         help=f"how a unit is perturbed: {', '.join(METHODS)} (default: gaussian)")
+    options.add_argument("--scale", type=_positive_float, default=0.1, metavar="S",
+                         help="noise sd for gaussian/uniform, as a fraction of each feature's sd (default: 0.1)")
+    options.add_argument("--absolute-scale", action="store_true", help="--scale is an absolute sd")
+    options.add_argument("--loss", action="append", type=_named_loss, metavar="[HEAD=]NAME",
+                         help=f"loss, needs --y: {', '.join(LOSSES)} or a Keras loss name (default: mse); "
+                              "HEAD=NAME for one output head (repeatable)")
+    options.add_argument("--n-repeats", type=_positive_int, default=5, metavar="N",
+                         help="perturbations per unit (default: 5)")
+    options.add_argument("--by", choices=list(BY_CHOICES), default="feature", metavar="UNIT",
+                         help="unit: feature, timestep or cell (default: feature)")
+    options.add_argument("--group", type=_group, action="append", metavar="NAME=F1,F2",
+                         help="perturb these features (by name) together as NAME (repeatable)")
+    options.add_argument("--feature-names", type=_named_names, action="append", metavar="[INPUT=]A,B,C",
+                         help="feature names (default: CSV header or x1, x2, ...); INPUT=A,B,C for each input "
+                              "of a model with several")
+    options.add_argument("--max-samples", type=_count_or_fraction, metavar="N",
+                         help="evaluate on a random subset: a count or a fraction in (0, 1]; with --tolerance, "
+                              "the most rows to use")
+    options.add_argument("--batch-size", type=_positive_int, metavar="N",
+                         help="rows per model call (never changes the result beyond float32 rounding)")
+    options.add_argument("--seed", type=_seed, metavar="N",
+                         help="random seed (default: fresh; the seed used is printed)")
+    options.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="show a progress bar (default: when stderr is a terminal)")
+
+    sure = parser.add_argument_group("intervals and early stopping")
+    sure.add_argument("--ci", choices=list(CI_CHOICES), default="data",
+                      help="data: 95%% interval for the population the rows come from (default); repeats: "
+                           "t-interval over repeats, for this data set only")
+    sure.add_argument("--block-size", type=_positive_int, metavar="N",
+                      help="rows per block of the --ci data bootstrap (default: chosen from the data)")
+    sure.add_argument("--tolerance", type=_fraction, metavar="F",
+                      help="stop once every interval's half-width is at most F x the largest importance")
+
+    heads = parser.add_argument_group("outputs and padding")
+    heads.add_argument("--output", action="append", metavar="HEAD",
+                       help="score only this output head (repeatable; default: all)")
+    heads.add_argument("--per-output", action="store_true",
+                       help="importance per output head and per column of a regression head")
+    padding = heads.add_mutually_exclusive_group()
+    padding.add_argument("--mask-value", type=_finite_float, metavar="V",
+                         help="padding value of variable-length sequences (default: from a Keras Masking layer)")
+    padding.add_argument("--no-mask", action="store_true", help="no padding, even where the model has a Masking layer")
+
+
 def _add_run_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "run",
@@ -139,45 +287,8 @@ def _add_run_parser(subparsers) -> None:
         epilog=_RUN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    files = parser.add_argument_group("input and output files")
-    files.add_argument("--model", required=True, metavar="FILE", help="Keras model file (.keras, or legacy .h5)")
-    files.add_argument("--x", required=True, metavar="FILE", help="evaluation inputs X (.npy, .npz or .csv)")
-    files.add_argument("--y", metavar="FILE",
-                       help="true targets y (.npy, .npz or .csv); without it: mean |change of prediction|")
-    files.add_argument("--x-header", action=argparse.BooleanOptionalAction, default=None,
-                       help="the first row of the --x CSV is a header / is data (default: detect, see below)")
-    files.add_argument("--y-header", action=argparse.BooleanOptionalAction, default=None,
-                       help="the same for the --y CSV")
-    files.add_argument("--out", required=True, metavar="CSV", help="result table to write (.csv)")
-    files.add_argument("--plot", metavar="FILE", help="also write a plot (.png, .pdf or .svg)")
-    files.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    files.add_argument("--unsafe", action="store_true",
-                       help="allow Lambda layers in the model file (runs their code: trusted files only)")
-
-    options = parser.add_argument_group("importance options")
-    options.add_argument("--method", choices=list(PERTURBATIONS), default="gaussian", metavar="NAME",
-                         help=f"how a unit is perturbed: {', '.join(PERTURBATIONS)} (default: gaussian)")
-    options.add_argument("--scale", type=_positive_float, default=0.1, metavar="S",
-                         help="noise sd for gaussian/uniform, as a fraction of each feature's sd (default: 0.1)")
-    options.add_argument("--absolute-scale", action="store_true", help="--scale is an absolute sd")
-    options.add_argument("--loss", choices=list(LOSSES), metavar="NAME",
-                         help=f"loss, needs --y: {', '.join(LOSSES)} (default: mse)")
-    options.add_argument("--n-repeats", type=_positive_int, default=5, metavar="N",
-                         help="perturbations per unit (default: 5)")
-    options.add_argument("--by", choices=list(BY_CHOICES), default="feature", metavar="UNIT",
-                         help="unit: feature, timestep or cell (default: feature)")
-    options.add_argument("--group", type=_group, action="append", metavar="NAME=F1,F2",
-                         help="perturb these features (by name) together as NAME (repeatable)")
-    options.add_argument("--feature-names", type=_comma_list, metavar="A,B,C",
-                         help="feature names (default: CSV header or x1, x2, ...)")
-    options.add_argument("--max-samples", type=_count_or_fraction, metavar="N",
-                         help="evaluate on a random subset: a count or a fraction in (0, 1]")
-    options.add_argument("--batch-size", type=_positive_int, metavar="N",
-                         help="rows per model call (never changes the result)")
-    options.add_argument("--seed", type=_seed, metavar="N",
-                         help="random seed (default: fresh; the seed used is printed)")
-    options.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                         help="show a progress bar (default: when stderr is a terminal)")
+    _add_file_options(parser)
+    _add_importance_options(parser)
     parser.set_defaults(command=_run_model, check=_run_usage_problem, parser=parser)
 
 
@@ -207,6 +318,8 @@ def _ranking_table(result, max_rows: int = MAX_TABLE_ROWS, csv_name: str = "the 
     more = len(frame) - max_rows
     return table + (f"\n... {more} more rows in {csv_name}" if more > 0 else "")
 
+
+# --- demo --------------------------------------------------------------------------------------------
 
 DEMO_FILES = ("importance.csv", "importance.png", "importance_cells.csv", "importance_cells.png")
 
@@ -245,11 +358,26 @@ def _run_demo(args) -> None:
     print("Wrote " + ", ".join(str(path) for path in paths))
 
 
-def _run_usage_problem(args) -> str | None:
-    """What is wrong with this combination of ``run`` options (a usage error), or None."""
+# --- run: option combinations that cannot work (usage errors) ------------------------------------------
+
+_NPZ = ".npz"
+
+
+def _suffix(path) -> str:
+    return Path(path).suffix.lower()
+
+
+def _given(option: str, items) -> str:
+    return " ".join(f"{option} {item.text}" for item in items) if items else f"no {option}"
+
+
+def _files_problem(args) -> str | None:
+    """Outputs that would replace an input or each other, or have the wrong suffix."""
     from .io import PLOT_SUFFIXES, same_file
 
-    inputs = [(option, path) for option, path in (("--model", args.model), ("--x", args.x), ("--y", args.y)) if path]
+    inputs = [("--model", args.model)] + [
+        (option, item.value) for option in ("--x", "--y", "--reference") for item in getattr(args, option[2:]) or ()
+    ]
     outputs = [(option, path) for option, path in (("--out", args.out), ("--plot", args.plot)) if path]
     if args.plot is not None and same_file(args.out, args.plot):
         return f"--plot: {args.plot} is also the --out file; give the plot its own file name (e.g. importance.png)"
@@ -257,91 +385,231 @@ def _run_usage_problem(args) -> str | None:
         for in_option, in_path in inputs:
             if same_file(out_path, in_path):
                 return f"{out_option}: {out_path} is the {in_option} input file; choose another name for the output"
-    if Path(args.out).suffix.lower() != ".csv":
+    if _suffix(args.out) != ".csv":
         return f"--out: {args.out} must be a .csv file name (the result table is written as CSV)"
-    if args.plot is not None and Path(args.plot).suffix.lower() not in PLOT_SUFFIXES:
+    if args.plot is not None and _suffix(args.plot) not in PLOT_SUFFIXES:
         return f"--plot: {args.plot} must end in {', '.join(PLOT_SUFFIXES)} (the suffix gives the image format)"
-    if args.loss is not None and args.y is None:
-        return f"--loss {args.loss} needs --y (the true targets); without --y the importance is the prediction change"
+    for option in ("x", "y", "reference"):
+        header, items = getattr(args, f"{option}_header"), getattr(args, option) or []
+        if header is not None and not any(_suffix(item.value) == ".csv" for item in items):
+            flag = f"--{'' if header else 'no-'}{option}-header"
+            return f"{flag} applies to a CSV file given with --{option}, got {_given(f'--{option}', items)}"
+    return None
+
+
+def _repeated(names) -> str | None:
+    """The first name (in sorted order) given more than once, or None."""
+    names = list(names)
+    return next(iter(sorted({name for name in names if names.count(name) > 1})), None)
+
+
+def _listed(names) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _names_problem(option: str, items, several: str, form: str) -> str | None:
+    """Several values of a repeatable option must each name their input/head, once."""
+    unnamed = [item for item in items or () if item.name is None]
+    if unnamed and len(items) > 1:
+        return f"{option}: with several {several}, give each as {form}, got {option} {unnamed[0].text}"
+    repeated = _repeated(item.name for item in items or ())
+    return f"{option}: the name {repeated!r} is given more than once" if repeated else None
+
+
+def _inputs_problem(args) -> str | None:
+    """--x, --reference and --feature-names: named when there are several, each name once."""
+    for option, items, several, form in (
+        ("--x", args.x, "inputs", "NAME=FILE"),
+        ("--reference", args.reference, "inputs", "NAME=FILE"),
+        ("--feature-names", args.feature_names, "inputs", "INPUT=a,b,c"),
+        ("--y", args.y, "output heads", "HEAD=FILE"),
+    ):
+        problem = _names_problem(option, items, several, form)
+        if problem:
+            return problem
+    if args.reference and args.method != "conditional":
+        return f"--reference is used by --method conditional only, got --method {args.method}"
+    return None
+
+
+def _heads_problem(args) -> str | None:
+    """--loss and --output: one loss for all heads or one per --y head, each head once."""
+    losses = args.loss or []
+    if losses and not args.y:
+        return (f"--loss {losses[0].text} needs --y (the true targets); without --y the importance is the "
+                "prediction change")
+    unnamed = [item for item in losses if item.name is None]
+    if len(unnamed) > 1:
+        return (f"--loss: give one LOSS for all output heads or HEAD=LOSS for each, got --loss {unnamed[0].text} "
+                f"--loss {unnamed[1].text}")
+    y_heads = [item.name for item in args.y or () if item.name]
+    for item in losses:
+        if item.name and not y_heads:
+            return (f"--loss {item.text}: a loss per output head needs the targets per head, --y HEAD=FILE, "
+                    f"got {_given('--y', args.y)}")
+        if item.name and item.name not in y_heads:
+            return f"--loss {item.text}: there is no --y {item.name}=FILE; the --y heads are {_listed(y_heads)}"
+    for option, heads in (("--loss", [item.name for item in losses if item.name]), ("--output", args.output or [])):
+        repeated = _repeated(heads)
+        if repeated:
+            return f"{option}: the output head {repeated!r} is given more than once"
+    return None
+
+
+def _options_problem(args) -> str | None:
     if args.group and args.by == "timestep":
         return (
             "--group has no effect with --by timestep (each unit is one time step of all features); "
             "use --by feature or --by cell"
         )
-    names = [name for name, _ in args.group or ()]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = _repeated(name for name, _ in args.group or ())
     if repeated:
-        return f"--group: the group name {repeated[0]!r} is given more than once"
-    for option, path, header in (("--x", args.x, args.x_header), ("--y", args.y, args.y_header)):
-        if header is not None and (path is None or Path(path).suffix.lower() != ".csv"):
-            flag = f"--{'' if header else 'no-'}{option[2:]}-header"
-            return f"{flag} applies to a CSV file given with {option}, got {option} {path}"
+        return f"--group: the group name {repeated!r} is given more than once"
+    if args.block_size is not None and args.ci != "data":
+        return f"--block-size applies to --ci data (the block bootstrap over rows), got --ci {args.ci}"
     return None
 
 
-class _RunInputs(NamedTuple):
-    X: object
-    y: object
-    feature_names: list[str] | None
-    groups: dict[str, list[str]] | None
+def _run_usage_problem(args) -> str | None:
+    """What is wrong with this combination of ``run`` options (a usage error), or None."""
+    for check in (_files_problem, _inputs_problem, _heads_problem, _options_problem):
+        problem = check(args)
+        if problem:
+            return problem
+    return None
 
 
-def _load_inputs(args) -> _RunInputs:
-    """X, y, feature names and groups from the files and options, checked against each other."""
-    from .io import load_array, same_file
-
-    shared = args.y is not None and Path(args.x).exists() and same_file(args.x, args.y)
-    if shared and Path(args.x).suffix.lower() != ".npz":
-        raise ValueError(
-            f"--y: {args.y} is also the --x file; only a .npz archive can hold both (arrays named x and y)"
-        )
-    x_file = load_array(args.x, "--x", role="x", header=args.x_header, shared_with="--y" if shared else None)
-    _refuse_single_number(x_file.values, "--x", args.x)
-    y_file = None
-    if args.y is not None:
-        y_file = load_array(args.y, "--y", role="y", header=args.y_header, shared_with="--x" if shared else None)
-        _refuse_single_number(y_file.values, "--y", args.y)
-        _check_rows(x_file, y_file, args)
-    y = None if y_file is None else y_file.values
-    if y is not None and y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    X = x_file.values
-    feature_names = args.feature_names or x_file.column_names
-    if args.feature_names and X.ndim in (2, 3) and len(args.feature_names) != X.shape[-1]:
-        raise ValueError(
-            f"--feature-names: {len(args.feature_names)} names given for the {X.shape[-1]} features of {args.x}"
-        )
-    groups = None
-    if args.group and X.ndim in (2, 3):
-        groups = _groups(args.group, feature_names, X.shape[-1], args.x)
-    return _RunInputs(X, y, feature_names, groups)
+# --- run: reading the files --------------------------------------------------------------------------
 
 
-def _refuse_single_number(values, what: str, path) -> None:
-    if values.ndim == 0:
-        raise ValueError(f"{what}: {path} holds a single number (an array of shape ()), not a data set")
+class _File(NamedTuple):
+    """An array read for an option; ``what`` names it in messages ("--x", "--x seq")."""
+
+    what: str
+    path: str
+    loaded: LoadedArray
+
+    @property
+    def values(self):
+        return self.loaded.values
 
 
-def _check_rows(x_file, y_file, args) -> None:
-    """One target per sample; a CSV whose first row was taken for data gets the flag that fixes it."""
-    n_x, n_y = x_file.values.shape[0], y_file.values.shape[0]
-    if n_x == n_y or x_file.values.ndim == 0:
+class _RunFiles(NamedTuple):
+    x: dict[str | None, _File]  # by input name; None: the one input
+    y: dict[str | None, _File]  # by output head; None: one target for all heads
+    reference: dict[str | None, _File]
+
+
+def _shared_with(item: _Named, other_option: str, other_items) -> str | None:
+    """``other_option`` when one of its files is ``item``'s file too (a .npz read for both), else None."""
+    from .io import same_file
+
+    if Path(item.value).exists() and any(same_file(item.value, other.value) for other in other_items or ()):
+        return other_option
+    return None
+
+
+def _read(option: str, items, header: bool | None, role: str, other=("", ())) -> dict[str | None, _File]:
+    """The arrays of --x, --y or --reference by name (None: one array for all); ``other``: (option, items)."""
+    from .io import load_array, load_inputs
+
+    files = {}
+    for item in items or ():
+        what = option if item.name is None else f"{option} {item.name}"
+        options = dict(header=header if _suffix(item.value) == ".csv" else None,
+                       shared_with=_shared_with(item, *other))
+        if item.name is None and role == "x":  # one file: one X, or a .npz holding every input
+            found = load_inputs(item.value, option, **options)
+            files.update((name, _File(what if name is None else f"{option} {name}", item.value, loaded))
+                         for name, loaded in found.items())
+        else:
+            files[item.name] = _File(what, item.value, load_array(item.value, what, role, name=item.name, **options))
+    return files
+
+
+def _read_files(args) -> _RunFiles:
+    """--x, --y and --reference, checked against each other (one row per sample everywhere)."""
+    for item in args.y or ():
+        if _shared_with(item, "--x", args.x) and _suffix(item.value) != _NPZ:
+            raise ValueError(
+                f"--y: {item.value} is also the --x file; only a .npz archive can hold both (arrays named x and y)"
+            )
+    x = _read("--x", args.x, args.x_header, "x", ("--y", args.y))
+    y = _read("--y", args.y, args.y_header, "y", ("--x", args.x))
+    reference = _read("--reference", args.reference, args.reference_header, "x")
+    for file in [*x.values(), *y.values(), *reference.values()]:
+        if file.values.ndim == 0:
+            raise ValueError(f"{file.what}: {file.path} holds a single number (an array of shape ()), not a data set")
+    for files, rule in ((x, "every input"), (y, "y"), (reference, "every input")):
+        first = next(iter(x.values())) if files is y else next(iter(files.values()), None)
+        for file in files.values():
+            _check_rows(first, file, f"{rule} needs one row per sample")
+    return _RunFiles(x, y, reference)
+
+
+def _check_rows(first: _File, other: _File, rule: str) -> None:
+    """``other`` has a row per sample of ``first``; a CSV whose first row was taken for data gets the fixing flag."""
+    from .csvfile import header_flags
+
+    n_first, n_other = first.values.shape[0], other.values.shape[0]
+    if n_first == n_other:
         return
     hint = ""
-    if y_file.first_row_guessed_data and n_y == n_x + 1:
-        hint = f"; if the first row of {args.y} is a header, pass --y-header"
-    elif x_file.first_row_guessed_data and n_x == n_y + 1:
-        hint = f"; if the first row of {args.x} is a header, pass --x-header"
+    if other.loaded.first_row_guessed_data and n_other == n_first + 1:
+        hint = f"; if the first row of {other.path} is a header, pass {header_flags(other.what)[0]}"
+    elif first.loaded.first_row_guessed_data and n_first == n_other + 1:
+        hint = f"; if the first row of {first.path} is a header, pass {header_flags(first.what)[0]}"
     raise ValueError(
-        f"--y: {args.y} has {n_y} rows, but --x {args.x} has {n_x} samples; y needs one row per sample{hint}"
+        f"{other.what}: {other.path} has {n_other} rows, but {first.what} {first.path} has {n_first} samples; "
+        f"{rule}{hint}"
     )
 
 
-def _groups(pairs, feature_names, n_features: int, x_path) -> dict[str, list[str]]:
-    """The --group options as {name: [feature names]}, every member a known feature."""
-    known = list(feature_names) if feature_names else [f"x{i + 1}" for i in range(n_features)]
+def _n_features(file: _File) -> int | None:
+    return file.values.shape[-1] if file.values.ndim in (2, 3) else None
+
+
+def _feature_names(given, x: dict[str | None, _File]):
+    """Names for the engine: a list for one input, {input: names} for several; from the options or CSV headers."""
+    by_input = {item.name: item for item in given or ()}
+    if None in by_input and len(x) == 1:
+        by_input = {next(iter(x)): by_input[None]}  # the one input's names, however it is named
+    for key, item in by_input.items():
+        if key is None and len(x) > 1:
+            raise ValueError(f"--feature-names {item.text}: --x holds several inputs ({_listed(x)}); give "
+                             "--feature-names INPUT=a,b,c for each")
+        if key is not None and None in x:
+            raise ValueError(f"--feature-names {item.text}: names an input, but --x is one input; use "
+                             f"--feature-names {','.join(item.value)}")
+        if key not in x:
+            raise ValueError(f"--feature-names {item.text}: there is no --x input {key!r}; the inputs are "
+                             f"{_listed(x)}")
+    names = {}
+    for name, file in x.items():
+        item, count = by_input.get(name), _n_features(file)
+        if item is not None and count is not None and len(item.value) != count:
+            label = "--feature-names" if len(x) == 1 else f"--feature-names {name}"
+            raise ValueError(f"{label}: {len(item.value)} names given for the {count} features of {file.path}")
+        found = item.value if item is not None else file.loaded.column_names
+        if found is not None:
+            names[name] = list(found)
+    if len(x) == 1:
+        return next(iter(names.values()), None)
+    return names or None
+
+
+def _groups(pairs, feature_names, x: dict[str | None, _File]) -> dict[str, list[str]] | None:
+    """The --group options as {name: [feature names]}; with one input every member must be one of its features."""
+    if not pairs:
+        return None
+    if len(x) > 1:
+        return dict(pairs)  # names across inputs: the engine checks them
+    file = next(iter(x.values()))
+    if _n_features(file) is None:
+        return dict(pairs)
+    known = list(feature_names) if feature_names else list(default_feature_names(_n_features(file)))
     listed = ", ".join(known[:12]) + (f", ... ({len(known)} features)" if len(known) > 12 else "")
-    source = "" if feature_names else f" ({x_path} has no feature names; set them with --feature-names)"
+    source = "" if feature_names else f" ({file.path} has no feature names; set them with --feature-names)"
     for name, members in pairs:
         unknown = [member for member in members if member not in known]
         if unknown:
@@ -352,6 +620,55 @@ def _groups(pairs, feature_names, n_features: int, x_path) -> dict[str, list[str
     return dict(pairs)
 
 
+def _model_inputs(model, files: dict[str | None, _File], option: str):
+    """X (or the reference rows) as the engine takes them: one array, or {input name: array}, checked by name."""
+    from .predict import keras_inputs
+
+    expected = keras_inputs(model)
+    names = [name for name, _ in expected] if expected else None
+    if len(files) == 1:
+        if names is not None and len(names) > 1:
+            raise ValueError(
+                f"{option}: the model has {len(names)} inputs ({_listed(names)}); give one {option} NAME=FILE "
+                "per input, or one .npz holding an array of each name"
+            )
+        return next(iter(files.values())).values
+    given = list(files)
+    if names is not None and sorted(given) != sorted(names):
+        model_says = (f"the model has one input ({names[0]!r})" if len(names) == 1
+                      else f"the model's inputs are {_listed(names)}")
+        paths = {file.path for file in files.values()}
+        if len(paths) == 1:  # one .npz holding several arrays
+            fix = ("name the one to use 'x' (or save a single array)" if len(names) == 1
+                   else "save one array per input under the input's name")
+            raise ValueError(f"{option}: {paths.pop()} holds the arrays {_listed(given)}, but {model_says}; {fix}")
+        raise ValueError(f"{option}: {model_says}, got {_listed(given)}; give one {option} NAME=FILE per model input")
+    return {name: file.values for name, file in files.items()}
+
+
+def _targets(y: dict[str | None, _File]):
+    if not y:
+        return None
+    return y[None].values if None in y else {head: file.values for head, file in y.items()}
+
+
+def _losses(losses, y: dict[str | None, _File]):
+    """One loss name for all heads, or {head: loss} (heads without their own take the unnamed one, else mse)."""
+    if not losses:
+        return None
+    default = next((item.value for item in losses if item.name is None), None)
+    named = {item.name: item.value for item in losses if item.name is not None}
+    if not named:
+        return default
+    return {head: named.get(head, default) for head in y}
+
+
+def _shapes(x: dict[str | None, _File]) -> str:
+    if len(x) == 1:
+        return f"X of shape {tuple(next(iter(x.values())).values.shape)}"
+    return "X of shapes " + ", ".join(f"{name} {tuple(file.values.shape)}" for name, file in x.items())
+
+
 def _run_model(args) -> None:
     from .api import perturbation_importance
     from .io import check_writable, load_model, write_csv, write_figure
@@ -360,38 +677,50 @@ def _run_model(args) -> None:
     check_writable(args.out, "--out", overwrite=args.overwrite)
     if args.plot is not None:
         check_writable(args.plot, "--plot", overwrite=args.overwrite)
-    inputs = _load_inputs(args)
+    files = _read_files(args)
+    feature_names = _feature_names(args.feature_names, files.x)
+    groups = _groups(args.group, feature_names, files.x)
     _note(f"loading {args.model} ...")
     model = load_model(args.model, unsafe=args.unsafe)
-    _note(f"computing importance on X of shape {tuple(inputs.X.shape)} ({args.n_repeats} repeats per unit) ...")
+    X = _model_inputs(model, files.x, "--x")
+    reference = _model_inputs(model, files.reference, "--reference") if files.reference else None
+    _note(f"computing importance on {_shapes(files.x)} ({args.n_repeats} repeats per unit) ...")
     result = perturbation_importance(
         model,
-        inputs.X,
-        inputs.y,
+        X,
+        _targets(files.y),
         method=args.method,
         scale=args.scale,
         relative_scale=not args.absolute_scale,
-        loss=args.loss,
+        loss=_losses(args.loss, files.y),
         n_repeats=args.n_repeats,
         by=args.by,
-        groups=inputs.groups,
-        feature_names=inputs.feature_names,
+        groups=groups,
+        feature_names=feature_names,
         max_samples=args.max_samples,
         batch_size=args.batch_size,
         random_state=args.seed,
         progress=args.progress,
+        ci=args.ci,
+        block_size=args.block_size,
+        tolerance=args.tolerance,
+        output=args.output,
+        per_output=args.per_output,
+        mask_value=None if args.no_mask else ("auto" if args.mask_value is None else args.mask_value),
+        reference=reference,
     )
     # Files first, then the terminal: a closed pipe (| head) must not cost the results.
     written = [write_csv(result.to_frame(), args.out, "--out", overwrite=args.overwrite)]
     if args.plot is not None:
         written.append(write_figure(result.plot(), args.plot, "--plot", overwrite=args.overwrite))
-    settings = result.settings
-    print(
-        f"Importance by {settings['by']} ({settings['method']}, {settings['loss']}, {settings['n_repeats']} repeats, "
-        f"{settings['n_samples']} samples, seed {settings['random_state']}); baseline {result.baseline_score:.6g}"
-    )
+    print(result.summary())
+    seed = result.settings["random_state"]
+    print(f"Seed: {seed}" if args.seed is not None else f"Seed: {seed} (drawn; --seed {seed} repeats this run)")
     print(_ranking_table(result, csv_name=str(args.out)))
     print("Wrote " + " and ".join(str(path) for path in written))
+
+
+# --- entry point -----------------------------------------------------------------------------------------
 
 
 def _silence_stdout() -> None:

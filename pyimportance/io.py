@@ -5,38 +5,28 @@ CSV files with pandas, and Keras models with ``safe_mode=True`` unless the calle
 Outputs are written to a temporary file in the target's directory and moved into place with
 ``os.replace``, so an interrupted run leaves either the old file or the new one, never half.
 
-Every error names the option the file came from (``what``, e.g. ``"--x"``), the file and
-what is actually wrong with it. Before a file is handed to NumPy, pandas or Keras, its first
-bytes are looked at (:func:`_sniff`), so a text file named ``.npy`` or a truncated ``.keras``
-archive is reported as such rather than by the library's error for some other problem.
-
-The CSV header rule (``header=None``) is written here by hand because no CSV reader decides
-it the way a command line must: pandas' ``header="infer"`` always takes the first row as the
-header, and ``csv.Sniffer.has_header`` guesses silently from type patterns. The rule:
-
-- a first row with any field that is not a number is a header (column names);
-- a first row of numbers is data, unless it cannot be told apart from a header: whole
-  numbers over columns that hold fractions (``2020,2021,2022`` over measurements), the
-  labels ``0,1,...,k-1`` that pandas writes for an unnamed DataFrame, or numbers mixed with
-  empty fields. Those are refused with a message asking for ``--x-header``/``--no-x-header``.
+Every error names the option the file came from (``what``, e.g. ``"--x"`` or ``"--x seq"``),
+the file and what is actually wrong with it. Before a file is handed to NumPy, pandas or Keras,
+its first bytes are looked at (:func:`_sniff`), so a text file named ``.npy`` or a truncated
+``.keras`` archive is reported as such rather than by the library's error for some other
+problem. CSV files are read by :mod:`pyimportance.csvfile` (the header rule lives there).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import itertools
 import math
 import os
-import re
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from .csvfile import first_line, header_flags, read_csv
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
@@ -47,12 +37,6 @@ _NPZ_KEYS = {"x": ("x", "X"), "y": ("y", "Y")}
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)", re.IGNORECASE)
-_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
-# Fields pandas reads as missing by default (its na_values), compared in lower case.
-_MISSING_FIELDS = {"", "na", "nan", "-nan", "n/a", "#n/a", "null", "none", "<na>", "#na", "-1.#ind", "1.#ind"}
-_RAGGED_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")  # pandas' C parser
-_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
 class LoadedArray(NamedTuple):
@@ -93,12 +77,6 @@ def _sniff(path: Path) -> str:
     return "text" if all(char.isprintable() or char in "\r\n\t" for char in text) else "binary"
 
 
-def _first_line(path: Path) -> str:
-    with open(path, "rb") as handle:
-        line = handle.readline(200).decode("utf-8-sig", errors="replace").strip()
-    return line if len(line) <= 40 else line[:37] + "..."
-
-
 def _holds(kind: str, path: Path) -> str:
     """What a file of ``kind`` holds, as the end of a sentence ("it ...")."""
     return {
@@ -106,7 +84,7 @@ def _holds(kind: str, path: Path) -> str:
         "zip": "is a zip archive (such as .npz, .keras or .xlsx)",
         "hdf5": "is an HDF5 file (such as a legacy Keras .h5 model)",
         "pickle": "holds pickled Python objects",
-        "text": f"holds text, starting {_first_line(path)!r}",
+        "text": f"holds text, starting {first_line(path)!r}",
         "binary": "holds binary data of another format",
     }[kind]
 
@@ -196,8 +174,12 @@ def _load_npy(path: Path, what: str) -> np.ndarray:
         raise ValueError(f"{what}: cannot read {path} as a NumPy .npy file ({error})") from None
 
 
-def _npz_key(names: list[str], path: Path, what: str, role: str, shared_with: str | None) -> str:
-    """The archive member to read for ``role``: the only one, or the one named x/X (y/Y)."""
+def _npz_key(
+    names: list[str], path: Path, what: str, role: str, shared_with: str | None, name: str | None = None
+) -> str:
+    """The archive member to read for ``role``: the one called ``name``, the only one, or the one named x/X (y/Y)."""
+    if name is not None and name in names:
+        return name
     wanted = _NPZ_KEYS.get(role, ())
     keys = [key for key in wanted if key in names]
     if not names:
@@ -206,7 +188,7 @@ def _npz_key(names: list[str], path: Path, what: str, role: str, shared_with: st
         raise ValueError(f"{what}: {path} holds both {keys[0]!r} and {keys[1]!r}; keep only one of them")
     if keys:
         return keys[0]
-    named = " or ".join(repr(key) for key in wanted)
+    named = " or ".join(repr(key) for key in ((name,) if name is not None else ()) + wanted)
     if len(names) == 1 and shared_with is None:
         return names[0]
     if len(names) == 1:
@@ -219,7 +201,8 @@ def _npz_key(names: list[str], path: Path, what: str, role: str, shared_with: st
     )
 
 
-def _load_npz(path: Path, what: str, role: str, shared_with: str | None = None) -> np.ndarray:
+def _from_npz(path: Path, what: str, read: Callable):
+    """``read(archive)`` on the ``.npz`` archive ``path``, after checking what the file is; errors name ``what``."""
     kind = _sniff(path)
     if kind == "npy":
         raise ValueError(f"{what}: {path} is not a NumPy .npz archive: it is a .npy file (then name it .npy)")
@@ -231,8 +214,7 @@ def _load_npz(path: Path, what: str, role: str, shared_with: str | None = None) 
         )
     try:
         with np.load(path, allow_pickle=False) as archive:
-            key = _npz_key(list(archive.files), path, what, role, shared_with)
-            return archive[key]
+            return read(archive)
     except ValueError as error:
         if _is_pickle_error(error):
             raise _pickle_refused(what, path) from None
@@ -243,217 +225,29 @@ def _load_npz(path: Path, what: str, role: str, shared_with: str | None = None) 
         raise ValueError(f"{what}: {path} is damaged: cannot read its arrays ({error})") from None
 
 
-# --- CSV files ---------------------------------------------------------------------------------
+def _several_inputs(names: list[str]) -> list[str] | None:
+    """The members of an archive that hold several model inputs by name, or None when it holds one X.
 
-
-def _field_kind(field: str) -> str:
-    """"missing", "number" or "name" for one stripped CSV field."""
-    if field.lower() in _MISSING_FIELDS:
-        return "missing"
-    return "number" if _NUMBER.fullmatch(field) else "name"
-
-
-def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number where the record ends, stripped fields) of each non-blank record."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        for record in reader:
-            if len(record) > 1 or (record and record[0].strip()):  # pandas skips blank lines too
-                yield reader.line_num, [field.strip() for field in record]
-
-
-def _csv_record(path: Path, index: int) -> tuple[int, list[str]]:
-    """Line number and fields of the ``index``-th non-blank record (0 = the first)."""
-    for position, (line, fields) in enumerate(_csv_records(path)):
-        if position == index:
-            return line, fields
-    raise IndexError(index)  # pragma: no cover - only asked for records that pandas read
-
-
-def _header_flags(what: str) -> tuple[str, str]:
-    name = what.lstrip("-")
-    return f"--{name}-header", f"--no-{name}-header"
-
-
-def _first_csv_record(path: Path, what: str) -> tuple[int, list[str]]:
-    kind = _sniff(path)
-    if kind not in ("text", "empty"):
-        raise ValueError(f"{what}: {path} is not a CSV text file: it {_holds(kind, path)}")
-    try:
-        first = next(_csv_records(path), None)
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{what}: {path} is not UTF-8 text (byte {error.object[error.start]:#04x} at position {error.start}); "
-            "save it as UTF-8"
-        ) from None
-    except csv.Error as error:
-        raise ValueError(f"{what}: cannot read {path} as CSV ({error})") from None
-    if first is None:
-        raise ValueError(f"{what}: {path} is empty: it has no header and no data rows")
-    line, fields = first
-    if len(fields) == 1:
-        for separator, name in _SEPARATORS.items():
-            if separator in fields[0]:
-                sep = "\\t" if separator == "\t" else separator
-                raise ValueError(
-                    f"{what}: {path} is separated by {name}, not commas (line {line}: {_first_line(path)!r}); "
-                    "pyimportance reads comma-separated files with '.' as the decimal point: convert it, e.g. "
-                    f"pandas.read_csv(path, sep='{sep}', decimal=',').to_csv(new_path, index=False)"
-                )
-    return line, fields
-
-
-def _read_rows(path: Path, what: str, skip_lines: int):
-    """The CSV's records after the first ``skip_lines`` lines, as a DataFrame (columns 0..k-1)."""
-    import pandas as pd
-
-    # pandas < 3 parses decimals to the nearest double only with float_precision="round_trip"
-    # (its default is off by an ulp for about a third of them); pandas 3 is exact and deprecates the option.
-    exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
-    try:
-        return pd.read_csv(
-            path, header=None, skiprows=skip_lines, skipinitialspace=True, encoding="utf-8-sig", **exact
-        )
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{what}: {path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
-        ) from None
-    except (ValueError, pd.errors.ParserError) as error:
-        ragged = _RAGGED_LINE.search(str(error))
-        if ragged:
-            expected, line, seen = ragged.groups()
-            raise ValueError(
-                f"{what}: {path} has {seen} fields at line {line}, but {expected} on the lines before it; "
-                "every line must have the same number of fields"
-            ) from None
-        raise ValueError(f"{what}: cannot read {path} as CSV ({' '.join(str(error).split())})") from None
-
-
-def _has_fractions(rows) -> bool:
-    numeric = rows.select_dtypes("number").to_numpy(dtype=np.float64)
-    return bool(np.any(np.isfinite(numeric) & (numeric != np.round(numeric))))
-
-
-def _ambiguous_first_row(path: Path, what: str, fields: list[str], rows) -> ValueError | None:
-    """The error for a first row that cannot be told apart from a header, else None."""
-    kinds = [_field_kind(field) for field in fields]
-    header_flag, data_flag = _header_flags(what)
-    if "missing" in kinds:
-        why = "it holds numbers and empty or NA fields: a header with an unnamed column, or data with missing values"
-    elif len(fields) > 1 and fields == [str(i) for i in range(len(fields))]:
-        why = "it is 0, 1, ..., as the column labels pandas writes for a DataFrame without column names"
-    elif all(_WHOLE_NUMBER.fullmatch(field) for field in fields) and len(rows) and _has_fractions(rows):
-        why = "it holds whole numbers over columns with fractions, as a header of numbers (years, ids) would"
-    else:
+    One X is a single array, or one named x/X; otherwise two or more arrays besides y/Y are
+    the inputs, each named after the model input it feeds.
+    """
+    if len(names) < 2 or any(key in names for key in _NPZ_KEYS["x"]):
         return None
-    return ValueError(
-        f"{what}: cannot tell whether the first row of {path} ({', '.join(fields)}) is a header or data: {why}; "
-        f"pass {header_flag} if it is a header (column names) or {data_flag} if it is data"
-    )
-
-
-def _check_header_names(path: Path, what: str, names: list[str]) -> None:
-    for position, name in enumerate(names, start=1):
-        if not name:
-            if position == 1:
-                likely = (
-                    "an unnamed first column is usually a row index (written by pandas' to_csv() without "
-                    "index=False, or R's write.csv() without row.names = FALSE): save the file without it"
-                )
-            elif position == len(names):
-                likely = "is there a comma at the end of the lines?"
-            else:
-                likely = "give every column a name"
-            raise ValueError(f"{what}: column {position} of {path} has no name in the header row; {likely}")
-    seen: dict[str, int] = {}
-    for position, name in enumerate(names, start=1):
-        if name in seen:
-            raise ValueError(
-                f"{what}: {path} names two columns {name!r} (columns {seen[name]} and {position}); "
-                "column names must be unique"
-            )
-        seen[name] = position
-
-
-def _check_csv_numbers(path: Path, what: str, rows, names: list[str] | None, first_record: int) -> np.ndarray:
-    """``rows`` as float64, or an error naming the line, column and field of the first bad value."""
-    import pandas as pd
-
-    def column(position: int) -> str:
-        return f"column {position + 1}" + (f" ({names[position]!r})" if names else "")
-
-    for position in range(rows.shape[1]):
-        values = rows.iloc[:, position]
-        if values.dtype.kind not in "biuf":
-            bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
-            row = int(np.argmax(bad.to_numpy()))
-            line, fields = _csv_record(path, first_record + row)
-            raise ValueError(
-                f"{what}: {path} has a value that is not a number, {fields[position]!r}, at line {line}, "
-                f"{column(position)}; a CSV must hold numbers only"
-            )
-    values = rows.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, position = (int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
-        line, fields = _csv_record(path, first_record + row)
-        if position >= len(fields):
-            raise ValueError(
-                f"{what}: {path} has no value at line {line}, {column(position)}: the line has only "
-                f"{len(fields)} of {values.shape[1]} fields; every line must have the same number of fields"
-            )
-        kind = "an infinite value" if np.isinf(values[row, position]) else "a missing value"
-        raise ValueError(
-            f"{what}: {path} has {kind}, {fields[position]!r}, at line {line}, {column(position)}; remove or impute it"
-        )
-    return values
-
-
-def _load_csv(path: Path, what: str, header: bool | None) -> LoadedArray:
-    line, fields = _first_csv_record(path, what)
-    second = next(itertools.islice(_csv_records(path), 1, None), None)
-    if second is not None and len(second[1]) != len(fields):
-        next_line, next_fields = second
-        raise ValueError(
-            f"{what}: {path} has {len(fields)} fields at line {line} but {len(next_fields)} at line {next_line}; "
-            "every line must have the same number of fields"
-        )
-    rows = _read_rows(path, what, skip_lines=line)
-    guessed = False
-    if header is None:
-        if any(_field_kind(field) == "name" for field in fields):
-            header = True
-        else:
-            ambiguous = _ambiguous_first_row(path, what, fields, rows)
-            if ambiguous is not None:
-                raise ambiguous
-            header, guessed = False, True
-    if header:
-        _check_header_names(path, what, fields)
-        if rows.empty:
-            raise ValueError(f"{what}: {path} has a header row ({', '.join(fields)}) but no data rows")
-        return LoadedArray(_check_csv_numbers(path, what, rows, fields, 1), list(fields))
-    import pandas as pd
-
-    first = []
-    for position, field in enumerate(fields):
-        if _field_kind(field) == "name":  # only with header=False: the caller said line 1 is data
-            raise ValueError(
-                f"{what}: {path} has a value that is not a number, {field!r}, at line {line}, column {position + 1} "
-                f"(read as data because of {_header_flags(what)[1]}); a CSV must hold numbers only"
-            )
-        first.append(np.nan if _field_kind(field) == "missing" else float(field))
-    data = pd.concat([pd.DataFrame([first]), rows], ignore_index=True) if not rows.empty else pd.DataFrame([first])
-    return LoadedArray(_check_csv_numbers(path, what, data, None, 0), None, guessed)
+    inputs = [name for name in names if name not in _NPZ_KEYS["y"]]
+    return inputs if len(inputs) > 1 else None
 
 
 # --- public loaders ------------------------------------------------------------------------------
 
 
 def load_array(
-    path, what: str = "--x", role: str = "x", *, header: bool | None = None, shared_with: str | None = None
+    path,
+    what: str = "--x",
+    role: str = "x",
+    *,
+    header: bool | None = None,
+    shared_with: str | None = None,
+    name: str | None = None,
 ) -> LoadedArray:
     """Read an array from ``.npy``, ``.npz`` or ``.csv`` without ever unpickling.
 
@@ -461,15 +255,18 @@ def load_array(
     ----------
     path : str or Path
     what : str
-        The option the path came from, used in error messages.
+        The option the path came from, used in error messages (e.g. ``"--x"``, ``"--x seq"``).
     role : {"x", "y"}
         Which array of a several-array ``.npz`` to take (``x``/``X`` or ``y``/``Y``).
     header : bool, optional
         CSV only: whether the first row is a header (True) or data (False); by default it is
-        decided by the rule in this module's docstring, and refused where it cannot be.
+        decided by the rule in :mod:`pyimportance.csvfile`, and refused where it cannot be.
     shared_with : str, optional
         The option that reads the same ``.npz`` for the other role; the archive must then
         name its arrays (a single unnamed array cannot be both X and y).
+    name : str, optional
+        The model input or output head the array is for: a ``.npz`` member of this name is
+        taken first.
 
     Returns
     -------
@@ -488,12 +285,50 @@ def load_array(
     path = _existing_file(path, what)
     suffix = _suffix(path, ARRAY_SUFFIXES, what)
     if suffix == ".csv":
-        return _load_csv(path, what, header)
+        kind = _sniff(path)
+        if kind not in ("text", "empty"):
+            raise ValueError(f"{what}: {path} is not a CSV text file: it {_holds(kind, path)}")
+        return LoadedArray(*read_csv(path, what, header))
     if header is not None:
-        flag = _header_flags(what)[0 if header else 1]
+        flag = header_flags(what)[0 if header else 1]
         raise ValueError(f"{flag}: {path} is not a CSV file; the header option applies to .csv files only")
-    values = _load_npy(path, what) if suffix == ".npy" else _load_npz(path, what, role, shared_with)
-    return LoadedArray(values, None)
+    if suffix == ".npy":
+        return LoadedArray(_load_npy(path, what), None)
+
+    def member(archive):
+        return archive[_npz_key(list(archive.files), path, what, role, shared_with, name)]
+
+    return LoadedArray(_from_npz(path, what, member), None)
+
+
+def load_inputs(
+    path, what: str = "--x", *, header: bool | None = None, shared_with: str | None = None
+) -> dict[str | None, LoadedArray]:
+    """The model input(s) in one file: ``{None: X}``, or ``{input name: array}`` for a ``.npz`` holding several.
+
+    A ``.npz`` holds several inputs when it has two or more arrays besides ``y``/``Y`` and none
+    named ``x``/``X``; each is named after the model input it feeds. Anything else is one X,
+    read by :func:`load_array` (same parameters).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.npz")
+    >>> np.savez(path, seq=np.zeros((4, 3, 2)), static=np.ones((4, 5)), y=np.zeros(4))
+    >>> {name: loaded.values.shape for name, loaded in load_inputs(path).items()}
+    {'seq': (4, 3, 2), 'static': (4, 5)}
+    """
+    checked = _existing_file(path, what)
+    if checked.suffix.lower() == ".npz" and header is None:
+
+        def several(archive) -> dict[str, np.ndarray] | None:
+            names = _several_inputs(list(archive.files))
+            return None if names is None else {name: archive[name] for name in names}
+
+        arrays = _from_npz(checked, what, several)
+        if arrays is not None:
+            return {name: LoadedArray(values, None) for name, values in arrays.items()}
+    return {None: load_array(path, what, "x", header=header, shared_with=shared_with)}
 
 
 @contextlib.contextmanager

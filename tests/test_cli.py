@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from pyimportance import cli
-from pyimportance.io import atomic_write, load_array, write_csv, write_figure
 
 T, F = 4, 3  # time steps and features of the tiny model's input
 
@@ -27,10 +26,10 @@ def _files(directory: Path) -> list[str]:
     return sorted(path.name for path in directory.iterdir())
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, **options) -> pd.DataFrame:
     # pandas < 3 reads decimals exactly only with float_precision="round_trip"; pandas 3 always does.
     exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
-    return pd.read_csv(path, **exact)
+    return pd.read_csv(path, **exact, **options)
 
 
 @pytest.fixture()
@@ -127,56 +126,6 @@ def test_object_array_npy_is_refused(tmp_path, capsys):
     )
 
 
-def test_pickle_file_named_npy_is_refused(tmp_path):
-    path = tmp_path / "y.npy"
-    path.write_bytes(pickle.dumps([1.0, 2.0]))
-    with pytest.raises(ValueError, match=r"^--y: .* holds Python objects \(pickled data\)"):
-        load_array(path, "--y")
-
-
-def test_object_array_in_npz_is_refused(tmp_path):
-    path = tmp_path / "data.npz"
-    np.savez(path, x=np.array([object()], dtype=object))
-    with pytest.raises(ValueError, match=r"^--x: .* holds Python objects \(pickled data\)"):
-        load_array(path, "--x")
-
-
-def test_large_npy_is_memory_mapped_read_only(tmp_path, monkeypatch):
-    monkeypatch.setattr("pyimportance.io.MMAP_MIN_BYTES", 1)
-    np.save(tmp_path / "X.npy", np.arange(24.0).reshape(2, 3, 4))
-    values = load_array(tmp_path / "X.npy").values
-    assert isinstance(values, np.memmap) and not values.flags.writeable
-    assert values.shape == (2, 3, 4)
-
-
-def test_npz_takes_the_single_array_or_the_named_x_and_y(tmp_path):
-    np.savez(tmp_path / "one.npz", anything=np.ones((3, 2)))
-    np.savez(tmp_path / "both.npz", X=np.zeros((3, 2, 2)), y=np.arange(3.0))
-    np.savez(tmp_path / "other.npz", a=np.ones(2), b=np.ones(2))
-    assert load_array(tmp_path / "one.npz").values.shape == (3, 2)
-    assert load_array(tmp_path / "both.npz", "--x", role="x").values.shape == (3, 2, 2)
-    np.testing.assert_array_equal(load_array(tmp_path / "both.npz", "--y", role="y").values, [0.0, 1.0, 2.0])
-    with pytest.raises(ValueError, match=r"holds several arrays \['a', 'b'\]; name the one to use 'y' or 'Y'"):
-        load_array(tmp_path / "other.npz", "--y", role="y")
-
-
-def test_csv_header_gives_column_names_and_headerless_csv_has_none(tmp_path):
-    (tmp_path / "named.csv").write_text("temp,price\n1.5,2\n3,4\n")
-    (tmp_path / "plain.csv").write_text("1.5,2\n3,4\n")
-    named = load_array(tmp_path / "named.csv")
-    plain = load_array(tmp_path / "plain.csv")
-    assert named.column_names == ["temp", "price"]
-    assert plain.column_names is None
-    np.testing.assert_array_equal(named.values, [[1.5, 2.0], [3.0, 4.0]])
-    np.testing.assert_array_equal(plain.values, named.values)
-
-
-def test_csv_with_text_columns_is_refused(tmp_path):
-    (tmp_path / "bad.csv").write_text("temp,city\n1.5,Oslo\n3,Rome\n")
-    with pytest.raises(ValueError, match=r"^--x: .*bad.csv has a value that is not a number, 'Oslo', at line 2, "):
-        load_array(tmp_path / "bad.csv")
-
-
 # --- outputs: never overwritten by default, always written atomically --------------------------
 
 
@@ -199,60 +148,6 @@ def test_existing_plot_is_not_overwritten(tmp_path, arrays, capsys):
     assert code == 1
     assert _error_line(capsys) == f"pyimportance: error: --plot: {plot} already exists; pass --overwrite to replace it"
     assert plot.read_bytes() == b"old"
-
-
-def _failing_to_csv(self, path, **kwargs):
-    """Write half a CSV, then fail like a full disk."""
-    Path(path).write_text("feature,importance\nx1,0.")
-    raise OSError(28, "No space left on device")
-
-
-def test_failed_csv_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(pd.DataFrame, "to_csv", _failing_to_csv)
-    with pytest.raises(OSError, match="No space left on device"):
-        write_csv(pd.DataFrame({"a": [1.0]}), tmp_path / "r.csv")
-    assert _files(tmp_path) == []
-
-
-def test_failed_csv_write_keeps_the_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "r.csv"
-    target.write_text("old,content\n")
-    monkeypatch.setattr(pd.DataFrame, "to_csv", _failing_to_csv)
-    with pytest.raises(OSError):
-        write_csv(pd.DataFrame({"a": [1.0]}), target, overwrite=True)
-    assert target.read_text() == "old,content\n"
-    assert _files(tmp_path) == ["r.csv"]
-
-
-def test_failed_png_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch):
-    import matplotlib.figure
-
-    def failing_savefig(self, path, **kwargs):
-        Path(path).write_bytes(b"\x89PNG half")
-        raise KeyboardInterrupt  # an interrupt is cleaned up too
-
-    figure = matplotlib.figure.Figure()
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
-    with pytest.raises(KeyboardInterrupt):
-        write_figure(figure, tmp_path / "plot.png")
-    assert _files(tmp_path) == []
-
-
-def test_atomic_write_creates_the_directory_and_the_usual_permissions(tmp_path):
-    target = tmp_path / "new" / "dir" / "r.txt"
-    with atomic_write(target) as tmp:
-        assert tmp.parent == target.parent and tmp != target
-        tmp.write_text("done")
-    assert target.read_text() == "done"
-    umask = os.umask(0)
-    os.umask(umask)
-    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
-    assert _files(target.parent) == ["r.txt"]
-
-
-def test_atomic_write_refuses_a_directory(tmp_path):
-    with pytest.raises(ValueError, match=r"^--out: .* is a directory; give a file name$"):
-        write_csv(pd.DataFrame({"a": [1]}), tmp_path, "--out")
 
 
 # --- option values and combinations: usage errors (exit status 2) --------------------------------
@@ -327,12 +222,77 @@ def test_an_output_over_an_input_is_refused_even_with_overwrite(tmp_path, arrays
         (["--out", "r.csv", "--group", "g=x1", "--group", "g=x2"],
          "--group: the group name 'g' is given more than once"),
         (["--out", "r.csv", "--x-header"], "--x-header applies to a CSV file given with --x, got --x X.npy"),
-        (["--out", "r.csv", "--no-y-header"], "--no-y-header applies to a CSV file given with --y, got --y None"),
+        (["--out", "r.csv", "--no-y-header"], "--no-y-header applies to a CSV file given with --y, got no --y"),
     ],
 )
 def test_option_combinations_that_cannot_work_are_usage_errors(extra, message, capsys):
     assert cli.main([*RUN, *extra]) == 2
     assert _usage_error(capsys) == f"pyimportance run: error: {message}"
+
+
+TWO_INPUTS = ["run", "--model", "m.keras", "--x", "seq=seq.npy", "--x", "static=static.npy", "--out", "r.csv"]
+TWO_HEADS = [*TWO_INPUTS, "--y", "sales=sales.npy", "--y", "churn=churn.npy"]
+KNOWN_LOSSES = "mse, rmse, mae, log_loss, binary_crossentropy, categorical_crossentropy, accuracy"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*RUN, "--x", "static=s.npy", "--out", "r.csv"],
+         "--x: with several inputs, give each as NAME=FILE, got --x X.npy"),
+        ([*TWO_INPUTS, "--x", "seq=other.npy"], "--x: the name 'seq' is given more than once"),
+        ([*RUN, "--x", "seq=", "--out", "r.csv"], "argument --x: expected FILE or NAME=FILE, got 'seq='"),
+        ([*TWO_INPUTS, "--y", "y.npy", "--y", "churn=c.npy"],
+         "--y: with several output heads, give each as HEAD=FILE, got --y y.npy"),
+        ([*RUN, "--out", "r.csv", "--y", "y.npy", "--loss", "hinge"],
+         f"argument --loss: unknown loss 'hinge'; use one of {KNOWN_LOSSES} (or a Keras loss name such as "
+         "mean_squared_error; case-insensitive)"),
+        ([*RUN, "--out", "r.csv", "--y", "y.npy", "--loss", "mse", "--loss", "mae"],
+         "--loss: give one LOSS for all output heads or HEAD=LOSS for each, got --loss mse --loss mae"),
+        ([*RUN, "--out", "r.csv", "--y", "y.npy", "--loss", "churn=log_loss"],
+         "--loss churn=log_loss: a loss per output head needs the targets per head, --y HEAD=FILE, got --y y.npy"),
+        ([*TWO_HEADS, "--loss", "profit=mse"],
+         "--loss profit=mse: there is no --y profit=FILE; the --y heads are 'sales', 'churn'"),
+        ([*TWO_HEADS, "--loss", "churn=log_loss", "--loss", "churn=accuracy"],
+         "--loss: the output head 'churn' is given more than once"),
+        ([*TWO_HEADS, "--output", "churn", "--output", "churn"],
+         "--output: the output head 'churn' is given more than once"),
+        ([*RUN, "--out", "r.csv", "--reference", "train.npy"],
+         "--reference is used by --method conditional only, got --method gaussian"),
+        ([*TWO_INPUTS, "--method", "conditional", "--reference", "train.npy", "--reference", "seq=train_seq.npy"],
+         "--reference: with several inputs, give each as NAME=FILE, got --reference train.npy"),
+        ([*RUN, "--out", "r.csv", "--method", "conditional", "--reference", "train.npy", "--reference-header"],
+         "--reference-header applies to a CSV file given with --reference, got --reference train.npy"),
+        ([*RUN, "--out", "r.csv", "--ci", "repeats", "--block-size", "5"],
+         "--block-size applies to --ci data (the block bootstrap over rows), got --ci repeats"),
+        ([*RUN, "--out", "r.csv", "--tolerance", "1"],
+         "argument --tolerance: expected a fraction of the largest importance in (0, 1), got '1'"),
+        ([*RUN, "--out", "r.csv", "--mask-value", "nan"], "argument --mask-value: expected a number, got 'nan'"),
+        ([*RUN, "--out", "r.csv", "--mask-value", "0", "--no-mask"],
+         "argument --no-mask: not allowed with argument --mask-value"),
+        ([*RUN, "--out", "r.csv", "--feature-names", "a,b", "--feature-names", "c,d"],
+         "--feature-names: with several inputs, give each as INPUT=a,b,c, got --feature-names a,b"),
+        ([*TWO_INPUTS, "--feature-names", "seq=a,b", "--feature-names", "seq=c,d"],
+         "--feature-names: the name 'seq' is given more than once"),
+        ([*TWO_HEADS, "--plot", "churn.npy"],
+         "--plot: churn.npy is the --y input file; choose another name for the output"),
+    ],
+)
+def test_several_inputs_and_heads_options_that_cannot_work_are_usage_errors(argv, message, capsys):
+    assert cli.main(argv) == 2
+    assert _usage_error(capsys) == f"pyimportance run: error: {message}"
+
+
+def test_loss_takes_keras_names_in_any_case_and_one_per_head():
+    parse = cli.build_parser().parse_args
+    args = parse([*TWO_HEADS, "--loss", "Mean_Squared_Error", "--loss", "churn=BCE"])
+    assert cli._run_usage_problem(args) is None
+    heads = {"sales": None, "churn": None}
+    assert cli._losses(args.loss, heads) == {"sales": "Mean_Squared_Error", "churn": "BCE"}
+    assert cli._losses(parse([*TWO_HEADS, "--loss", "churn=log_loss"]).loss, heads) == {
+        "sales": None, "churn": "log_loss"  # None: the engine's default, mse
+    }
+    assert cli._losses(parse([*TWO_HEADS, "--loss", "MAE"]).loss, heads) == "MAE"
 
 
 # --- end to end with a stand-in model (no TensorFlow): the numbers the files must give --------------
@@ -368,12 +328,12 @@ def test_numeric_header_is_asked_for_and_then_read_as_told(tmp_path, linear_mode
     assert _run_zero(tmp_path, "--x", str(x_path), "--x-header") == 0
     result = pd.read_csv(tmp_path / "r.csv", dtype={"feature": str}).set_index("feature")["importance"]
     np.testing.assert_allclose(result[["2020", "2021", "2022"]], _zero_importances(MEASURED), rtol=1e-12)
-    assert "4 samples" in capsys.readouterr().out
+    assert "evaluated once (deterministic method), 4 rows\n" in capsys.readouterr().out
     assert _run_zero(tmp_path, "--x", str(x_path), "--no-x-header", "--overwrite") == 0
     with_first_row = np.vstack([[2020.0, 2021.0, 2022.0], MEASURED])
     result = _read(tmp_path / "r.csv").set_index("feature")["importance"]
     np.testing.assert_allclose(result[["x1", "x2", "x3"]], _zero_importances(with_first_row), rtol=1e-12)
-    assert "5 samples" in capsys.readouterr().out
+    assert "evaluated once (deterministic method), 5 rows\n" in capsys.readouterr().out
 
 
 def test_y_csv_with_a_pandas_series_header_gets_a_hint_then_the_right_numbers(tmp_path, linear_model, capsys):
@@ -493,6 +453,153 @@ def test_out_of_memory_is_one_line(tmp_path, linear_model, monkeypatch, capsys):
     )
 
 
+def _seq_and_static(X):
+    """A stand-in two-input model: the last step of the sequence input plus the static input."""
+    return X["seq"][:, -1, :] @ WEIGHTS + X["static"] @ np.array([0.5, -1.0])
+
+
+def test_feature_names_of_several_inputs_come_per_input_from_the_options_or_headers(tmp_path, monkeypatch, capsys):
+    from pyimportance import perturbation_importance
+
+    monkeypatch.setattr("pyimportance.io.load_model", lambda path, **kwargs: _seq_and_static)
+    X = {"seq": np.stack([MEASURED, 2 * MEASURED], axis=1), "static": MEASURED[:, :2]}
+    np.save(tmp_path / "seq.npy", X["seq"])
+    pd.DataFrame(X["static"], columns=["store", "price"]).to_csv(tmp_path / "static.csv", index=False)
+    x = ["--x", f"seq={tmp_path / 'seq.npy'}", "--x", f"static={tmp_path / 'static.csv'}"]
+    assert _run_zero(tmp_path, *x, "--feature-names", "seq=temp,ads,wind") == 0
+    expected = perturbation_importance(_seq_and_static, X, method="zero", random_state=0,
+                                       feature_names={"seq": ["temp", "ads", "wind"], "static": ["store", "price"]})
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), expected.to_frame())
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "computing importance on X of shapes seq (4, 2, 3), static (4, 2) (2 repeats per unit) ..."
+    )
+    for names, message in [
+        ("temp,ads,wind", "--feature-names temp,ads,wind: --x holds several inputs ('seq', 'static'); give "
+                          "--feature-names INPUT=a,b,c for each"),
+        ("other=a,b", "--feature-names other=a,b: there is no --x input 'other'; the inputs are 'seq', 'static'"),
+        ("seq=a,b", f"--feature-names seq: 2 names given for the 3 features of {tmp_path / 'seq.npy'}"),
+    ]:
+        assert _run_zero(tmp_path, *x, "--feature-names", names, "--overwrite") == 1
+        assert _error_line(capsys) == f"pyimportance: error: {message}"
+    np.save(tmp_path / "X.npy", MEASURED)
+    assert _run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--feature-names", "seq=a,b,c", "--overwrite") == 1
+    assert _error_line(capsys) == (
+        "pyimportance: error: --feature-names seq=a,b,c: names an input, but --x is one input; use "
+        "--feature-names a,b,c"
+    )
+
+
+def test_inputs_of_different_lengths_are_refused_naming_both_files(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("pyimportance.io.load_model", lambda path, **kwargs: _seq_and_static)
+    np.save(tmp_path / "seq.npy", np.zeros((4, 2, 3)))
+    (tmp_path / "static.csv").write_text("1,2\n3,4\n5,6\n7,8\n9,10\n")  # a header of numbers, read as data
+    assert _run_zero(tmp_path, "--x", f"seq={tmp_path / 'seq.npy'}", "--x", f"static={tmp_path / 'static.csv'}") == 1
+    assert _error_line(capsys) == (
+        f"pyimportance: error: --x static: {tmp_path / 'static.csv'} has 5 rows, but --x seq {tmp_path / 'seq.npy'} "
+        f"has 4 samples; every input needs one row per sample; if the first row of {tmp_path / 'static.csv'} is a "
+        "header, pass --x-header"
+    )
+
+
+@pytest.fixture()
+def rows_3000(tmp_path):
+    """X (3000, 3), y = X @ WEIGHTS + noise, as .npy files; returns (X, y)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 3))
+    y = X @ WEIGHTS + 0.5 * rng.normal(size=3000)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    return X, y
+
+
+def _run_on_files(tmp_path, *extra) -> int:
+    return cli.main(["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--seed", "1",
+                     "--n-repeats", "2", "--no-progress", "--out", str(tmp_path / "r.csv"), *extra])
+
+
+def test_tolerance_stops_early_and_says_the_target_was_met(tmp_path, linear_model, rows_3000, capsys):
+    from pyimportance import perturbation_importance
+
+    X, y = rows_3000
+    assert _run_on_files(tmp_path, "--y", str(tmp_path / "y.npy"), "--method", "permute", "--tolerance", "0.1") == 0
+    expected = perturbation_importance(lambda rows: rows @ WEIGHTS, X, y, method="permute", n_repeats=2,
+                                       random_state=1, tolerance=0.1)
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), expected.to_frame())
+    assert expected.n_rows_used == 2000 and expected.converged
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == f"Stopping: tolerance 0.1 met; precision {expected.precision:.3g} after 2000 of 3000 rows"
+    assert lines[3] == "Seed: 1"
+
+
+def test_ci_repeats_and_block_size_reach_the_engine(tmp_path, linear_model, rows_3000, capsys):
+    from pyimportance import perturbation_importance
+
+    X, y = rows_3000
+    assert _run_on_files(tmp_path, "--y", str(tmp_path / "y.npy"), "--method", "permute", "--ci", "repeats") == 0
+    expected = perturbation_importance(lambda rows: rows @ WEIGHTS, X, y, method="permute", n_repeats=2,
+                                       random_state=1, ci="repeats")
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), expected.to_frame())
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "Interval: 95% t-interval over repeats, conditional on this data set"
+    )
+    assert _run_on_files(tmp_path, "--y", str(tmp_path / "y.npy"), "--block-size", "50", "--overwrite") == 0
+    expected = perturbation_importance(lambda rows: rows @ WEIGHTS, X, y, n_repeats=2, random_state=1, block_size=50)
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), expected.to_frame())
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "Interval: 95% interval for the population the rows come from (rows and perturbations) (block length 50 rows)"
+    )
+
+
+def test_a_keras_loss_name_gives_the_numbers_of_our_name(tmp_path, linear_model, rows_3000):
+    assert _run_on_files(tmp_path, "--y", str(tmp_path / "y.npy"), "--loss", "Mean_Absolute_Error") == 0
+    keras_named = _read(tmp_path / "r.csv")
+    assert _run_on_files(tmp_path, "--y", str(tmp_path / "y.npy"), "--loss", "mae", "--overwrite") == 0
+    pd.testing.assert_frame_equal(keras_named, _read(tmp_path / "r.csv"))
+
+
+def test_conditional_method_is_fitted_on_the_reference_rows(tmp_path, linear_model, rows_3000):
+    from pyimportance import perturbation_importance
+
+    X, y = rows_3000
+    correlated = X.copy()
+    correlated[:, 1] = 0.8 * X[:, 0] + 0.6 * X[:, 1]
+    np.save(tmp_path / "X.npy", correlated[:500])
+    np.save(tmp_path / "y.npy", y[:500])
+    np.save(tmp_path / "train.npy", correlated[500:])
+    assert _run_on_files(tmp_path, "--y", str(tmp_path / "y.npy"), "--method", "conditional",
+                         "--reference", str(tmp_path / "train.npy")) == 0
+    expected = perturbation_importance(lambda rows: rows @ WEIGHTS, correlated[:500], y[:500], method="conditional",
+                                       n_repeats=2, random_state=1, reference=correlated[500:])
+    result = _read(tmp_path / "r.csv")
+    pd.testing.assert_frame_equal(result, expected.to_frame())
+    on_own_rows = perturbation_importance(lambda rows: rows @ WEIGHTS, correlated[:500], y[:500],
+                                          method="conditional", n_repeats=2, random_state=1).to_frame()
+    assert not np.array_equal(result["importance"], on_own_rows["importance"])
+
+
+PADDED = np.array([[[-9.0, -9.0], [-9.0, -9.0], [1.0, 2.0]],  # two padded steps
+                   [[0.5, 1.0], [1.5, -1.0], [2.0, 0.5]],
+                   [[-9.0, -9.0], [0.25, 1.0], [-1.0, 3.0]],
+                   [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]])
+
+
+def _sum_of_steps(rows):
+    """A stand-in sequence model that reads every step, padding included."""
+    return np.asarray(rows).sum(axis=(1, 2))
+
+
+@pytest.mark.parametrize(("options", "mask_value"), [([], None), (["--mask-value", "-9"], -9.0), (["--no-mask"], None)])
+def test_mask_value_options_reach_the_engine(tmp_path, monkeypatch, options, mask_value):
+    from pyimportance import perturbation_importance
+
+    monkeypatch.setattr("pyimportance.io.load_model", lambda path, **kwargs: _sum_of_steps)
+    np.save(tmp_path / "X.npy", PADDED)
+    assert _run_on_files(tmp_path, "--method", "permute", *options) == 0
+    expected = perturbation_importance(_sum_of_steps, PADDED, method="permute", n_repeats=2, random_state=1,
+                                       mask_value=mask_value)
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), expected.to_frame())
+
+
 class _ClosedPipe:
     """A stdout whose reader has gone away."""
 
@@ -607,11 +714,14 @@ def test_run_writes_the_same_numbers_as_the_python_call(saved_models, tmp_path, 
     assert code == 0
     expected = perturbation_importance(
         model, X, y, method="permute", loss="mae", n_repeats=3, feature_names=["a", "b", "c"], random_state=7
-    ).to_frame()
-    pd.testing.assert_frame_equal(_read(out), expected)
+    )
+    pd.testing.assert_frame_equal(_read(out), expected.to_frame())
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     stdout = capsys.readouterr().out
-    assert stdout.startswith("Importance by feature (permute, mae, 3 repeats, 40 samples, seed 7); baseline ")
+    assert stdout.startswith(expected.summary() + "\nSeed: 7\n")
+    assert expected.summary().startswith(
+        "Perturbation importance by feature: method 'permute', loss 'mae', 3 repeats, 40 rows; baseline "
+    )
     assert f"Wrote {out} and {plot}" in stdout
     assert _files(tmp_path) == ["X.npy", "result.csv", "result.png", "y.npy"]
 
@@ -634,7 +744,11 @@ def test_run_passes_scale_max_samples_by_and_progress_to_the_engine(saved_models
     ).to_frame()
     pd.testing.assert_frame_equal(_read(out), expected)
     captured = capsys.readouterr()
-    assert "(gaussian, prediction_change, 2 repeats, 20 samples, seed 3)" in captured.out
+    assert captured.out.startswith(
+        "Perturbation importance by time step: method 'gaussian', mean |change of prediction| (no y), 2 repeats, "
+        "20 rows\nInterval: 95% interval for the population the rows come from (rows and perturbations) (block "
+        "length "
+    )
     assert "rows/s" in captured.err  # the engine's progress bar, forced on by --progress
 
 
@@ -645,7 +759,9 @@ def test_run_by_cell_and_groups_and_h5_model(saved_models, tmp_path, arrays):
     code = cli.main([*base, "--model", str(models / "model.keras"), "--by", "cell", "--out", str(tmp_path / "c.csv")])
     assert code == 0
     cells = _read(tmp_path / "c.csv")
-    assert cells.columns.tolist() == ["feature", "timestep", "importance", "std", "ci_low", "ci_high"]
+    assert cells.columns.tolist() == [
+        "feature", "timestep", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"
+    ]
     assert len(cells) == T * F
     code = cli.main(
         [*base, "--model", str(models / "model.h5"), "--group", "first=x1,x2", "--group", "last=x3",
@@ -665,7 +781,7 @@ def test_run_overwrites_only_with_overwrite(saved_models, tmp_path, arrays):
     assert cli.main(args) == 1
     assert out.read_text() == "old\n"
     assert cli.main([*args, "--overwrite"]) == 0
-    assert _read(out).columns.tolist() == ["feature", "importance", "std", "ci_low", "ci_high"]
+    assert _read(out).columns.tolist() == ["feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"]
 
 
 @pytest.mark.keras
@@ -673,7 +789,11 @@ def test_run_failing_midway_through_the_csv_keeps_the_old_file(saved_models, tmp
     _, models = saved_models
     out = tmp_path / "r.csv"
     out.write_text("old\n")
-    monkeypatch.setattr(pd.DataFrame, "to_csv", _failing_to_csv)
+    def full_disk(self, path, **kwargs):
+        Path(path).write_text("feature,importance\nx1,0.")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
     code = cli.main(["run", "--model", str(models / "model.keras"), "--x", str(tmp_path / "X.npy"),
                      "--n-repeats", "2", "--out", str(out), "--overwrite"])
     assert code == 1
@@ -791,3 +911,133 @@ def test_console_script_stderr_holds_only_its_notes_and_a_closed_pipe_costs_no_r
         f"computing importance on X of shape (40, {T}, {F}) (2 repeats per unit) ...",
     ]
     assert len(_read(tmp_path / "r.csv")) == F
+
+
+# --- a functional Keras model with a sequence and a static input, padding and two heads -------------
+
+S = 2  # static features
+
+
+@pytest.fixture(scope="module")
+def two_inputs(keras_module, tmp_path_factory):
+    """The model (seq -> Masking(-9) -> LSTM, static; heads 'sales' and 'churn'), saved with its data files."""
+    keras = keras_module
+    keras.utils.set_random_seed(1)
+    seq, static = keras.Input((T, F), name="seq"), keras.Input((S,), name="static")
+    hidden = keras.layers.LSTM(4)(keras.layers.Masking(mask_value=-9.0)(seq))
+    joined = keras.layers.Concatenate()([hidden, static])
+    heads = [keras.layers.Dense(1, name="sales")(joined),
+             keras.layers.Dense(1, activation="sigmoid", name="churn")(joined)]
+    model = keras.Model([seq, static], heads)
+    directory = tmp_path_factory.mktemp("two_inputs")
+    model.save(directory / "model.keras")
+    rng = np.random.default_rng(4)
+    data = {"seq": rng.normal(size=(40, T, F)).astype(np.float32), "static": rng.normal(size=(40, S))}
+    data["seq"][:8, :2] = -9.0  # 8 sequences that start 2 steps late
+    targets = {"sales": data["seq"][:, -1, 0] + data["static"][:, 0], "churn": (data["static"][:, 1] > 0) * 1.0}
+    reference = {"seq": rng.normal(size=(60, T, F)).astype(np.float32), "static": rng.normal(size=(60, S))}
+    for name, values in {**data, **targets}.items():
+        np.save(directory / f"{name}.npy", values)
+    for name, values in reference.items():
+        np.save(directory / f"train_{name}.npy", values)
+    np.savez(directory / "data.npz", **data)
+    pd.DataFrame(data["static"], columns=["store", "price"]).to_csv(directory / "static.csv", index=False)
+    return model, directory, data, targets, reference
+
+
+def _run_two_inputs(directory: Path, out: Path, *extra) -> int:
+    return cli.main(["run", "--model", str(directory / "model.keras"), "--n-repeats", "2", "--seed", "3",
+                     "--method", "permute", "--no-progress", "--out", str(out), *extra])
+
+
+@pytest.mark.keras
+def test_two_inputs_from_a_file_each_and_two_heads_reported_per_output(two_inputs, tmp_path, capsys):
+    from pyimportance import perturbation_importance
+    from pyimportance.io import load_array
+
+    model, directory, data, targets, _ = two_inputs
+    out = tmp_path / "r.csv"
+    files = ["--x", f"seq={directory / 'seq.npy'}", "--x", f"static={directory / 'static.csv'}",
+             "--y", f"sales={directory / 'sales.npy'}", "--y", f"churn={directory / 'churn.npy'}",
+             "--loss", "churn=log_loss", "--feature-names", "seq=a,b,c"]
+    assert _run_two_inputs(directory, out, *files, "--per-output") == 0
+    X = {"seq": data["seq"], "static": load_array(directory / "static.csv").values}
+    expected = perturbation_importance(
+        model, X, targets, loss={"sales": None, "churn": "log_loss"}, per_output=True, method="permute",
+        n_repeats=2, random_state=3, feature_names={"seq": ["a", "b", "c"], "static": ["store", "price"]},
+    )
+    frame = _read(out)
+    pd.testing.assert_frame_equal(frame, expected.to_frame())
+    assert frame.columns.tolist()[:2] == ["feature", "output"]
+    assert sorted(set(frame["output"])) == ["churn", "sales"] and len(frame) == 2 * (F + S)
+    assert sorted(set(frame["feature"])) == ["a", "b", "c", "price", "store"]
+    assert "loss 'mse+log_loss'" in capsys.readouterr().out
+    assert _run_two_inputs(directory, out, *files, "--output", "churn", "--overwrite") == 0
+    only_churn = perturbation_importance(
+        model, X, targets, loss={"sales": None, "churn": "log_loss"}, output=["churn"], method="permute",
+        n_repeats=2, random_state=3, feature_names={"seq": ["a", "b", "c"], "static": ["store", "price"]},
+    )
+    pd.testing.assert_frame_equal(_read(out), only_churn.to_frame())
+
+
+@pytest.mark.keras
+def test_two_inputs_from_one_npz_by_cell(two_inputs, tmp_path):
+    from pyimportance import perturbation_importance
+
+    model, directory, data, _, _ = two_inputs
+    assert _run_two_inputs(directory, tmp_path / "r.csv", "--x", str(directory / "data.npz"), "--by", "cell") == 0
+    expected = perturbation_importance(model, data, by="cell", method="permute", n_repeats=2, random_state=3)
+    cells = _read(tmp_path / "r.csv", dtype={"timestep": "Int64"})
+    pd.testing.assert_frame_equal(cells, expected.to_frame())
+    assert len(cells) == T * F + S and cells["timestep"].isna().sum() == S  # a static feature has no time step
+
+
+@pytest.mark.keras
+def test_padding_comes_from_the_masking_layer_unless_told_otherwise(two_inputs, tmp_path):
+    from pyimportance import perturbation_importance
+
+    model, directory, data, _, _ = two_inputs
+    x = ["--x", str(directory / "data.npz")]
+    assert _run_two_inputs(directory, tmp_path / "auto.csv", *x) == 0
+    assert _run_two_inputs(directory, tmp_path / "none.csv", *x, "--no-mask") == 0
+    masked = perturbation_importance(model, data, mask_value=-9.0, method="permute", n_repeats=2, random_state=3)
+    unmasked = perturbation_importance(model, data, mask_value=None, method="permute", n_repeats=2, random_state=3)
+    assert masked.settings["mask_value"] == {"seq": -9.0}
+    pd.testing.assert_frame_equal(_read(tmp_path / "auto.csv"), masked.to_frame())
+    pd.testing.assert_frame_equal(_read(tmp_path / "none.csv"), unmasked.to_frame())
+    assert not np.array_equal(masked.importances, unmasked.importances)
+
+
+@pytest.mark.keras
+def test_conditional_method_with_a_reference_file_per_input(two_inputs, tmp_path):
+    from pyimportance import perturbation_importance
+
+    model, directory, data, targets, reference = two_inputs
+    assert _run_two_inputs(
+        directory, tmp_path / "r.csv", "--x", str(directory / "data.npz"), "--y", f"sales={directory / 'sales.npy'}",
+        "--y", f"churn={directory / 'churn.npy'}", "--loss", "churn=log_loss", "--method", "conditional",
+        "--reference", f"seq={directory / 'train_seq.npy'}", "--reference", f"static={directory / 'train_static.npy'}",
+    ) == 0
+    expected = perturbation_importance(model, data, targets, loss={"sales": "mse", "churn": "log_loss"},
+                                       method="conditional", reference=reference, n_repeats=2, random_state=3)
+    pd.testing.assert_frame_equal(_read(tmp_path / "r.csv"), expected.to_frame())
+
+
+@pytest.mark.keras
+def test_inputs_that_do_not_match_the_model_inputs_are_named_in_the_error(two_inputs, tmp_path, capsys):
+    _, directory, _, _, _ = two_inputs
+    np.savez(tmp_path / "ab.npz", a=np.zeros((40, T, F)), b=np.zeros((40, S)))
+    cases = [
+        (["--x", str(directory / "seq.npy")],
+         "--x: the model has 2 inputs ('seq', 'static'); give one --x NAME=FILE per input, or one .npz holding an "
+         "array of each name"),
+        (["--x", f"seq={directory / 'seq.npy'}", "--x", f"store={directory / 'static.npy'}"],
+         "--x: the model's inputs are 'seq', 'static', got 'seq', 'store'; give one --x NAME=FILE per model input"),
+        (["--x", str(tmp_path / "ab.npz")],
+         f"--x: {tmp_path / 'ab.npz'} holds the arrays 'a', 'b', but the model's inputs are 'seq', 'static'; save "
+         "one array per input under the input's name"),
+    ]
+    for x, message in cases:
+        assert _run_two_inputs(directory, tmp_path / "r.csv", *x) == 1
+        assert _error_line(capsys) == f"pyimportance: error: {message}"
+    assert not (tmp_path / "r.csv").exists()

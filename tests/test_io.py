@@ -17,18 +17,15 @@ import pytest
 
 from pyimportance.io import (
     _native_stderr_held,
+    atomic_write,
     check_writable,
     load_array,
+    load_inputs,
     load_model,
     same_file,
+    write_csv,
     write_figure,
 )
-
-
-def _csv(tmp_path: Path, text: str, name: str = "X.csv") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def _refused(path: Path, message: str, what: str = "--x", **kwargs) -> None:
@@ -37,197 +34,31 @@ def _refused(path: Path, message: str, what: str = "--x", **kwargs) -> None:
     assert str(error.value) == message
 
 
-# --- the CSV header rule -------------------------------------------------------------------------
-
-MEASURED = "0.5,1.25,-2\n1,-1,3.5\n2,0.25,1\n-0.75,2,0\n"  # four rows of measurements (with fractions)
-MEASURED_VALUES = [[0.5, 1.25, -2.0], [1.0, -1.0, 3.5], [2.0, 0.25, 1.0], [-0.75, 2.0, 0.0]]
+def _files(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
 
 
-def test_a_first_row_with_a_name_is_the_header(tmp_path):
-    loaded = load_array(_csv(tmp_path, "temp,2021,ads\n" + MEASURED))
-    assert loaded.column_names == ["temp", "2021", "ads"]
-    np.testing.assert_array_equal(loaded.values, MEASURED_VALUES)
-    assert loaded.first_row_guessed_data is False
+# --- CSV files (read by pyimportance.csvfile, see test_csvfile.py) -----------------------------------
 
 
-def test_a_first_row_of_measurements_is_data(tmp_path):
-    loaded = load_array(_csv(tmp_path, MEASURED))
-    assert loaded.column_names is None
-    np.testing.assert_array_equal(loaded.values, MEASURED_VALUES)
-    assert loaded.first_row_guessed_data is True
-
-
-def test_a_numeric_header_over_measurements_is_refused_not_read_as_a_sample(tmp_path):
-    path = _csv(tmp_path, "2020,2021,2022\n" + MEASURED)
-    _refused(
-        path,
-        f"--x: cannot tell whether the first row of {path} (2020, 2021, 2022) is a header or data: it holds whole "
-        "numbers over columns with fractions, as a header of numbers (years, ids) would; pass --x-header if it is "
-        "a header (column names) or --no-x-header if it is data",
-    )
-
-
-def test_the_header_flags_decide_a_numeric_first_row(tmp_path):
-    path = _csv(tmp_path, "2020,2021,2022\n" + MEASURED)
-    as_header = load_array(path, header=True)
-    assert as_header.column_names == ["2020", "2021", "2022"]
-    np.testing.assert_array_equal(as_header.values, MEASURED_VALUES)
-    as_data = load_array(path, header=False)
-    assert as_data.column_names is None and as_data.first_row_guessed_data is False
-    np.testing.assert_array_equal(as_data.values, [[2020.0, 2021.0, 2022.0], *MEASURED_VALUES])
-
-
-def test_pandas_unnamed_column_labels_are_refused(tmp_path):
-    path = tmp_path / "X.csv"
-    pd.DataFrame(np.array(MEASURED_VALUES)).to_csv(path, index=False)  # header 0,1,2
-    _refused(
-        path,
-        f"--y: cannot tell whether the first row of {path} (0, 1, 2) is a header or data: it is 0, 1, ..., as the "
-        "column labels pandas writes for a DataFrame without column names; pass --y-header if it is a header "
-        "(column names) or --no-y-header if it is data",
-        what="--y",
-    )
-    assert load_array(path, header=True).column_names == ["0", "1", "2"]
-
-
-def test_a_first_row_of_numbers_and_gaps_is_refused(tmp_path):
-    path = _csv(tmp_path, ",1,2\n" + "5,0.5,1\n")
-    _refused(
-        path,
-        f"--x: cannot tell whether the first row of {path} (, 1, 2) is a header or data: it holds numbers and empty "
-        "or NA fields: a header with an unnamed column, or data with missing values; pass --x-header if it is a "
-        "header (column names) or --no-x-header if it is data",
-    )
-
-
-def test_whole_numbers_over_whole_numbers_are_data(tmp_path):
-    # Counts in every row: nothing tells a header apart, so the first row is data (documented rule).
-    loaded = load_array(_csv(tmp_path, "3,1\n4,1\n5,9\n"))
-    np.testing.assert_array_equal(loaded.values, [[3, 1], [4, 1], [5, 9]])
-    assert loaded.first_row_guessed_data is True
-
-
-def test_names_are_stripped_and_quotes_bom_and_blank_lines_are_handled(tmp_path):
-    path = tmp_path / "X.csv"
-    path.write_bytes(b'\xef\xbb\xbf"temp", price\n\n1.5, 2\n3,4\n\n')
-    loaded = load_array(path)
-    assert loaded.column_names == ["temp", "price"]
-    np.testing.assert_array_equal(loaded.values, [[1.5, 2.0], [3.0, 4.0]])
-
-
-def test_numbers_are_read_exactly(tmp_path):
-    values = np.random.default_rng(5).normal(size=(20, 3))
-    path = tmp_path / "X.csv"
-    pd.DataFrame(values, columns=["a", "b", "c"]).to_csv(path, index=False)
-    np.testing.assert_array_equal(load_array(path).values, values)
-    np.savetxt(tmp_path / "plain.csv", values, delimiter=",")
-    np.testing.assert_array_equal(load_array(tmp_path / "plain.csv").values, values)
-
-
-# --- CSV files that cannot be read as they are -----------------------------------------------------
-
-
-def test_header_only_csv(tmp_path):
-    path = _csv(tmp_path, "temp,price,ads\n")
-    _refused(path, f"--x: {path} has a header row (temp, price, ads) but no data rows")
-
-
-def test_empty_and_blank_csv(tmp_path):
-    empty = _csv(tmp_path, "", "empty.csv")
-    _refused(empty, f"--y: {empty} is empty: it has no header and no data rows", what="--y")
-    blank = _csv(tmp_path, "\n  \n", "blank.csv")
-    _refused(blank, f"--x: {blank} is empty: it has no header and no data rows")
-
-
-def test_duplicated_header_names_are_refused_not_renamed(tmp_path):
-    path = _csv(tmp_path, "temp,price,temp\n1,2,3\n")
-    _refused(path, f"--x: {path} names two columns 'temp' (columns 1 and 3); column names must be unique")
-
-
-def test_row_index_column_is_refused(tmp_path):
-    path = tmp_path / "X.csv"
-    pd.DataFrame({"temp": [1.5, 2.5], "price": [3.0, 4.0]}).to_csv(path)  # index=True: ",temp,price"
-    _refused(
-        path,
-        f"--x: column 1 of {path} has no name in the header row; an unnamed first column is usually a row index "
-        "(written by pandas' to_csv() without index=False, or R's write.csv() without row.names = FALSE): save "
-        "the file without it",
-    )
-    trailing = _csv(tmp_path, "a,b,\n1,2,\n", "trailing.csv")
-    _refused(
-        trailing,
-        f"--x: column 3 of {trailing} has no name in the header row; is there a comma at the end of the lines?",
-    )
-
-
-def test_semicolon_and_tab_separated_csv(tmp_path):
-    semicolons = _csv(tmp_path, "temp;price\n1,5;2,25\n", "semi.csv")
-    _refused(
-        semicolons,
-        f"--x: {semicolons} is separated by semicolons, not commas (line 1: 'temp;price'); pyimportance reads "
-        "comma-separated files with '.' as the decimal point: convert it, e.g. "
-        "pandas.read_csv(path, sep=';', decimal=',').to_csv(new_path, index=False)",
-    )
-    tabs = _csv(tmp_path, "1.5\t2\n3\t4\n", "tabs.csv")
-    with pytest.raises(ValueError, match=r"is separated by tabs, not commas .*pandas.read_csv\(path, sep='\\t'"):
-        load_array(tabs, "--x")
-
-
-def test_text_value_names_line_column_and_field(tmp_path):
-    path = _csv(tmp_path, "temp,city\n1.5,2\n3,Rome\n")
-    _refused(
-        path,
-        f"--x: {path} has a value that is not a number, 'Rome', at line 3, column 2 ('city'); a CSV must hold "
-        "numbers only",
-    )
-
-
-def test_a_named_first_row_declared_data_is_refused(tmp_path):
-    path = _csv(tmp_path, "temp,price\n1,2\n")
-    _refused(
-        path,
-        f"--x: {path} has a value that is not a number, 'temp', at line 1, column 1 (read as data because of "
-        "--no-x-header); a CSV must hold numbers only",
-        header=False,
-    )
-
-
-def test_missing_short_and_infinite_values_name_the_line(tmp_path):
-    missing = _csv(tmp_path, "a,b\n1,2\n\n3,NA\n", "missing.csv")  # the blank line counts in line numbers
-    _refused(missing, f"--x: {missing} has a missing value, 'NA', at line 4, column 2 ('b'); remove or impute it")
-    short = _csv(tmp_path, "1.5,2\n3,4\n5\n", "short.csv")
-    _refused(
-        short,
-        f"--x: {short} has no value at line 3, column 2: the line has only 1 of 2 fields; every line must have the "
-        "same number of fields",
-    )
-    first_short = _csv(tmp_path, "a,b\n3\n5,6\n", "first_short.csv")
-    _refused(
-        first_short,
-        f"--x: {first_short} has 2 fields at line 1 but 1 at line 2; every line must have the same number of fields",
-    )
-    infinite = _csv(tmp_path, "a,b\n1,inf\n", "inf.csv")
-    _refused(infinite, f"--x: {infinite} has an infinite value, 'inf', at line 2, column 2 ('b'); remove or impute it")
-
-
-def test_a_line_with_more_fields_is_refused(tmp_path):
-    header = _csv(tmp_path, "a,b\n1,2,3\n", "header.csv")  # pandas would take column 1 as an index
-    same = "every line must have the same number of fields"
-    _refused(header, f"--x: {header} has 2 fields at line 1 but 3 at line 2; {same}")
-    later = _csv(tmp_path, "a,b\n1,2\n3,4\n5,6,7\n", "later.csv")
-    _refused(later, f"--x: {later} has 3 fields at line 4, but 2 on the lines before it; {same}")
-
-
-def test_csv_that_is_not_utf8_text(tmp_path):
-    latin1 = tmp_path / "latin1.csv"
-    latin1.write_bytes("température,prix\n1,2\n".encode("latin-1"))
-    _refused(latin1, f"--x: {latin1} is not UTF-8 text (byte 0xe9 at position 4); save it as UTF-8")
+def test_a_csv_that_is_not_text_is_refused_before_reading(tmp_path):
     spreadsheet = tmp_path / "book.csv"
     with zipfile.ZipFile(spreadsheet, "w") as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
     _refused(
         spreadsheet, f"--x: {spreadsheet} is not a CSV text file: it is a zip archive (such as .npz, .keras or .xlsx)"
     )
+
+
+def test_csv_files_come_with_their_header_names(tmp_path):
+    (tmp_path / "named.csv").write_text("temp,price\n1.5,2\n3,4\n")
+    (tmp_path / "plain.csv").write_text("1.5,2\n3,4\n")
+    named = load_array(tmp_path / "named.csv")
+    plain = load_array(tmp_path / "plain.csv")
+    assert named.column_names == ["temp", "price"] and plain.column_names is None
+    assert plain.first_row_guessed_data and not named.first_row_guessed_data
+    np.testing.assert_array_equal(named.values, [[1.5, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(plain.values, named.values)
 
 
 def test_header_flag_on_a_numpy_file_is_refused(tmp_path):
@@ -326,6 +157,68 @@ def test_one_unnamed_array_cannot_serve_both_x_and_y(tmp_path):
     np.testing.assert_array_equal(named.values, [0, 1, 2])
 
 
+def test_object_array_in_npz_is_refused(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, x=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match=r"^--x: .* holds Python objects \(pickled data\)"):
+        load_array(path, "--x")
+
+
+def test_large_npy_is_memory_mapped_read_only(tmp_path, monkeypatch):
+    monkeypatch.setattr("pyimportance.io.MMAP_MIN_BYTES", 1)
+    np.save(tmp_path / "X.npy", np.arange(24.0).reshape(2, 3, 4))
+    values = load_array(tmp_path / "X.npy").values
+    assert isinstance(values, np.memmap) and not values.flags.writeable
+    assert values.shape == (2, 3, 4)
+
+
+def test_npz_takes_the_single_array_or_the_named_x_and_y(tmp_path):
+    np.savez(tmp_path / "one.npz", anything=np.ones((3, 2)))
+    np.savez(tmp_path / "both.npz", X=np.zeros((3, 2, 2)), y=np.arange(3.0))
+    np.savez(tmp_path / "other.npz", a=np.ones(2), b=np.ones(2))
+    assert load_array(tmp_path / "one.npz").values.shape == (3, 2)
+    assert load_array(tmp_path / "both.npz", "--x", role="x").values.shape == (3, 2, 2)
+    np.testing.assert_array_equal(load_array(tmp_path / "both.npz", "--y", role="y").values, [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"holds several arrays \['a', 'b'\]; name the one to use 'y' or 'Y'"):
+        load_array(tmp_path / "other.npz", "--y", role="y")
+
+
+def test_a_npz_of_several_named_arrays_holds_one_input_each(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, seq=np.zeros((4, 3, 2)), static=np.ones((4, 5)), y=np.arange(4.0))
+    found = load_inputs(path, "--x", shared_with="--y")
+    assert list(found) == ["seq", "static"]
+    assert found["seq"].values.shape == (4, 3, 2) and found["static"].values.shape == (4, 5)
+    np.testing.assert_array_equal(load_array(path, "--y", role="y", shared_with="--x").values, np.arange(4.0))
+
+
+def test_a_npz_with_x_or_a_single_array_holds_one_input(tmp_path):
+    np.savez(tmp_path / "named.npz", x=np.zeros((4, 2)), other=np.ones((4, 2)), y=np.arange(4.0))
+    np.savez(tmp_path / "one.npz", anything=np.ones((4, 2)))
+    np.savez(tmp_path / "with_y.npz", features=np.ones((4, 2)), y=np.arange(4.0))
+    assert list(load_inputs(tmp_path / "named.npz")) == [None]
+    np.testing.assert_array_equal(load_inputs(tmp_path / "named.npz")[None].values, np.zeros((4, 2)))
+    np.testing.assert_array_equal(load_inputs(tmp_path / "one.npz")[None].values, np.ones((4, 2)))
+    _refused(
+        tmp_path / "with_y.npz",
+        f"--x: {tmp_path / 'with_y.npz'} holds several arrays ['features', 'y']; name the one to use 'x' or 'X' "
+        "(or save a single array)",
+    )
+
+
+def test_an_array_for_a_named_input_or_head_is_taken_by_its_name(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, seq=np.zeros((4, 3, 2)), static=np.ones((4, 5)), sales=np.arange(4.0), churn=np.ones(4))
+    assert load_array(path, "--x static", name="static").values.shape == (4, 5)
+    np.testing.assert_array_equal(load_array(path, "--y churn", role="y", name="churn").values, np.ones(4))
+    _refused(
+        path,
+        f"--y profit: {path} holds several arrays ['seq', 'static', 'sales', 'churn']; name the one to use "
+        "'profit' or 'y' or 'Y' (or save a single array)",
+        what="--y profit", role="y", name="profit",
+    )
+
+
 # --- model files: checked by content before Keras is imported ------------------------------------
 
 
@@ -419,6 +312,60 @@ def test_write_figure_refuses_an_unknown_suffix(tmp_path):
         write_figure(matplotlib.figure.Figure(), tmp_path / "plot.jpg")
     assert str(error.value) == f"--plot: unsupported file type '.jpg' for {tmp_path / 'plot.jpg'}; use .png, .pdf, .svg"
     assert list(tmp_path.iterdir()) == []
+
+
+def _failing_to_csv(self, path, **kwargs):
+    """Write half a CSV, then fail like a full disk."""
+    Path(path).write_text("feature,importance\nx1,0.")
+    raise OSError(28, "No space left on device")
+
+
+def test_failed_csv_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _failing_to_csv)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_csv(pd.DataFrame({"a": [1.0]}), tmp_path / "r.csv")
+    assert _files(tmp_path) == []
+
+
+def test_failed_csv_write_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "r.csv"
+    target.write_text("old,content\n")
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _failing_to_csv)
+    with pytest.raises(OSError):
+        write_csv(pd.DataFrame({"a": [1.0]}), target, overwrite=True)
+    assert target.read_text() == "old,content\n"
+    assert _files(tmp_path) == ["r.csv"]
+
+
+def test_failed_png_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    def failing_savefig(self, path, **kwargs):
+        Path(path).write_bytes(b"\x89PNG half")
+        raise KeyboardInterrupt  # an interrupt is cleaned up too
+
+    figure = matplotlib.figure.Figure()
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
+    with pytest.raises(KeyboardInterrupt):
+        write_figure(figure, tmp_path / "plot.png")
+    assert _files(tmp_path) == []
+
+
+def test_atomic_write_creates_the_directory_and_the_usual_permissions(tmp_path):
+    target = tmp_path / "new" / "dir" / "r.txt"
+    with atomic_write(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_text("done")
+    assert target.read_text() == "done"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert _files(target.parent) == ["r.txt"]
+
+
+def test_atomic_write_refuses_a_directory(tmp_path):
+    with pytest.raises(ValueError, match=r"^--out: .* is a directory; give a file name$"):
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path, "--out")
 
 
 # --- native start-up notices ---------------------------------------------------------------------
