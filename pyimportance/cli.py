@@ -21,17 +21,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
-from . import __version__
+from . import __version__, runfiles
 from .api import CI_CHOICES
 from .perturbations import METHODS
+from .runfiles import Named, listed, suffix
 from .scoring import LOSSES, loss_names
 from .units import BY_CHOICES
-from .validation import default_feature_names
-
-if TYPE_CHECKING:
-    from .io import LoadedArray
 
 PROG = "pyimportance"
 MAX_TABLE_ROWS = 20
@@ -142,14 +138,6 @@ def _count_or_fraction(text: str) -> int | float:
     raise argparse.ArgumentTypeError(f"expected a count >= 1 or a fraction in (0, 1], got {text!r}")
 
 
-class _Named(NamedTuple):
-    """An option value for one model input or output head (``name``), or for all of them (None)."""
-
-    name: str | None
-    value: object
-    text: str  # as given, for messages
-
-
 def _split_name(text: str, not_in_name: str) -> tuple[str | None, str]:
     """``NAME=rest`` as (NAME, rest); text whose part before "=" holds ``not_in_name`` characters has no name."""
     name, sep, rest = text.partition("=")
@@ -158,15 +146,15 @@ def _split_name(text: str, not_in_name: str) -> tuple[str | None, str]:
     return None, text
 
 
-def _named_file(text: str) -> _Named:
+def _named_file(text: str) -> Named:
     """FILE or NAME=FILE (a file name with "=" in it: give a path with a directory, ./a=b.npy)."""
     name, path = _split_name(text, "/" + os.sep)
     if not path.strip():
         raise argparse.ArgumentTypeError(f"expected FILE or NAME=FILE, got {text!r}")
-    return _Named(name, path.strip(), text)
+    return Named(name, path.strip(), text)
 
 
-def _named_loss(text: str) -> _Named:
+def _named_loss(text: str) -> Named:
     """LOSS or HEAD=LOSS; our names and Keras' names and aliases, in any case."""
     name, loss = _split_name(text, "")
     if loss.strip().lower() not in loss_names():
@@ -174,13 +162,13 @@ def _named_loss(text: str) -> _Named:
             f"unknown loss {loss.strip()!r}; use one of {', '.join(LOSSES)} (or a Keras loss name such as "
             "mean_squared_error; case-insensitive)"
         )
-    return _Named(name, loss.strip(), text)
+    return Named(name, loss.strip(), text)
 
 
-def _named_names(text: str) -> _Named:
+def _named_names(text: str) -> Named:
     """a,b,c or INPUT=a,b,c."""
     name, names = _split_name(text, ",")
-    return _Named(name, _comma_list(names), text)
+    return Named(name, _comma_list(names), text)
 
 
 # --- the parser --------------------------------------------------------------------------------------
@@ -360,13 +348,6 @@ def _run_demo(args) -> None:
 
 # --- run: option combinations that cannot work (usage errors) ------------------------------------------
 
-_NPZ = ".npz"
-
-
-def _suffix(path) -> str:
-    return Path(path).suffix.lower()
-
-
 def _given(option: str, items) -> str:
     return " ".join(f"{option} {item.text}" for item in items) if items else f"no {option}"
 
@@ -385,13 +366,13 @@ def _files_problem(args) -> str | None:
         for in_option, in_path in inputs:
             if same_file(out_path, in_path):
                 return f"{out_option}: {out_path} is the {in_option} input file; choose another name for the output"
-    if _suffix(args.out) != ".csv":
+    if suffix(args.out) != ".csv":
         return f"--out: {args.out} must be a .csv file name (the result table is written as CSV)"
-    if args.plot is not None and _suffix(args.plot) not in PLOT_SUFFIXES:
+    if args.plot is not None and suffix(args.plot) not in PLOT_SUFFIXES:
         return f"--plot: {args.plot} must end in {', '.join(PLOT_SUFFIXES)} (the suffix gives the image format)"
     for option in ("x", "y", "reference"):
         header, items = getattr(args, f"{option}_header"), getattr(args, option) or []
-        if header is not None and not any(_suffix(item.value) == ".csv" for item in items):
+        if header is not None and not any(suffix(item.value) == ".csv" for item in items):
             flag = f"--{'' if header else 'no-'}{option}-header"
             return f"{flag} applies to a CSV file given with --{option}, got {_given(f'--{option}', items)}"
     return None
@@ -401,10 +382,6 @@ def _repeated(names) -> str | None:
     """The first name (in sorted order) given more than once, or None."""
     names = list(names)
     return next(iter(sorted({name for name in names if names.count(name) > 1})), None)
-
-
-def _listed(names) -> str:
-    return ", ".join(repr(name) for name in names)
 
 
 def _names_problem(option: str, items, several: str, form: str) -> str | None:
@@ -448,7 +425,7 @@ def _heads_problem(args) -> str | None:
             return (f"--loss {item.text}: a loss per output head needs the targets per head, --y HEAD=FILE, "
                     f"got {_given('--y', args.y)}")
         if item.name and item.name not in y_heads:
-            return f"--loss {item.text}: there is no --y {item.name}=FILE; the --y heads are {_listed(y_heads)}"
+            return f"--loss {item.text}: there is no --y {item.name}=FILE; the --y heads are {listed(y_heads)}"
     for option, heads in (("--loss", [item.name for item in losses if item.name]), ("--output", args.output or [])):
         repeated = _repeated(heads)
         if repeated:
@@ -479,196 +456,6 @@ def _run_usage_problem(args) -> str | None:
     return None
 
 
-# --- run: reading the files --------------------------------------------------------------------------
-
-
-class _File(NamedTuple):
-    """An array read for an option; ``what`` names it in messages ("--x", "--x seq")."""
-
-    what: str
-    path: str
-    loaded: LoadedArray
-
-    @property
-    def values(self):
-        return self.loaded.values
-
-
-class _RunFiles(NamedTuple):
-    x: dict[str | None, _File]  # by input name; None: the one input
-    y: dict[str | None, _File]  # by output head; None: one target for all heads
-    reference: dict[str | None, _File]
-
-
-def _shared_with(item: _Named, other_option: str, other_items) -> str | None:
-    """``other_option`` when one of its files is ``item``'s file too (a .npz read for both), else None."""
-    from .io import same_file
-
-    if Path(item.value).exists() and any(same_file(item.value, other.value) for other in other_items or ()):
-        return other_option
-    return None
-
-
-def _read(option: str, items, header: bool | None, role: str, other=("", ())) -> dict[str | None, _File]:
-    """The arrays of --x, --y or --reference by name (None: one array for all); ``other``: (option, items)."""
-    from .io import load_array, load_inputs
-
-    files = {}
-    for item in items or ():
-        what = option if item.name is None else f"{option} {item.name}"
-        options = dict(header=header if _suffix(item.value) == ".csv" else None,
-                       shared_with=_shared_with(item, *other))
-        if item.name is None and role == "x":  # one file: one X, or a .npz holding every input
-            found = load_inputs(item.value, option, **options)
-            files.update((name, _File(what if name is None else f"{option} {name}", item.value, loaded))
-                         for name, loaded in found.items())
-        else:
-            files[item.name] = _File(what, item.value, load_array(item.value, what, role, name=item.name, **options))
-    return files
-
-
-def _read_files(args) -> _RunFiles:
-    """--x, --y and --reference, checked against each other (one row per sample everywhere)."""
-    for item in args.y or ():
-        if _shared_with(item, "--x", args.x) and _suffix(item.value) != _NPZ:
-            raise ValueError(
-                f"--y: {item.value} is also the --x file; only a .npz archive can hold both (arrays named x and y)"
-            )
-    x = _read("--x", args.x, args.x_header, "x", ("--y", args.y))
-    y = _read("--y", args.y, args.y_header, "y", ("--x", args.x))
-    reference = _read("--reference", args.reference, args.reference_header, "x")
-    for file in [*x.values(), *y.values(), *reference.values()]:
-        if file.values.ndim == 0:
-            raise ValueError(f"{file.what}: {file.path} holds a single number (an array of shape ()), not a data set")
-    for files, rule in ((x, "every input"), (y, "y"), (reference, "every input")):
-        first = next(iter(x.values())) if files is y else next(iter(files.values()), None)
-        for file in files.values():
-            _check_rows(first, file, f"{rule} needs one row per sample")
-    return _RunFiles(x, y, reference)
-
-
-def _check_rows(first: _File, other: _File, rule: str) -> None:
-    """``other`` has a row per sample of ``first``; a CSV whose first row was taken for data gets the fixing flag."""
-    from .csvfile import header_flags
-
-    n_first, n_other = first.values.shape[0], other.values.shape[0]
-    if n_first == n_other:
-        return
-    hint = ""
-    if other.loaded.first_row_guessed_data and n_other == n_first + 1:
-        hint = f"; if the first row of {other.path} is a header, pass {header_flags(other.what)[0]}"
-    elif first.loaded.first_row_guessed_data and n_first == n_other + 1:
-        hint = f"; if the first row of {first.path} is a header, pass {header_flags(first.what)[0]}"
-    raise ValueError(
-        f"{other.what}: {other.path} has {n_other} rows, but {first.what} {first.path} has {n_first} samples; "
-        f"{rule}{hint}"
-    )
-
-
-def _n_features(file: _File) -> int | None:
-    return file.values.shape[-1] if file.values.ndim in (2, 3) else None
-
-
-def _feature_names(given, x: dict[str | None, _File]):
-    """Names for the engine: a list for one input, {input: names} for several; from the options or CSV headers."""
-    by_input = {item.name: item for item in given or ()}
-    if None in by_input and len(x) == 1:
-        by_input = {next(iter(x)): by_input[None]}  # the one input's names, however it is named
-    for key, item in by_input.items():
-        if key is None and len(x) > 1:
-            raise ValueError(f"--feature-names {item.text}: --x holds several inputs ({_listed(x)}); give "
-                             "--feature-names INPUT=a,b,c for each")
-        if key is not None and None in x:
-            raise ValueError(f"--feature-names {item.text}: names an input, but --x is one input; use "
-                             f"--feature-names {','.join(item.value)}")
-        if key not in x:
-            raise ValueError(f"--feature-names {item.text}: there is no --x input {key!r}; the inputs are "
-                             f"{_listed(x)}")
-    names = {}
-    for name, file in x.items():
-        item, count = by_input.get(name), _n_features(file)
-        if item is not None and count is not None and len(item.value) != count:
-            label = "--feature-names" if len(x) == 1 else f"--feature-names {name}"
-            raise ValueError(f"{label}: {len(item.value)} names given for the {count} features of {file.path}")
-        found = item.value if item is not None else file.loaded.column_names
-        if found is not None:
-            names[name] = list(found)
-    if len(x) == 1:
-        return next(iter(names.values()), None)
-    return names or None
-
-
-def _groups(pairs, feature_names, x: dict[str | None, _File]) -> dict[str, list[str]] | None:
-    """The --group options as {name: [feature names]}; with one input every member must be one of its features."""
-    if not pairs:
-        return None
-    if len(x) > 1:
-        return dict(pairs)  # names across inputs: the engine checks them
-    file = next(iter(x.values()))
-    if _n_features(file) is None:
-        return dict(pairs)
-    known = list(feature_names) if feature_names else list(default_feature_names(_n_features(file)))
-    listed = ", ".join(known[:12]) + (f", ... ({len(known)} features)" if len(known) > 12 else "")
-    source = "" if feature_names else f" ({file.path} has no feature names; set them with --feature-names)"
-    for name, members in pairs:
-        unknown = [member for member in members if member not in known]
-        if unknown:
-            raise ValueError(
-                f"--group {name}={','.join(members)}: no feature named {unknown[0]!r}; "
-                f"the features are {listed}{source}"
-            )
-    return dict(pairs)
-
-
-def _model_inputs(model, files: dict[str | None, _File], option: str):
-    """X (or the reference rows) as the engine takes them: one array, or {input name: array}, checked by name."""
-    from .predict import keras_inputs
-
-    expected = keras_inputs(model)
-    names = [name for name, _ in expected] if expected else None
-    if len(files) == 1:
-        if names is not None and len(names) > 1:
-            raise ValueError(
-                f"{option}: the model has {len(names)} inputs ({_listed(names)}); give one {option} NAME=FILE "
-                "per input, or one .npz holding an array of each name"
-            )
-        return next(iter(files.values())).values
-    given = list(files)
-    if names is not None and sorted(given) != sorted(names):
-        model_says = (f"the model has one input ({names[0]!r})" if len(names) == 1
-                      else f"the model's inputs are {_listed(names)}")
-        paths = {file.path for file in files.values()}
-        if len(paths) == 1:  # one .npz holding several arrays
-            fix = ("name the one to use 'x' (or save a single array)" if len(names) == 1
-                   else "save one array per input under the input's name")
-            raise ValueError(f"{option}: {paths.pop()} holds the arrays {_listed(given)}, but {model_says}; {fix}")
-        raise ValueError(f"{option}: {model_says}, got {_listed(given)}; give one {option} NAME=FILE per model input")
-    return {name: file.values for name, file in files.items()}
-
-
-def _targets(y: dict[str | None, _File]):
-    if not y:
-        return None
-    return y[None].values if None in y else {head: file.values for head, file in y.items()}
-
-
-def _losses(losses, y: dict[str | None, _File]):
-    """One loss name for all heads, or {head: loss} (heads without their own take the unnamed one, else mse)."""
-    if not losses:
-        return None
-    default = next((item.value for item in losses if item.name is None), None)
-    named = {item.name: item.value for item in losses if item.name is not None}
-    if not named:
-        return default
-    return {head: named.get(head, default) for head in y}
-
-
-def _shapes(x: dict[str | None, _File]) -> str:
-    if len(x) == 1:
-        return f"X of shape {tuple(next(iter(x.values())).values.shape)}"
-    return "X of shapes " + ", ".join(f"{name} {tuple(file.values.shape)}" for name, file in x.items())
-
-
 def _run_model(args) -> None:
     from .api import perturbation_importance
     from .io import check_writable, load_model, write_csv, write_figure
@@ -677,22 +464,22 @@ def _run_model(args) -> None:
     check_writable(args.out, "--out", overwrite=args.overwrite)
     if args.plot is not None:
         check_writable(args.plot, "--plot", overwrite=args.overwrite)
-    files = _read_files(args)
-    feature_names = _feature_names(args.feature_names, files.x)
-    groups = _groups(args.group, feature_names, files.x)
+    files = runfiles.read_files(args)
+    feature_names = runfiles.feature_names(args.feature_names, files.x)
+    groups = runfiles.groups(args.group, feature_names, files.x)
     _note(f"loading {args.model} ...")
     model = load_model(args.model, unsafe=args.unsafe)
-    X = _model_inputs(model, files.x, "--x")
-    reference = _model_inputs(model, files.reference, "--reference") if files.reference else None
-    _note(f"computing importance on {_shapes(files.x)} ({args.n_repeats} repeats per unit) ...")
+    X = runfiles.model_inputs(model, files.x, "--x")
+    reference = runfiles.model_inputs(model, files.reference, "--reference") if files.reference else None
+    _note(f"computing importance on {runfiles.shapes(files.x)} ({args.n_repeats} repeats per unit) ...")
     result = perturbation_importance(
         model,
         X,
-        _targets(files.y),
+        runfiles.targets(files.y),
         method=args.method,
         scale=args.scale,
         relative_scale=not args.absolute_scale,
-        loss=_losses(args.loss, files.y),
+        loss=runfiles.losses(args.loss, files.y),
         n_repeats=args.n_repeats,
         by=args.by,
         groups=groups,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pyimportance import cli
+from pyimportance import cli, runfiles
 
 T, F = 4, 3  # time steps and features of the tiny model's input
 
@@ -288,11 +288,11 @@ def test_loss_takes_keras_names_in_any_case_and_one_per_head():
     args = parse([*TWO_HEADS, "--loss", "Mean_Squared_Error", "--loss", "churn=BCE"])
     assert cli._run_usage_problem(args) is None
     heads = {"sales": None, "churn": None}
-    assert cli._losses(args.loss, heads) == {"sales": "Mean_Squared_Error", "churn": "BCE"}
-    assert cli._losses(parse([*TWO_HEADS, "--loss", "churn=log_loss"]).loss, heads) == {
+    assert runfiles.losses(args.loss, heads) == {"sales": "Mean_Squared_Error", "churn": "BCE"}
+    assert runfiles.losses(parse([*TWO_HEADS, "--loss", "churn=log_loss"]).loss, heads) == {
         "sales": None, "churn": "log_loss"  # None: the engine's default, mse
     }
-    assert cli._losses(parse([*TWO_HEADS, "--loss", "MAE"]).loss, heads) == "MAE"
+    assert runfiles.losses(parse([*TWO_HEADS, "--loss", "MAE"]).loss, heads) == "MAE"
 
 
 # --- end to end with a stand-in model (no TensorFlow): the numbers the files must give --------------
