@@ -99,9 +99,9 @@ class Scoring:
             return "rmse" if len(parts) == 1 else "none"
         return "mean"
 
-    def part_values(self, predictions: np.ndarray, rows: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
-        """(k, n_parts) row-wise values of each part for the predictions (k, columns) of ``rows``."""
-        values = np.empty((len(rows), len(self.parts)))
+    def part_values(self, predictions: np.ndarray, rows, baseline: np.ndarray | None) -> np.ndarray:
+        """(k, n_parts) row-wise values of each part for the predictions (k, columns) of ``rows`` (or a slice)."""
+        values = np.empty((predictions.shape[0], len(self.parts)))
         cache: dict[int, np.ndarray] = {}
         for index, part in enumerate(self.parts):
             if part.head not in cache:
@@ -118,14 +118,14 @@ class Scoring:
             return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
         return head.loss.per_row(head.target[rows], y_pred)
 
-    def custom_scores(self, predictions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def custom_scores(self, predictions: np.ndarray, rows) -> np.ndarray:
         """Scores (n_parts,) of non-decomposable (custom) losses on these rows; NaN for the others."""
         scores = np.full(len(self.parts), np.nan)
         for index, part in enumerate(self.parts):
             head = self.heads[part.head]
             if not head.loss.decomposable:
                 value = head.loss.rows(head.target[rows], predictions[:, head.columns])
-                scores[index], _ = custom_value(value, len(rows))
+                scores[index], _ = custom_value(value, predictions.shape[0])
         return scores
 
     def scores(self, part_sums: np.ndarray, count: int | np.ndarray, custom: np.ndarray | None = None) -> np.ndarray:
