@@ -7,6 +7,7 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -84,8 +85,6 @@ def _progress_bar(enabled: bool | None, total: int):
 
 def _with_masks(inputs: Inputs, model, mask_value) -> Inputs:
     """Padding masks of the sequence inputs: ``mask_value``, or the model's Masking layers ("auto")."""
-    from dataclasses import replace
-
     if mask_value is None:
         return inputs
     if isinstance(mask_value, str):

@@ -20,7 +20,6 @@ from . import inference
 from .evaluate import JobEvaluator
 from .plan import Plan
 from .predict import PredictFunction, check_row_wise
-from .scoring import custom_value
 from .tally import Baseline, JobResult, Tally, job_result
 from .targets import Scoring, build_scoring, check_targets
 
@@ -97,6 +96,8 @@ class RunOutcome:
 def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool = False,
              options: RunOptions = RunOptions()) -> RunOutcome:
     """Baseline, then every job of each row block, with early stopping when ``options.tolerance`` is set."""
+    if options.ci == "data":
+        inference.prefetch()
     values_per_row = sum(part.n_timesteps * part.n_features for part in plan.inputs.parts)
     n_blocks = len(plan.row_blocks) or 1
     jobs_per_block = len(plan.units) * plan.n_repeats
@@ -243,5 +244,3 @@ def interval_table(estimate: np.ndarray, importances: np.ndarray, statistics, sc
         method="repeats",
     )
 
-
-__all__ = ["RunOptions", "RunOutcome", "custom_value", "default_batch_rows", "run_plan"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .inference import RowAccumulator
-from .plan import Job, Plan
+from .plan import Job, Plan, contiguous
 from .targets import Scoring
 
 
@@ -41,6 +41,8 @@ class Baseline:
 def job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray, predictions: np.ndarray,
                donors: np.ndarray | None) -> JobResult:
     """Score one job's predictions (same on a worker as here)."""
+    span = contiguous(rows)
+    rows = span if span is not None else rows  # a slice selects without copying
     if scoring.decomposable:
         values = scoring.part_values(predictions, rows, baseline.predictions)
         increase = scoring.row_increase(values, baseline.part_values[rows])

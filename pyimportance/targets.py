@@ -36,7 +36,8 @@ class Head:
 
     name: str
     columns: np.ndarray  # positions in the concatenated prediction matrix
-    shape: tuple[int, ...]  # per-row shape of the model's head, for column labels
+    labels: tuple[str, ...]  # one per column: "name", "name[j]" or "name[t, j]"
+    shape: tuple[int, ...]  # per-row shape of the model's output the columns come from
     loss: Loss
     target: np.ndarray | None  # (n,) or (n, c); None: prediction change from the baseline
 
@@ -44,6 +45,14 @@ class Head:
     def per_column(self) -> bool:
         """Whether the loss gives one value per column (regression-like) rather than per row."""
         return self.loss.kind in ("regression", "any") or (self.loss.kind == "binary" and len(self.columns) > 1)
+
+    def restricted(self, chosen: np.ndarray) -> Head:
+        """The head scored on its columns ``chosen`` only (positions within the head)."""
+        target = self.target
+        if target is not None and self.per_column and target.ndim >= 2:
+            target = target.reshape(target.shape[0], -1)[:, chosen]
+        return Head(self.name, self.columns[chosen], tuple(self.labels[j] for j in chosen), (len(chosen),),
+                    self.loss, target)
 
 
 @dataclass(frozen=True)
@@ -90,9 +99,9 @@ class Scoring:
             return "rmse" if len(parts) == 1 else "none"
         return "mean"
 
-    def part_values(self, predictions: np.ndarray, rows: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
-        """(k, n_parts) row-wise values of each part for the predictions (k, columns) of ``rows``."""
-        values = np.empty((len(rows), len(self.parts)))
+    def part_values(self, predictions: np.ndarray, rows, baseline: np.ndarray | None) -> np.ndarray:
+        """(k, n_parts) row-wise values of each part for the predictions (k, columns) of ``rows`` (or a slice)."""
+        values = np.empty((predictions.shape[0], len(self.parts)))
         cache: dict[int, np.ndarray] = {}
         for index, part in enumerate(self.parts):
             if part.head not in cache:
@@ -109,14 +118,14 @@ class Scoring:
             return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
         return head.loss.per_row(head.target[rows], y_pred)
 
-    def custom_scores(self, predictions: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def custom_scores(self, predictions: np.ndarray, rows) -> np.ndarray:
         """Scores (n_parts,) of non-decomposable (custom) losses on these rows; NaN for the others."""
         scores = np.full(len(self.parts), np.nan)
         for index, part in enumerate(self.parts):
             head = self.heads[part.head]
             if not head.loss.decomposable:
                 value = head.loss.rows(head.target[rows], predictions[:, head.columns])
-                scores[index], _ = custom_value(value, len(rows))
+                scores[index], _ = custom_value(value, predictions.shape[0])
         return scores
 
     def scores(self, part_sums: np.ndarray, count: int | np.ndarray, custom: np.ndarray | None = None) -> np.ndarray:
@@ -177,25 +186,32 @@ def build_scoring(
     per_output: bool = False,
 ) -> Scoring:
     """The :class:`Scoring` for the model's heads (name, per-row shape), the targets and the options."""
-    widths = [int(np.prod(shape, dtype=int)) or 1 for _, shape in head_shapes]
-    starts = np.concatenate([[0], np.cumsum(widths)])
-    head_columns = [np.arange(starts[i], starts[i + 1]) for i in range(len(widths))]
+    model_heads = _model_heads(head_shapes)
     if targets is None or len(targets) == 1:
         target = None if targets is None else targets[0][1]
-        scored = resolve_loss(loss if not isinstance(loss, (list, tuple, Mapping)) else _one_loss(loss),
-                              target is not None)
-        if len(head_shapes) == 1:
-            name, shape = head_shapes[0]
-        else:
-            name, shape = "output", (int(starts[-1]),)
-        heads = [Head(name, np.arange(int(starts[-1])), shape, scored, target)]
-        head_names = [name]
-        member_heads = [[i for i in range(len(head_shapes))]]
+        if isinstance(loss, (list, tuple, Mapping)):
+            loss = _one_loss(loss)
+        scored = resolve_loss(loss, target is not None)
+        name = model_heads[0][0] if len(model_heads) == 1 else "output"
+        shape = head_shapes[0][1] if len(model_heads) == 1 else (sum(len(c) for _, c, _ in model_heads),)
+        columns = np.concatenate([columns for _, columns, _ in model_heads])
+        labels = tuple(label for _, _, head_labels in model_heads for label in head_labels)
+        heads = [Head(name, columns, labels, shape, scored, target)]
     else:
-        heads, head_names, member_heads = _heads_per_target(head_shapes, head_columns, targets, loss)
-    heads = _select(heads, head_names, output, member_heads, head_shapes)
-    outputs = _output_units(heads, per_output)
-    return Scoring(heads, outputs)
+        heads = _heads_per_target(head_shapes, model_heads, targets, loss)
+    if output is not None:
+        heads = _select(heads, model_heads, output)
+    return Scoring(heads, _output_units(heads, per_output))
+
+
+def _model_heads(head_shapes) -> list[tuple[str, np.ndarray, tuple[str, ...]]]:
+    """(name, columns in the concatenated predictions, column labels) of each of the model's heads."""
+    found, start = [], 0
+    for name, shape in head_shapes:
+        width = int(np.prod(shape, dtype=int)) if len(shape) else 1
+        found.append((name, np.arange(start, start + width), tuple(_column_labels(name, shape))))
+        start += width
+    return found
 
 
 def _one_loss(loss):
@@ -204,27 +220,25 @@ def _one_loss(loss):
     return loss[0]
 
 
-def _heads_per_target(head_shapes, head_columns, targets, loss):
-    names = [name for name, _ in head_shapes]
+def _heads_per_target(head_shapes, model_heads, targets, loss) -> list[Head]:
+    names = [name for name, _, _ in model_heads]
     if len(targets) != len(head_shapes):
         raise ValueError(
             f"y must have one target per model output head ({len(head_shapes)}: {names}), got {len(targets)}"
         )
-    keyed = all(key is not None for key, _ in targets)
-    if keyed:
+    if all(key is not None for key, _ in targets):
         unknown = [key for key, _ in targets if key not in names]
         if unknown:
             raise ValueError(f"y names unknown output heads {unknown}; the model's heads are {names}")
         by_name = dict(targets)
-        ordered = [(name, by_name[name]) for name in names]
+        ordered = [by_name[name] for name in names]
     else:
-        ordered = [(name, value) for name, (_, value) in zip(names, targets)]
+        ordered = [value for _, value in targets]
     losses = _losses_per_head(loss, names)
-    heads = [
-        Head(name, columns, shape, resolve_loss(one_loss, True), target)
-        for (name, target), columns, (_, shape), one_loss in zip(ordered, head_columns, head_shapes, losses)
+    return [
+        Head(name, columns, labels, shape, resolve_loss(one_loss, True), target)
+        for (name, columns, labels), (_, shape), target, one_loss in zip(model_heads, head_shapes, ordered, losses)
     ]
-    return heads, names, [[i] for i in range(len(names))]
 
 
 def _losses_per_head(loss, names: list[str]) -> list:
@@ -240,49 +254,33 @@ def _losses_per_head(loss, names: list[str]) -> list:
     return [loss] * len(names)
 
 
-def _select(heads: list[Head], head_names: list[str], output, member_heads, head_shapes) -> list[Head]:
-    """Keep the heads (and columns) ``output`` names; None keeps everything."""
-    if output is None:
-        return heads
-    wanted = output if isinstance(output, (list, tuple, Mapping)) else [output]
-    chosen: dict[int, np.ndarray | None] = {}
-    model_names = [name for name, _ in head_shapes]
-    for item in wanted:
-        position = _head_position(item, model_names)
-        owner = next(index for index, members in enumerate(member_heads) if position in members)
-        columns = None
-        if isinstance(wanted, Mapping) and wanted[item] is not None:
-            selected = np.atleast_1d(np.asarray(wanted[item], dtype=int)) - terms.index(0)
-            width = int(np.prod(head_shapes[position][1], dtype=int)) or 1
-            if selected.min() < 0 or selected.max() >= width:
+def _select(heads: list[Head], model_heads, output) -> list[Head]:
+    """The heads (and columns) ``output`` names: heads by name or position, or ``{head: [columns]}``."""
+    wanted = dict(output) if isinstance(output, Mapping) else {
+        item: None for item in (output if isinstance(output, (list, tuple)) else [output])}
+    names = [name for name, _, _ in model_heads]
+    chosen: dict[int, list[int]] = {}  # head of ``heads`` -> its columns (positions within it)
+    for item, columns in wanted.items():
+        position = _head_position(item, names)
+        _, model_columns, _ = model_heads[position]
+        within = np.arange(len(model_columns))
+        if columns is not None:
+            within = np.atleast_1d(np.asarray(columns, dtype=int)) - terms.index(0)
+            if within.min() < 0 or within.max() >= len(model_columns):
                 raise ValueError(
                     f"output[{terms.literal(item)}] selects columns out of range "
-                    f"{terms.index(0)}..{terms.index(width - 1)}"
+                    f"{terms.index(0)}..{terms.index(len(model_columns) - 1)}"
                 )
-            columns = selected
-        if len(member_heads[owner]) > 1:  # one target for several heads: select their columns
-            offset = int(sum(int(np.prod(s, dtype=int)) or 1 for _, s in head_shapes[:position]))
-            width = int(np.prod(head_shapes[position][1], dtype=int)) or 1
-            columns = offset + (np.arange(width) if columns is None else columns)
-            previous = chosen.get(owner)
-            chosen[owner] = columns if previous is None else np.concatenate([previous, columns])
+        if len(heads) == 1:  # one target for all heads: the columns within the joint head
+            chosen.setdefault(0, []).extend((model_columns[within] - model_columns[0] + _offset(model_heads,
+                                                                                                 position)).tolist())
         else:
-            chosen[owner] = columns
-    selected_heads = []
-    for owner, columns in chosen.items():
-        head = heads[owner]
-        if columns is None:
-            selected_heads.append(head)
-            continue
-        target = head.target
-        if target is not None and target.ndim == 2 and head.per_column:
-            target = target[:, columns]
-        name = head.name if len(chosen) > 1 or len(heads) > 1 else head.name
-        selected_heads.append(Head(name, head.columns[columns], (len(columns),), head.loss, target))
-    return selected_heads
+            chosen.setdefault(position, []).extend(within.tolist())
+    return [heads[h].restricted(np.asarray(columns)) for h, columns in chosen.items()]
 
 
 def _head_position(item, names: list[str]) -> int:
+    """Position of an output head given by name or by position (as the caller counts)."""
     if isinstance(item, str):
         if item not in names:
             raise ValueError(f"output names unknown output head {terms.literal(item)}; the model's heads are {names}")
@@ -297,18 +295,20 @@ def _head_position(item, names: list[str]) -> int:
     raise TypeError(f"output must name output heads (names or numbers), got {item!r}")
 
 
+def _offset(model_heads, position: int) -> int:
+    """Where model head ``position``'s columns start in a joint head of all heads."""
+    return sum(len(columns) for _, columns, _ in model_heads[:position])
+
+
 def _output_units(heads: list[Head], per_output: bool) -> list[OutputUnit]:
     if not per_output:
         return [OutputUnit(ALL_OUTPUTS, tuple(Part(h, None) for h in range(len(heads))))]
     units = []
     for h, head in enumerate(heads):
         if head.per_column and len(head.columns) > 1:
-            labels = _column_labels(head.name, head.shape) if len(head.shape) else [head.name]
-            if len(labels) != len(head.columns):
-                labels = [f"{head.name}[{terms.index(j)}]" for j in range(len(head.columns))]
-            units.extend(OutputUnit(label, (Part(h, np.array([j])),)) for j, label in enumerate(labels))
+            units.extend(OutputUnit(label, (Part(h, np.array([j])),)) for j, label in enumerate(head.labels))
         else:
-            units.append(OutputUnit(head.name, (Part(h, None),)))
+            units.append(OutputUnit(head.labels[0] if len(head.columns) == 1 else head.name, (Part(h, None),)))
     return units
 
 

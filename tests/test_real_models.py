@@ -220,3 +220,28 @@ def test_a_keras_masking_layer_sets_the_mask_value(keras):
     unmasked = perturbation_importance(model, X.astype("float32"), method="permute", n_repeats=1, random_state=0,
                                        mask_value=None)
     assert unmasked.settings["mask_value"] is None
+
+
+def test_output_selects_columns_of_a_head_and_labels_keep_their_positions():
+    def model(X):
+        return {"forecast": np.stack([X[:, T - 1 - h, 0] for h in range(3)], axis=1), "level": X[:, -1, 2]}
+
+    y = {key: value for key, value in model(SEQ).items()}
+    result = perturbation_importance(model, SEQ, y, method="permute", per_output=True, random_state=0,
+                                     output={"forecast": [0, 2]})
+    assert result.output == ["forecast[0]", "forecast[2]"]
+    joint = perturbation_importance(model, SEQ, np.column_stack([y["forecast"], y["level"]]), method="permute",
+                                    per_output=True, random_state=0, output={"level": None})
+    assert joint.output == ["level"]
+    assert joint.to_frame().iloc[0]["feature"] == "x3"
+
+
+def test_a_sequence_output_is_reported_per_time_step_and_channel():
+    def model(X):
+        return np.stack([X[:, :, 0], -X[:, :, 1]], axis=2)  # (n, T, 2)
+
+    result = perturbation_importance(model, SEQ, model(SEQ), method="permute", per_output=True, random_state=0)
+    assert len(result.output) == T * 2
+    assert result.output[:3] == ["output[0, 0]", "output[0, 1]", "output[1, 0]"]
+    frame = result.to_frame().set_index(["feature", "output"])["importance"]
+    assert frame["x1", "output[0, 0]"] > 0 and frame["x1", "output[0, 1]"] == 0.0
