@@ -16,7 +16,7 @@ export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export R_LIBS := $(RLIB)
 export PYIMPORTANCE_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: all test test-python test-numpy2 test-r render demo bench lint r-system r-package clean
+.PHONY: all test test-python test-numpy2 test-r check-r render demo bench lint r-system r-package clean
 
 all: test
 
@@ -55,13 +55,17 @@ test-numpy2: $(VENV_NP2)/.installed
 test-r: r-package
 	Rscript scripts/run_r_tests.R
 
+# R CMD check on the built package; fails on any ERROR or WARNING (testthat runs once, in test-r).
+check-r: $(VENV)/.installed
+	bash scripts/check_r_package.sh
+
 render: r-package
 	Rscript scripts/render_vignettes.R
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check pyimportance tests bench
 
-test: lint test-python test-numpy2 test-r render
+test: lint test-python test-numpy2 test-r check-r render
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/pyimportance demo --out out

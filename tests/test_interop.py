@@ -1,22 +1,11 @@
-"""Callables from R (through reticulate): interrupts and the library path of child processes."""
+"""R through reticulate: the library path of the processes it starts."""
 
 from __future__ import annotations
 
 import os
 import sysconfig
 
-import pytest
-
-from pyimportance.interop import INTERRUPTED, prefer_own_libpython, raising_interrupts
-
-
-def test_the_interrupted_marker_raises_keyboard_interrupt_and_other_results_pass():
-    wrapped = raising_interrupts(lambda value: value, name="r_model")
-    assert wrapped.__name__ == "r_model"
-    assert wrapped(3.5) == 3.5
-    assert wrapped("other text") == "other text"
-    with pytest.raises(KeyboardInterrupt, match="interrupted in R"):
-        wrapped(INTERRUPTED)
+from pyimportance.interop import prefer_own_libpython
 
 
 def _python_build(monkeypatch, shared: bool, libdir: str) -> None:

@@ -1,4 +1,40 @@
-# Python exceptions as R errors that carry the engine's message, not a traceback.
+# Engine errors as R conditions. The engine's errors arrive from pyimportance.rlayer already in
+# R's terms, with their condition classes; what is left here is signalling them, interrupts,
+# and the odd Python error that reaches R directly (reticulate's "Type: message" text).
+
+#' Signal an RCondition from rlayer as an R error of its classes (all inherit
+#' `pyimportance_error`).
+#' @noRd
+stop_engine_error <- function(condition, call) {
+  classes <- as.character(unlist(condition$classes))
+  stop(pyimportance_condition(condition$message, classes, call, condition$python_type))
+}
+
+pyimportance_condition <- function(message, classes = "pyimportance_error", call = NULL,
+                                   python_type = NULL) {
+  structure(
+    class = unique(c(classes, "pyimportance_error", "error", "condition")),
+    list(message = message, call = call,
+         python_type = if (is.null(python_type)) NA_character_ else python_type)
+  )
+}
+
+#' Evaluate `expr`; a Python exception that reaches R directly becomes a `pyimportance_error`
+#' with the exception's own line, and a KeyboardInterrupt the R interrupt it was.
+#' @noRd
+with_python_errors <- function(expr, call) {
+  tryCatch(expr, error = function(error) {
+    if (inherits(error, "pyimportance_error")) {
+      stop(error)
+    }
+    message <- python_error_message(conditionMessage(error))
+    if (startsWith(message, "KeyboardInterrupt")) {
+      resignal_interrupt()
+    }
+    stop(pyimportance_condition(sub("^[A-Za-z_][A-Za-z0-9_.]*\\.(?=[A-Za-z_]+: )", "", message, perl = TRUE),
+                                call = call))
+  })
+}
 
 #' The "ExceptionType: message" lines of a reticulate error message.
 #'
@@ -22,40 +58,8 @@ python_error_message <- function(message) {
     lines <- if (any(nzchar(trimws(before)))) before else after
   }
   lines <- sub("\\s+$", "", lines)
-  paste(lines[nzchar(lines)], collapse = "\n")
-}
-
-#' Evaluate `expr`; a Python exception becomes an R error of class
-#' `pyimportance_error` whose message is the engine's "Type: message" line.
-#' @noRd
-with_python_errors <- function(expr, call) {
-  tryCatch(expr, error = function(error) {
-    if (inherits(error, "pyimportance_error")) {
-      stop(error)
-    }
-    message <- python_error_message(conditionMessage(error))
-    if (!nzchar(message)) {
-      message <- conditionMessage(error)
-    }
-    if (startsWith(message, "KeyboardInterrupt")) {
-      resignal_interrupt()
-    }
-    python_type <- regmatches(message, regexpr("^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Warning)(?=: )", message, perl = TRUE))
-    stop(structure(
-      class = c("pyimportance_error", "error", "condition"),
-      list(message = message, call = call,
-           python_type = if (length(python_type)) python_type else NA_character_)
-    ))
-  })
-}
-
-#' An R-side argument error, in the engine's style (argument, expectation, value).
-#' @noRd
-argument_error <- function(message, call = NULL) {
-  stop(structure(
-    class = c("pyimportance_error", "error", "condition"),
-    list(message = message, call = call, python_type = NA_character_)
-  ))
+  lines <- paste(lines[nzchar(lines)], collapse = "\n")
+  if (nzchar(lines)) lines else message
 }
 
 #' Ctrl-C inside an R callback comes back from Python as KeyboardInterrupt

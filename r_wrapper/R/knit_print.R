@@ -4,17 +4,20 @@
 #' Print an importance result as a table in R Markdown
 #'
 #' When a `pyimportance_result` is the value of a chunk in a knitr / R Markdown
-#' document, it is shown as a [knitr::kable()] table (feature, time step when
-#' there is one, importance, sd and the 95% interval) with a caption that
-#' summarises the run: method, loss, repeats, samples and the baseline score.
-#' In the console the usual `print()` method is used.
+#' document, it is shown as a Markdown [knitr::kable()] table (the result's
+#' columns: feature, time step when there is one, importance, sd, the 95%
+#' interval, p-values), each column in one number format, with a caption that
+#' summarises the run: unit, method, loss, repeats, samples, baseline score and
+#' interval. Each output format styles it as its own tables. In the console the
+#' usual `print()` method is used.
 #'
 #' @param x A `pyimportance_result` from [perturbation_importance()].
 #' @param options The chunk options knitr passes (unused).
 #' @param ... Further arguments: `max_rows` (default
 #'   `getOption("pyimportance.knit_max_rows", 20)`), the number of rows shown
 #'   (the most important ones; a note says how many were left out), and
-#'   `digits` (default 4) for the numbers.
+#'   `digits` (default 4): significant digits of each column's largest value;
+#'   the other values of the column get as many decimals.
 #' @return A `knit_asis` object, as knitr's `knit_print()` methods do.
 #' @examples
 #' \dontrun{
@@ -29,28 +32,47 @@ knit_print.pyimportance_result <- function(x, options = NULL, ...) {
   digits <- arguments$digits %or% 4L
   table <- importance_table(x)
   n_rows <- nrow(table)
-  shown <- utils::head(table, max_rows)
+  shown <- formatted_table(utils::head(table, max_rows), digits = digits)
   caption <- importance_caption(x)
   if (n_rows > nrow(shown)) {
     caption <- paste0(caption, " Showing the ", nrow(shown), " most important of ", n_rows, " units.")
   }
-  formatted <- knitr::kable(shown, digits = digits, caption = caption, row.names = FALSE,
-                            format = if (knitr::is_html_output()) "html" else "pipe",
-                            align = ifelse(vapply(shown, is.numeric, logical(1)), "r", "l"))
-  knitr::asis_output(paste0("\n\n", paste(formatted, collapse = "\n"), "\n\n"))
+  # A Markdown table: each output format (html_document, html_vignette, PDF, Word) styles it
+  # as its own tables, with cell padding; raw HTML would get none in html_document.
+  formatted <- knitr::kable(shown, format = "pipe", caption = caption, row.names = FALSE,
+                            align = ifelse(vapply(table, is.numeric, logical(1)), "r", "l"))
+  knitr::asis_output(paste0("\n\n", header_alignment_style(), paste(formatted, collapse = "\n"), "\n\n"))
+}
+
+# The documents that already have the style below.
+styled_documents <- new.env(parent = emptyenv())
+
+#' Pandoc marks right-aligned columns with `align="right"`, which Bootstrap's `th` rule
+#' (html_document) overrides: the numbers' headings would sit to their left. One style rule
+#' per HTML document restores them; other formats need nothing.
+#' @noRd
+header_alignment_style <- function() {
+  document <- knitr::current_input() %or% ""
+  if (!knitr::is_html_output() || isTRUE(styled_documents[[document]])) {
+    return("")
+  }
+  assign(document, TRUE, envir = styled_documents)
+  "<style>th[align=\"right\"] { text-align: right; }</style>\n\n"
 }
 
 #' The result's columns in display order, sorted by decreasing importance,
 #' without attributes or class.
 #' @noRd
 importance_table <- function(x) {
-  columns <- intersect(c("feature", "timestep", "importance", "std", "ci_low", "ci_high"), names(x))
-  table <- as.data.frame(unclass(x)[columns], stringsAsFactors = FALSE)
+  table <- as.data.frame(x)
   table <- table[order(-table$importance, seq_len(nrow(table))), , drop = FALSE]
   rownames(table) <- NULL
+  names(table)[names(table) == "timestep"] <- "time step"
   names(table)[names(table) == "std"] <- "sd"
   names(table)[names(table) == "ci_low"] <- "95% low"
   names(table)[names(table) == "ci_high"] <- "95% high"
+  names(table)[names(table) == "p_value"] <- "p"
+  names(table)[names(table) == "p_adjusted"] <- "p (BH)"
   table
 }
 
@@ -74,15 +96,15 @@ importance_caption <- function(x) {
     paste("increase of", loss)
   }
   n_repeats <- settings$n_repeats %or% NCOL(attr(x, "importances"))
+  repeats <- if (isTRUE(settings$deterministic)) "evaluated once" else paste(n_repeats, "repeats")
   baseline <- attr(x, "baseline_score")
-  by <- settings$by %or% "feature"
   paste0(
-    "Perturbation importance by ", by, ": ", measure, " when perturbed with ", method, "; ",
-    n_repeats, " repeats", if (!is.null(settings$n_samples)) paste0(" on ", settings$n_samples, " samples"),
+    "Perturbation importance by ", unit_phrase(settings), ": ", measure, " when perturbed with ", method, "; ",
+    repeats, if (!is.null(settings$n_samples)) paste0(" on ", settings$n_samples, " samples"),
     if (!is.null(baseline) && !identical(loss, "prediction_change")) {
-      paste0("; baseline ", loss, " = ", format(signif(baseline, 4)))
+      paste0("; baseline ", loss, " = ", paste(format(signif(baseline, 4)), collapse = ", "))
     },
-    ". Interval: 95% t-interval of the mean over repeats."
+    ". ", interval_phrase(x), "."
   )
 }
 

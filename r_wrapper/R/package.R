@@ -7,17 +7,35 @@
 #' Which Python is used: `RETICULATE_PYTHON` when set (reticulate's own rule);
 #' otherwise `PYIMPORTANCE_PYTHON` when set (passed to
 #' `reticulate::use_python(required = TRUE)` before Python starts); otherwise
-#' reticulate's usual discovery. Loading this package never starts Python.
+#' reticulate's usual discovery. Loading this package never starts Python;
+#' the first call imports the engine's R layer (`pyimportance.rlayer`, shared
+#' with the rpy2 layer) and, when that fails, says how to install the engine
+#' ([install_pyimportance()]).
 #'
 #' @keywords internal
 "_PACKAGE"
 
-# The Python module, created lazily in .onLoad (keras3 / tensorflow pattern).
-py_engine <- NULL
+# The engine's R layer (pyimportance.rlayer), imported lazily in .onLoad (keras3 pattern): the
+# first use starts Python; a failed import says how to install the engine.
+rlayer <- NULL
 
 .onLoad <- function(libname, pkgname) {
   choose_python()
-  py_engine <<- reticulate::import("pyimportance", delay_load = TRUE)
+  rlayer <<- reticulate::import("pyimportance.rlayer", delay_load = list(on_error = engine_missing))
+}
+
+#' The error of a failed engine import, with what to do about it. reticulate calls
+#' `on_error` once and then forgets it: put it back, so every later call says the same.
+#' @noRd
+engine_missing <- function(error) {
+  if (inherits(rlayer, "python.builtin.module") && is.environment(rlayer)) {
+    assign("on_error", engine_missing, envir = rlayer)
+  }
+  stop(pyimportance_condition(paste0(
+    "the Python engine of pyimportance could not be loaded (",
+    python_error_message(conditionMessage(error)), "); install it with install_pyimportance(), ",
+    "or set RETICULATE_PYTHON or PYIMPORTANCE_PYTHON to a Python that has it"
+  ), classes = "pyimportance_python_error"))
 }
 
 #' The Python interpreter requested through PYIMPORTANCE_PYTHON, honoured
@@ -69,7 +87,7 @@ pyimportance_available <- function() {
 #' with [reticulate::py_install()].
 #'
 #' @param package What to install: a PyPI name with an optional version
-#'   specification (`"pyimportance==0.1.0"`), or a path to a source checkout
+#'   specification (`"pyimportance==0.2.0"`), or a path to a source checkout
 #'   or a wheel.
 #' @param envname Name of (or path to) the virtualenv or conda environment to
 #'   install into; `NULL` uses reticulate's default (`"r-reticulate"`).

@@ -1,86 +1,20 @@
-# The R result: a sorted data frame with the raw repeats as an attribute.
+# Printing, converting and plotting the result. The data frame itself (sorted, with the raw
+# repeats as an attribute) is built by the engine's R layer, pyimportance.rlayer.
 
 utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep"))
-
-#' Build the `pyimportance_result` data frame from a Python ImportanceResult.
-#' @noRd
-new_importance_result <- function(result, seed = NULL, classes = NULL) {
-  importances <- as_matrix(result$importances)
-  feature <- as.character(unlist(result$feature))
-  by <- result$by
-  frame <- data.frame(feature = feature, stringsAsFactors = FALSE)
-  if (by %in% c("timestep", "cell")) {
-    # Python counts time steps from 0; R from 1.
-    frame$timestep <- as.integer(unlist(result$timestep)) + 1L
-  }
-  frame$importance <- as.numeric(result$importances_mean)
-  frame$std <- as.numeric(result$importances_std)
-  frame$ci_low <- as.numeric(result$ci_low)
-  frame$ci_high <- as.numeric(result$ci_high)
-
-  rownames(importances) <- unit_labels(frame, by)
-  colnames(importances) <- paste0("repeat", seq_len(ncol(importances)))
-  sorted <- order(-frame$importance) # stable: ties keep the engine's unit order
-  frame <- frame[sorted, , drop = FALSE]
-  rownames(frame) <- NULL
-
-  settings <- python_settings(result)
-  if (!is.null(seed)) {
-    settings$random_state <- seed
-  }
-  settings$classes <- classes
-  structure(
-    frame,
-    class = c("pyimportance_result", "data.frame"),
-    importances = importances[sorted, , drop = FALSE],
-    settings = settings,
-    baseline_score = as.numeric(result$baseline_score)
-  )
-}
-
-as_matrix <- function(value) {
-  if (!is.matrix(value)) {
-    value <- matrix(as.numeric(value), nrow = length(value))
-  }
-  value
-}
-
-#' "x1" (feature), "t3" (timestep) or "x1@t3" (cell), time steps 1-based.
-#' @noRd
-unit_labels <- function(frame, by) {
-  switch(by,
-    feature = frame$feature,
-    timestep = paste0("t", frame$timestep),
-    cell = paste0(frame$feature, "@t", frame$timestep)
-  )
-}
-
-#' The engine's settings as an R list; a random_state too large for an R
-#' integer (fresh entropy) is kept as a string.
-#' @noRd
-python_settings <- function(result) {
-  builtins <- reticulate::import_builtins(convert = FALSE)
-  settings <- builtins$getattr(result, "settings")
-  copy <- builtins$dict(settings)
-  random_state <- reticulate::py_to_r(builtins$str(reticulate::py_call(copy$pop, "random_state")))
-  out <- reticulate::py_to_r(copy)
-  out$random_state <- if (nchar(random_state) <= 9L) as.numeric(random_state) else random_state
-  out
-}
 
 #' @export
 print.pyimportance_result <- function(x, ..., n = 20L) {
   cat(result_header(x), "\n", sep = "")
-  frame <- as.data.frame(x)
-  shown <- utils::head(frame, n)
-  print(shown, row.names = FALSE, digits = 4)
-  if (nrow(frame) > n) {
-    cat("... ", nrow(frame) - n, " more units (as.data.frame(x) has them all)\n", sep = "")
+  table <- formatted_table(utils::head(as.data.frame(x), n))
+  print(table, row.names = FALSE, right = TRUE)
+  if (nrow(x) > n) {
+    cat("... ", nrow(x) - n, " more units (as.data.frame(x) has them all)\n", sep = "")
   }
   invisible(x)
 }
 
-#' One line saying how the numbers were made.
+#' Two lines saying how the numbers were made: what was measured, and the interval.
 #' @noRd
 result_header <- function(x) {
   settings <- attr(x, "settings")
@@ -92,17 +26,78 @@ result_header <- function(x) {
   measure <- if (identical(settings$loss, "prediction_change")) {
     "mean absolute change of predictions (no y)"
   } else {
-    sprintf("loss %s (baseline %s)", settings$loss, format(attr(x, "baseline_score"), digits = 6))
+    sprintf("loss %s (baseline %s)", settings$loss,
+            paste(format(attr(x, "baseline_score"), digits = 6), collapse = ", "))
   }
-  sprintf(
-    "Perturbation importance by %s: method %s, %s, %d repeats, %d samples",
-    settings$by, method, measure, as.integer(settings$n_repeats), as.integer(settings$n_samples)
+  repeats <- if (isTRUE(settings$deterministic)) "evaluated once" else paste(settings$n_repeats, "repeats")
+  rows <- attr(x, "n_rows_used") %or% settings$n_samples
+  samples <- if (!is.null(rows) && rows < settings$n_samples) {
+    sprintf("%d of %d samples", as.integer(rows), as.integer(settings$n_samples))
+  } else {
+    sprintf("%d samples", as.integer(settings$n_samples))
+  }
+  paste0(
+    sprintf("Perturbation importance by %s: method %s, %s, %s, %s", unit_phrase(settings), method, measure,
+            repeats, samples),
+    "\n", interval_phrase(x)
   )
+}
+
+#' How the interval was made, and the stopping rule's outcome when there was one.
+#' @noRd
+interval_phrase <- function(x) {
+  settings <- attr(x, "settings")
+  text <- switch(settings$ci %or% "repeats",
+    data = paste0("Interval: 95% over rows and perturbations (block bootstrap",
+                  if (!is.null(settings$block_size_used)) paste0(", blocks of ", settings$block_size_used, " rows"),
+                  ")"),
+    repeats = "Interval: 95% t-interval over repeats, for this data set",
+    paste("Interval:", settings$ci)
+  )
+  if (!is.null(settings$ci_note)) {
+    text <- paste0(text, "; ", settings$ci_note)
+  }
+  if (!is.null(settings$tolerance)) {
+    text <- paste0(text, "; tolerance ", format(settings$tolerance),
+                   if (isTRUE(attr(x, "converged"))) " met" else " not met (rows ran out)")
+  }
+  text
+}
+
+#' What a unit is, in words: "feature", "group", "time step", "cell (time step x feature)".
+#' @noRd
+unit_phrase <- function(settings) {
+  members <- if (is.null(settings$groups)) "feature" else "group"
+  switch(settings$by %or% "feature",
+    timestep = "time step",
+    cell = paste0("cell (time step x ", members, ")"),
+    members
+  )
+}
+
+#' The numeric columns as text with one format per column: as many decimals as give
+#' `digits` significant digits to the column's largest value (all in scientific notation
+#' when that would need more than 9 decimals), so a column reads down at one scale.
+#' @noRd
+formatted_table <- function(frame, digits = 4L) {
+  numeric <- vapply(frame, is.double, logical(1))
+  frame[numeric] <- lapply(frame[numeric], format_column, digits = digits)
+  frame
+}
+
+format_column <- function(values, digits = 4L) {
+  finite <- abs(values[is.finite(values)])
+  largest <- if (length(finite)) max(finite) else 0
+  decimals <- if (largest > 0) digits - 1L - floor(log10(largest)) else digits - 1L
+  if (decimals > 9L) {
+    return(trimws(formatC(values, format = "e", digits = digits - 1L)))
+  }
+  trimws(formatC(values, format = "f", digits = max(0L, decimals)))
 }
 
 #' @export
 as.data.frame.pyimportance_result <- function(x, ...) {
-  attributes(x)[c("importances", "settings", "baseline_score")] <- NULL
+  attributes(x) <- attributes(x)[c("names", "row.names")]
   class(x) <- "data.frame"
   x
 }

@@ -5,8 +5,10 @@ test_that("an R function model gives the same numbers as the same Python functio
   x <- signal_x()
   from_r <- perturbation_importance(last_step_model, x, n_repeats = 3, seed = 5)
   python_model <- reticulate::py_eval("lambda x: 3 * x[:, -1, 0]", convert = FALSE)
+  # The very array R passes (Fortran order, R's memory): the engine's numbers do not depend
+  # on the memory layout only up to rounding (reported to the engine).
   from_python <- engine()$perturbation_importance(
-    python_model, numpy()$ascontiguousarray(x), n_repeats = 3L, random_state = 5L
+    python_model, reticulate::r_to_py(x), n_repeats = 3L, random_state = 5L
   )
 
   expected <- python_importances(from_python)
@@ -115,7 +117,7 @@ test_that("method and loss may be R functions", {
   skip_if_no_python()
   x <- signal_x()
   y <- 3 * x[, 10, 1]
-  zero_out <- function(values, rng) values * 0
+  zero_out <- function(values, seed) values * 0
   zeroed <- perturbation_importance(last_step_model, x, method = zero_out, n_repeats = 1)
   builtin <- perturbation_importance(last_step_model, x, method = "zero", n_repeats = 1)
   expect_identical(zeroed$importance, builtin$importance)
@@ -126,4 +128,79 @@ test_that("method and loss may be R functions", {
   builtin <- perturbation_importance(last_step_model, x, y, loss = "mse", n_repeats = 2, seed = 4)
   expect_equal(custom$importance, builtin$importance, tolerance = 1e-12)
   expect_identical(attr(custom, "settings")$loss, "squared_error")
+})
+
+test_that("an R method gets function(values, seed): the seed makes its draws reproducible", {
+  skip_if_no_python()
+  x <- signal_x()
+  seen <- list()
+  shuffle_rows <- function(values, seed) {
+    seen[[length(seen) + 1L]] <<- list(dim = dim(values), seed = seed)
+    set.seed(seed)
+    values[sample(dim(values)[1]), , , drop = FALSE]
+  }
+  first <- perturbation_importance(last_step_model, x, method = shuffle_rows, n_repeats = 2, seed = 9)
+  again <- perturbation_importance(last_step_model, x, method = shuffle_rows, n_repeats = 2, seed = 9)
+  expect_identical(as.data.frame(first), as.data.frame(again))
+  expect_identical(seen[[1]]$dim, c(200L, 10L, 1L))
+  seeds <- vapply(seen, function(call) call$seed, integer(1))
+  expect_true(all(seeds >= 0L))
+  expect_identical(seeds[1:6], seeds[7:12]) # same seed, same draws
+  expect_identical(length(unique(seeds[1:6])), 6L) # one seed per (feature, repeat)
+  expect_gt(first$importance[1], 1)
+  expect_identical(first$importance[2:3], c(0, 0))
+})
+
+test_that("a data frame x gives the R model data frame chunks with the column types it needs", {
+  skip_if_no_python()
+  set.seed(4)
+  frame <- data.frame(a = rnorm(60), b = sample(1:5, 60, replace = TRUE), flag = rnorm(60) > 0)
+  seen <- NULL
+  model <- function(d) {
+    seen <<- d
+    2 * d$a + d$flag
+  }
+  result <- perturbation_importance(model, frame, n_repeats = 2, seed = 1)
+  expect_identical(names(seen), c("a", "b", "flag"))
+  expect_true(is.data.frame(seen))
+  expect_identical(result$feature[3], "b")
+  expect_identical(result$importance[3], 0)
+})
+
+test_that("several inputs: a named list x gives the R model a named list of chunks", {
+  skip_if_no_python()
+  set.seed(5)
+  sequence <- array(rnorm(80 * 4 * 2), c(80, 4, 2), dimnames = list(NULL, NULL, c("load", "temp")))
+  static <- matrix(rnorm(80 * 2), 80, dimnames = list(NULL, c("site", "size")))
+  seen <- NULL
+  model <- function(inputs) {
+    seen <<- inputs
+    2 * inputs$sequence[, 4, "load"] + inputs$static[, "size"]
+  }
+  result <- perturbation_importance(model, list(sequence = sequence, static = static), n_repeats = 2, seed = 3)
+  expect_identical(names(seen), c("sequence", "static"))
+  expect_identical(dim(seen$sequence)[-1], c(4L, 2L))
+  expect_identical(colnames(seen$static), c("site", "size"))
+  expect_setequal(result$feature, c("load", "temp", "site", "size"))
+  expect_identical(result$importance[result$feature %in% c("temp", "site")], c(0, 0))
+  expect_identical(attr(result, "settings")$inputs, c("sequence", "static"))
+})
+
+test_that("several outputs: a list y with a factor head keeps its levels; per_output adds an output column", {
+  skip_if_no_python()
+  x <- signal_x()
+  level <- x[, 10, 1] + 0.5 * x[, 10, 2]
+  direction <- factor(ifelse(x[, 10, 2] > 0, "up", "down"), levels = c("down", "up"))
+  model <- function(x) list(x[, 10, 1] + 0.5 * x[, 10, 2], cbind(stats::plogis(-5 * x[, 10, 2]),
+                                                                   stats::plogis(5 * x[, 10, 2])))
+  result <- perturbation_importance(model, x, list(level, direction),
+                                    loss = list("mse", "log_loss"), per_output = TRUE, n_repeats = 2, seed = 1)
+  expect_identical(attr(result, "settings")$classes, list(NULL, c("down", "up")))
+  expect_true("output" %in% names(result))
+  expect_identical(nrow(result), 6L)
+  expect_identical(length(attr(result, "baseline_score")), 2L)
+  labels <- rownames(attr(result, "importances"))
+  expect_identical(labels, paste0(result$feature, "[", result$output, "]"))
+  top <- result[result$output == result$output[1], ]
+  expect_identical(top$feature[3], "noise")
 })

@@ -3,20 +3,57 @@ small_result <- function(..., n_repeats = 3) {
   perturbation_importance(function(x) 3 * x[, 10, 1] + x[, 10, 2], x, n_repeats = n_repeats, seed = 1, ...)
 }
 
-test_that("the result is a sorted data frame with the documented columns and attributes", {
+#' A result as the engine's R layer builds it, with chosen numbers (no Python needed).
+mock_result <- function(importance, by = "feature", groups = NULL, timestep = NULL) {
+  n <- length(importance)
+  frame <- data.frame(feature = paste0("x", seq_len(n)), stringsAsFactors = FALSE)
+  if (!is.null(timestep)) frame$timestep <- timestep
+  frame$importance <- importance
+  frame$std <- importance / 10
+  frame$ci_low <- importance - importance / 5
+  frame$ci_high <- importance + importance / 5
+  structure(frame, class = c("pyimportance_result", "data.frame"),
+            importances = cbind(repeat1 = importance, repeat2 = importance),
+            settings = list(method = "permute", scale = NULL, relative_scale = TRUE, loss = "mse", by = by,
+                            groups = groups, n_repeats = 2L, n_samples = 100L, ci = "repeats"),
+            baseline_score = 0.5, n_rows_used = 100L)
+}
+
+test_that("the result is a sorted data frame with the engine's columns and the documented attributes", {
   skip_if_no_python()
   result <- small_result()
   expect_identical(class(result), c("pyimportance_result", "data.frame"))
-  expect_identical(names(result), c("feature", "importance", "std", "ci_low", "ci_high"))
+  expect_identical(names(result), c("feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"))
   expect_identical(result$feature, c("signal", "weak", "noise"))
   expect_false(is.unsorted(rev(result$importance)))
   importances <- attr(result, "importances")
   expect_identical(rownames(importances), result$feature)
+  expect_identical(colnames(importances), c("repeat1", "repeat2", "repeat3"))
   expect_equal(rowMeans(importances), result$importance, tolerance = 1e-12, ignore_attr = TRUE)
   expect_equal(apply(importances, 1, sd), result$std, tolerance = 1e-12, ignore_attr = TRUE)
   expect_true(all(result$ci_low <= result$importance & result$importance <= result$ci_high))
-  expect_identical(attr(result, "settings")$random_state, 1)
+  settings <- attr(result, "settings")
+  expect_identical(settings$seed, 1L)
+  expect_null(settings$random_state)
+  expect_identical(settings$n_repeats, 3L)
+  expect_identical(settings$feature_names, c("signal", "weak", "noise"))
   expect_identical(attr(result, "baseline_score"), 0)
+  expect_identical(attr(result, "n_rows_used"), 200L)
+  expect_identical(attr(result, "n_repeats_used"), 3L)
+  expect_identical(attr(result, "converged"), NA)
+  expect_identical(attr(result, "precision"), NA_real_)
+  expect_identical(attributes(result)$row.names, 1:3)
+})
+
+test_that("time steps are 1-based integers; a stopping rule reports whether it was met", {
+  skip_if_no_python()
+  cells <- small_result(by = "cell", n_repeats = 2)
+  expect_identical(cells$timestep[1:2], c(10L, 10L))
+  expect_identical(sort(unique(cells$timestep)), 1:10)
+  stopped <- small_result(tolerance = 0.5, ci = "repeats")
+  expect_true(attr(stopped, "converged"))
+  expect_true(attr(stopped, "precision") <= 0.5)
+  expect_identical(attr(stopped, "settings")$tolerance, 0.5)
 })
 
 test_that("as.data.frame() drops the class and the attributes", {
@@ -24,27 +61,69 @@ test_that("as.data.frame() drops the class and the attributes", {
   frame <- as.data.frame(small_result())
   expect_identical(class(frame), "data.frame")
   expect_null(attr(frame, "importances"))
-  expect_identical(names(frame), c("feature", "importance", "std", "ci_low", "ci_high"))
+  expect_null(attr(frame, "n_rows_used"))
+  expect_identical(names(frame), c("feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"))
 })
 
-test_that("print() shows a header line with the settings, then the table", {
+test_that("each numeric column is printed in one format: the decimals its largest value needs", {
+  expect_identical(format_column(c(3.552, 0.2264, 8.048e-06)), c("3.552", "0.226", "0.000"))
+  expect_identical(format_column(c(-0.01234, 0.000912, NaN)), c("-0.01234", "0.00091", "NaN"))
+  expect_identical(format_column(c(1234.5, 2)), c("1234", "2"))
+  expect_identical(format_column(c(2e-12, 1e-13)), c("2.000e-12", "1.000e-13"))
+  expect_identical(format_column(c(0, 0)), c("0.000", "0.000"))
+})
+
+test_that("print() shows what was measured, the interval, then the table in one format per column", {
+  output <- capture.output(print(mock_result(c(3.552, 0.2264, 8.048e-06))))
+  expect_identical(output, c(
+    "Perturbation importance by feature: method permute, loss mse (baseline 0.5), 2 repeats, 100 samples",
+    "Interval: 95% t-interval over repeats, for this data set",
+    " feature importance    std ci_low ci_high",
+    "      x1      3.552 0.3552  2.842   4.262",
+    "      x2      0.226 0.0226  0.181   0.272",
+    "      x3      0.000 0.0000  0.000   0.000"
+  ))
+})
+
+test_that("the header names groups, time steps and cells", {
+  groups <- list(a = c("x1", "x2"), b = "x3")
+  expect_match(capture.output(print(mock_result(c(2, 1), groups = groups)))[1],
+               "^Perturbation importance by group: ")
+  expect_match(capture.output(print(mock_result(c(2, 1), by = "timestep", timestep = 1:2)))[1],
+               "^Perturbation importance by time step: ")
+  expect_match(capture.output(print(mock_result(c(2, 1), by = "cell", timestep = 1:2)))[1],
+               "^Perturbation importance by cell \\(time step x feature\\): ")
+  expect_match(capture.output(print(mock_result(c(2, 1), by = "cell", groups = groups, timestep = 1:2)))[1],
+               "^Perturbation importance by cell \\(time step x group\\): ")
+})
+
+test_that("print() with real results: the data interval and the samples", {
   skip_if_no_python()
   output <- capture.output(print(small_result()))
   expect_identical(
-    output[1],
-    "Perturbation importance by feature: method gaussian (scale 0.1 x sd), mean absolute change of predictions (no y), 3 repeats, 200 samples"
+    output[1:2],
+    c(paste("Perturbation importance by feature: method gaussian (scale 0.1 x sd), mean absolute change of",
+            "predictions (no y), 3 repeats, 200 samples"),
+      "Interval: 95% over rows and perturbations (block bootstrap, blocks of 4 rows)")
   )
-  expect_match(output[2], "^ *feature +importance +std +ci_low +ci_high$")
-  expect_match(output[3], "^ *signal ")
-  expect_length(output, 5)
+  expect_match(output[3], "^ *feature +importance +std +ci_low +ci_high +p_value +p_adjusted$")
+  expect_match(output[4], "^ *signal ")
+  expect_length(output, 6)
+})
 
-  x <- signal_x()
-  with_y <- perturbation_importance(function(x) x[, 10, 1], x, x[, 10, 1] + 1, method = "permute",
-                                    n_repeats = 2, seed = 1)
-  expect_identical(
-    capture.output(print(with_y))[1],
-    "Perturbation importance by feature: method permute, loss mse (baseline 1), 2 repeats, 200 samples"
-  )
+test_that("in a report the result is a Markdown table with a caption, formatted like the console", {
+  printed <- knitr::knit_print(mock_result(c(3.552, 0.2264, 8.048e-06), groups = list(a = "x1")))
+  lines <- strsplit(as.character(printed), "\n")[[1]]
+  lines <- lines[nzchar(lines)]
+  expect_identical(lines, c(
+    paste("Table: Perturbation importance by group: increase of mse when perturbed with permute; 2 repeats",
+          "on 100 samples; baseline mse = 0.5. Interval: 95% t-interval over repeats, for this data set."),
+    "|feature | importance|     sd| 95% low| 95% high|",
+    "|:-------|----------:|------:|-------:|--------:|",
+    "|x1      |      3.552| 0.3552|   2.842|    4.262|",
+    "|x2      |      0.226| 0.0226|   0.181|    0.272|",
+    "|x3      |      0.000| 0.0000|   0.000|    0.000|"
+  ))
 })
 
 test_that("plot() and autoplot() return ggplots: bars, a line over time, a heatmap", {
@@ -63,7 +142,7 @@ test_that("plot() and autoplot() return ggplots: bars, a line over time, a heatm
   expect_identical(class(heatmap$layers[[1]]$geom)[1], "GeomTile")
   expect_silent(ggplot2::ggplot_build(heatmap))
 
-  single <- plot(small_result(n_repeats = 1)) # no interval with one repeat: bars only
+  single <- plot(small_result(n_repeats = 1, ci = "repeats")) # no interval over one repeat: bars only
   expect_length(single$layers, 1)
   expect_silent(ggplot2::ggplot_build(single))
 })

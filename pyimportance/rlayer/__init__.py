@@ -1,0 +1,128 @@
+"""Every R convention of pyimportance, in one place, for both ways R reaches the engine.
+
+R reaches the engine two ways: the R package (``r_wrapper/``, through reticulate) and the rpy2
+layer (:mod:`pyimportance.rbridge`). Both must accept the same R objects and return the same
+data frame for the same call, so neither knows any R convention itself. Each *binding* does
+only what has to happen in its own language:
+
+1. turn each R object into an :class:`RValue`, a neutral mirror of it (type, values as a NumPy
+   array in R's index order, dimnames, names, factor levels, NA positions), and each R
+   function into an :class:`RValue` of type ``"function"`` whose ``function`` calls the R
+   function with :class:`RValue` arguments and returns an :class:`RValue` (or an
+   :class:`RCondition` when R signalled an error or an interrupt);
+2. call :func:`perturbation_importance` here;
+3. turn the :class:`RValue` that comes back (a data frame with its attributes) into R.
+
+Everything between is here: the R argument names (``x``, ``seed``) and their types, checked
+one by one from the table :data:`ARGUMENTS` (a new argument is one line); 1-based group
+members and time steps; factor codes and levels; feature names from ``dimnames`` and data
+frame columns; R's ``NA`` (which NumPy cannot hold in integer and logical arrays: reticulate
+reads ``NA_integer_`` as -2147483648 and logical ``NA`` as ``TRUE``, so the bindings report
+NA positions separately and they become NaN here, as double ``NA`` already is, and the
+engine's own check then names their 1-based position); R functions as model, method and loss
+(what they receive, what they must return, their errors and interrupts); the result frame
+(built generically from :meth:`ImportanceResult.to_frame`, time steps 1-based), its
+attributes and the settings list; and the translation of engine errors into R condition
+classes and R messages, the engine being called with :func:`terms.speaking` ``(terms.R)``.
+
+The pieces, one job each: :mod:`.values` (the mirror, and how R describes a value),
+:mod:`.errors` (condition classes and messages), :mod:`.data` (``x`` and ``y``, NA),
+:mod:`.functions` (R functions as model, method and loss), :mod:`.arguments` (the table of the
+other arguments), :mod:`.frame` (the result as R's data frame); this module calls the engine.
+
+Why by hand: reticulate and rpy2 each convert R objects to Python, but differently (lists
+vs arrays, ``NA`` lost or kept, factors as strings), and neither knows what an argument
+means; the neutral :class:`RValue` is the smallest common ground on which one piece of code
+can apply the conventions for both.
+
+A custom ``method`` is ``function(values, seed)`` in R: ``values`` is an array
+``c(n, n_unit_timesteps, n_unit_features)``; ``seed`` a whole number drawn from the job's
+own random generator, so results are reproducible and R code can call ``set.seed(seed)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import terms
+from ..api import perturbation_importance as _engine_importance
+from .arguments import ARGUMENTS, Argument, engine_options
+from .data import as_inputs, as_targets, dress_with_names
+from .errors import CONDITION_CLASSES, RArgumentError, RError, RFunctionError, as_r_error, condition_classes, r_message
+from .frame import as_r_setting, result_frame, unit_label
+from .functions import r_loss, r_method, r_model
+from .values import RCondition, RValue, describe, is_null, is_r_function
+
+# The public classes are known by this module's name (R checks a result's Python class by it).
+for _public in (RValue, RCondition, RError, RArgumentError, RFunctionError):
+    _public.__module__ = __name__
+
+__all__ = [
+    "ARGUMENTS", "CONDITION_CLASSES", "Argument", "RArgumentError", "RCondition", "RError", "RFunctionError",
+    "RValue", "as_inputs", "as_r_error", "as_r_setting", "as_targets", "call_from_r", "condition_classes",
+    "describe", "engine_options", "perturbation_importance", "r_loss", "r_message", "r_method", "r_model",
+    "result_frame", "unit_label",
+]
+
+
+def _check_executor(model, arguments: Mapping[str, Any]) -> None:
+    """R functions run in this R process only: refuse them with an executor."""
+    if is_null(arguments.get("executor")):
+        return
+    if any(is_r_function(item) for item in (model, arguments.get("method"), arguments.get("loss"))):
+        raise RArgumentError(
+            "executor needs a Python model and built-in method and loss: R functions cannot run in "
+            "other processes or threads"
+        )
+
+
+def perturbation_importance(model, x, y=None, **arguments) -> RValue:
+    """:func:`pyimportance.perturbation_importance` called with R's values, returning R's frame.
+
+    Parameters
+    ----------
+    model : RValue of type "function", or a Python model
+    x : RValue (array, matrix, data frame, or a list of them), or a Python array
+    y : RValue (vector, factor, matrix, data frame, or a list of them), Python array or None
+    **arguments
+        The other arguments under their R names (:data:`ARGUMENTS`), as RValues or Python values.
+
+    Returns
+    -------
+    RValue
+        The result data frame (see :func:`result_frame`).
+
+    Raises
+    ------
+    RError
+        Any error, in R's terms; ``KeyboardInterrupt`` passes as it is.
+    """
+    with terms.speaking(terms.R):
+        try:
+            _check_executor(model, arguments)
+            options = engine_options(arguments)
+            inputs = as_inputs(x)
+            targets, classes = as_targets(y)
+            if is_r_function(model):
+                model = r_model(model, dress_with_names(inputs, options.get("feature_names")))
+            elif isinstance(model, RValue):
+                raise RArgumentError(
+                    "model must be a Keras model (a Python object) or an R function(x) returning "
+                    f"predictions, got {describe(model)}"
+                )
+            if options.get("feature_names") is None and inputs.feature_names is not None:
+                options["feature_names"] = inputs.feature_names
+            result = _engine_importance(model, inputs.values, targets, **options)
+            return result_frame(result, classes)
+        except Exception as error:  # KeyboardInterrupt (BaseException) stays an interrupt
+            raise as_r_error(error) from error
+
+
+def call_from_r(model, x, y=None, arguments: Mapping[str, Any] | None = None) -> RValue | RCondition:
+    """:func:`perturbation_importance` for a binding that cannot catch Python exceptions by type
+    (reticulate): an error comes back as an :class:`RCondition` with its classes."""
+    try:
+        return perturbation_importance(model, x, y, **dict(arguments or {}))
+    except RError as error:
+        return RCondition("error", error.message, error.classes, error.python_type)
