@@ -133,18 +133,27 @@ class ColumnModel:
             raise ValueError(
                 f"rows must be a 2-D array with {n_columns} columns (as the reference rows), got shape {rows.shape}"
             )
-        block = np.asarray(rows[:, self.columns], dtype=np.float64)
-        fitted = np.empty_like(block)
-        fitted[:] = self._mean[self.columns]
-        if self.conditioning_columns.size:
-            # whole rows, centred in slices: no gather of columns, temporaries bounded by _SPLIT_ROWS rows
-            for start in range(0, rows.shape[0], _SPLIT_ROWS):
-                centred = np.subtract(rows[start : start + _SPLIT_ROWS], self._mean, dtype=np.float64)
-                fitted[start : start + _SPLIT_ROWS] += centred @ self._coefficients
-        residual = block - fitted
+        fitted = np.empty((rows.shape[0], self.columns.size))
+        residual = np.empty_like(fitted)
+        # whole rows, centred in slices: no gather of columns, temporaries bounded by _SPLIT_ROWS rows
+        for start in range(0, rows.shape[0], _SPLIT_ROWS):
+            centred = np.subtract(rows[start : start + _SPLIT_ROWS], self._mean, dtype=np.float64)
+            fitted[start : start + _SPLIT_ROWS], residual[start : start + _SPLIT_ROWS] = self.split_centred(
+                centred, in_sample=in_sample)
+        return fitted, residual
+
+    def split_centred(self, centred: np.ndarray, *, in_sample: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`split` for rows already centred on the reference means (``rows - mean``).
+
+        For callers that split the same rows for many blocks: centring them once saves a full
+        copy of the rows per block.
+        """
+        block = centred[:, self.columns]
+        explained = centred @ self._coefficients if self.conditioning_columns.size else np.zeros_like(block)
+        residual = block - explained
         if in_sample:
             self._to_leave_one_out(residual)
-            fitted = block - residual
+        fitted = block - residual + self._mean[self.columns]
         return fitted, residual
 
     def _to_leave_one_out(self, residual: np.ndarray) -> None:
@@ -239,6 +248,10 @@ class LinearConditional:
     def alphas(self) -> np.ndarray:
         """The penalty grid, ascending (a copy)."""
         return self._alphas.copy()
+
+    def centre(self, rows: np.ndarray) -> np.ndarray:
+        """``rows - mean`` (float64): what :meth:`ColumnModel.split_centred` takes."""
+        return np.subtract(rows, self._mean, dtype=np.float64)
 
     def for_columns(self, columns: Sequence[int]) -> ColumnModel:
         """The ridge model of the block ``columns`` given every other column, penalty chosen by GCV.

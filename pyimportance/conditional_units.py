@@ -22,6 +22,9 @@ from .perturbations import feature_stats
 from .units import Unit
 
 _FIT_ROWS = 4096
+# The evaluated rows, flattened and centred, are kept for the whole run up to this size (every
+# unit's split reads all of them); larger data is flattened again, in slices, for each unit.
+_CACHE_BYTES = 512 * 2**20
 
 
 def _flat_rows(inputs: Inputs, rows: np.ndarray | slice, means: Sequence[np.ndarray]) -> np.ndarray:
@@ -53,6 +56,7 @@ class ConditionalSampler:
                 yield _flat_rows(source, slice(start, start + _FIT_ROWS), self._means)
 
         self._model = LinearConditional.fit(chunks())
+        self._centred: dict[tuple[int, int], np.ndarray] = {}  # (first row, count) -> centred flat rows
         self._cached: tuple[int, int, int] | None = None
         self._cached_parts: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -64,6 +68,15 @@ class ConditionalSampler:
             for block in unit.blocks
         ]
 
+    def _centred_rows(self, rows: np.ndarray) -> np.ndarray | None:
+        """The rows flattened and centred, kept while they fit in :data:`_CACHE_BYTES` (else None)."""
+        if len(rows) * self._inputs.n_columns * 8 > _CACHE_BYTES:
+            return None
+        key = (int(rows[0]) if len(rows) else -1, len(rows))
+        if key not in self._centred:
+            self._centred = {key: self._model.centre(_flat_rows(self._inputs, rows, self._eval_means))}
+        return self._centred[key]
+
     def parts(self, unit_index: int, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(fitted, residual) of each block of the unit for these rows, each (k, steps, features)."""
         key = (unit_index, len(rows), int(rows[0]) if len(rows) else -1)
@@ -74,10 +87,12 @@ class ConditionalSampler:
         model = self._model.for_columns(np.concatenate(block_columns))
         width = sum(len(columns) for columns in block_columns)
         fitted, residual = np.empty((len(rows), width)), np.empty((len(rows), width))
+        centred = self._centred_rows(rows)
         for start in range(0, len(rows), _FIT_ROWS):
             stop = min(start + _FIT_ROWS, len(rows))
-            flat = _flat_rows(self._inputs, rows[start:stop], self._eval_means)
-            fitted[start:stop], residual[start:stop] = model.split(flat, in_sample=self._in_sample)
+            chunk = centred[start:stop] if centred is not None else self._model.centre(
+                _flat_rows(self._inputs, rows[start:stop], self._eval_means))
+            fitted[start:stop], residual[start:stop] = model.split_centred(chunk, in_sample=self._in_sample)
         result, start = [], 0
         for block, columns in zip(unit.blocks, block_columns):
             part = self._inputs.parts[block.input]
