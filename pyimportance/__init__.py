@@ -5,9 +5,11 @@ from .evaluate import ModelFailedError
 from .perturbations import MethodFailedError
 from .predict import ModelOutputError, NotRowWiseError
 from .result import ImportanceResult
+from .scoring import LossFailedError
 
 __all__ = [
     "ImportanceResult",
+    "LossFailedError",
     "MethodFailedError",
     "ModelFailedError",
     "ModelOutputError",

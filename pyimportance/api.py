@@ -48,14 +48,15 @@ def _check_max_samples(max_samples, n_samples: int) -> int:
     if max_samples is None:
         return n_samples
     if isinstance(max_samples, numbers.Real) and not isinstance(max_samples, (numbers.Integral, bool, np.bool_)):
+        expectation = "max_samples must be an int >= 1 or a fraction in (0, 1]"
         if not np.isfinite(max_samples):
-            raise ValueError(f"max_samples must be an int >= 1 or a fraction in (0, 1], got {max_samples}")
+            raise ValueError(f"{expectation}, got {terms.number(max_samples)}")
         if float(max_samples).is_integer() and max_samples > 1:
             max_samples = int(max_samples)
         elif 0 < max_samples <= 1:
             return max(1, int(round(max_samples * n_samples)))
         else:
-            raise ValueError(f"max_samples must be an int >= 1 or a fraction in (0, 1], got {max_samples}")
+            raise ValueError(f"{expectation}, got {terms.number(max_samples)}")
     count = check_positive_int(max_samples, "max_samples")
     if count > n_samples:
         raise ValueError(
@@ -96,12 +97,14 @@ def _with_masks(inputs: Inputs, model, mask_value) -> Inputs:
     elif isinstance(mask_value, Mapping):
         unknown = [key for key in mask_value if key not in inputs.names]
         if unknown:
-            raise ValueError(f"mask_value names unknown inputs {unknown}; inputs: {list(inputs.names)}")
+            raise ValueError(
+                f"mask_value names unknown inputs {terms.vector(unknown)}; inputs: {terms.vector(inputs.names)}"
+            )
         values = {str(key): value for key, value in mask_value.items()}
     else:
         if isinstance(mask_value, (bool, np.bool_)) or not isinstance(mask_value, numbers.Real):
             raise TypeError(f"mask_value must be a number, {terms.literal('auto')} or {terms.literal(None)}, "
-                            f"got {mask_value!r}")
+                            f"got {terms.literal(mask_value) if not isinstance(mask_value, list) else mask_value}")
         values = {part.name: mask_value for part in inputs.parts if part.is_sequence}
     parts = []
     for part in inputs.parts:
@@ -253,14 +256,14 @@ def perturbation_importance(
     by = check_choice(by, "by", BY_CHOICES)
     if by != "feature" and not inputs.is_sequence:
         raise ValueError(
-            f"by={terms.literal(by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
+            f"{terms.setting('by', by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
             f"got 2D {terms.arg('X')}"
         )
     if groups is not None and by == "timestep":
         raise ValueError(
-            f"groups cannot be used with by={terms.literal('timestep')}, which perturbs all features of a time step "
-            f"together; use by={terms.literal('cell')} for each group at each time step, or "
-            f"by={terms.literal('feature')}"
+            f"groups cannot be used with {terms.setting('by', 'timestep')}, which perturbs all features of a time "
+            f"step together; use {terms.setting('by', 'cell')} for each group at each time step, or "
+            f"{terms.setting('by', 'feature')}"
         )
     resolved_groups = check_groups(groups, inputs.feature_names) if groups is not None else None
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
@@ -273,14 +276,14 @@ def perturbation_importance(
         raise TypeError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
     task_size = check_positive_int(task_size, "task_size", allow_none=True)
     if task_size is not None and executor is None:
-        raise ValueError(f"task_size needs an executor, got executor={terms.literal(None)}")
+        raise ValueError(f"task_size needs an executor, got {terms.setting('executor', None)}")
     ci = check_choice(ci, "ci", CI_CHOICES)
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
     tolerance = _check_tolerance(tolerance)
     per_output = check_flag(per_output, "per_output")
     if reference is not None and not resolved.conditional:
-        raise ValueError(f"reference is used by method={terms.literal('conditional')} only, got method="
-                         f"{terms.literal(resolved.name)}")
+        raise ValueError(f"reference is used by {terms.setting('method', 'conditional')} only, got "
+                         f"{terms.setting('method', resolved.name)}")
     check_model_input(model, [part.values.shape if part.is_sequence else part.values[:, 0].shape
                               for part in inputs.parts], inputs.names)
     inputs = _with_masks(inputs, model, mask_value)
@@ -291,7 +294,7 @@ def perturbation_importance(
     if resolved.donor_based and inputs.n_samples < 2 or (resolved.donor_based and tolerance and
                                                          min(len(b) for b in row_blocks) < 2):
         warnings.warn(
-            f"method={terms.literal(resolved.name)} on {inputs.n_samples} row(s) cannot move any values between "
+            f"{terms.setting('method', resolved.name)} on {inputs.n_samples} row(s) cannot move any values between "
             "rows: every importance is 0 and the intervals are undefined (NaN); evaluate on more rows",
             UserWarning,
             stacklevel=2,

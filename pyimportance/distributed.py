@@ -34,8 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .evaluate import JobEvaluator, ModelFailedError
+from .perturbations import MethodFailedError
 from .plan import Job, Plan
 from .predict import PredictFunction, _keras_flavour
+from .scoring import LossFailedError
 from .tally import Baseline, JobResult, job_result
 from .targets import Scoring
 
@@ -150,7 +152,7 @@ def _score_block(payload: _Payload, start: int, stop: int) -> list[JobResult]:
     results: list[JobResult] = []
     evaluator = JobEvaluator(payload.plan, _worker_predict(payload))
     evaluator.run(payload.jobs[start:stop], lambda job, rows, predictions, donors: results.append(
-        job_result(payload.scoring, payload.baseline, job, rows, predictions, donors)))
+        job_result(payload.scoring, payload.baseline, job, rows, predictions, donors, payload.plan.describe)))
     with _lock:
         _stats["tasks"] += 1
     return results
@@ -228,10 +230,9 @@ def _block_result(future, plan: Plan, first: Job, last: Job) -> list[JobResult]:
     """A task's scores; a failure of the task itself (not the model) is named by its jobs."""
     try:
         return future.result()
-    except ModelFailedError:
+    except (ModelFailedError, MethodFailedError, LossFailedError):
         raise
     except Exception as error:
-        raise ModelFailedError(
-            f"task failed while evaluating {plan.describe(first)} to {plan.describe(last)}: "
-            f"{type(error).__name__}: {error}"
-        ) from error
+        where = f"while evaluating {plan.describe(first)} to {plan.describe(last)}"
+        failure = ModelFailedError(f"task failed {where}: {type(error).__name__}: {error}", where)
+        raise failure from error

@@ -16,12 +16,37 @@ import numpy as np
 from .packing import Chunk, ChunkPacker
 from .pipeline import Pipeline
 from .plan import Job, Plan
-from .predict import PredictFunction
+from .predict import ModelOutputError, NotRowWiseError, PredictFunction
 from .prefix import PREFIX_MIN_ROWS, PrefixPolicy, PrefixReuse
 
 
 class ModelFailedError(RuntimeError):
-    """The model raised while a given unit and repeat were being evaluated."""
+    """The model raised: on the unperturbed data, or while a given unit and repeat were being evaluated.
+
+    ``where`` says which ("on the unperturbed data", "while evaluating feature 'x2' (repeat 1 of
+    5)"); ``cause`` is the model's own exception (also ``__cause__``).
+    """
+
+    def __init__(self, message: str, where: str | None = None):
+        super().__init__(message)
+        self.where = where
+
+    @property
+    def cause(self) -> BaseException | None:
+        return self.__cause__
+
+    def __reduce__(self):  # keep ``where`` across processes (executors pickle exceptions)
+        return type(self), (str(self), self.where)
+
+
+BASELINE = "on the unperturbed data"
+
+
+def model_failed(error: Exception, where: str) -> ModelFailedError:
+    """A :class:`ModelFailedError` for ``error`` raised by the model ``where``."""
+    failure = ModelFailedError(f"model failed {where}: {type(error).__name__}: {error}", where)
+    failure.__cause__ = error
+    return failure
 
 
 class _Pending:
@@ -122,15 +147,17 @@ class JobEvaluator:
         return policy.call(self.predict, arguments, step, sample_rows)
 
     def _raise_failure(self, error: Exception, jobs: list[Job | None]) -> None:
-        """Re-raise a model error: as it is on the baseline's chunk, else naming the chunk's jobs.
+        """Re-raise a model error as a :class:`ModelFailedError` naming the chunk's jobs (or the baseline).
 
         A chunk may hold rows of several jobs (one model call); the message then names the
         first and the last, since the call that failed served all of them.
         """
         jobs = list(dict.fromkeys(jobs))
         if any(job is None for job in jobs):
-            raise error
+            if isinstance(error, (ModelOutputError, NotRowWiseError)):
+                raise error  # what the model returned, not a failure of the call: its own message says it
+            raise model_failed(error, BASELINE)
         where = self.plan.describe(jobs[0])
         if len(jobs) > 1:
             where += f" (in one model call with {len(jobs) - 1} more job(s), up to {self.plan.describe(jobs[-1])})"
-        raise ModelFailedError(f"model failed while evaluating {where}: {type(error).__name__}: {error}") from error
+        raise model_failed(error, f"while evaluating {where}")

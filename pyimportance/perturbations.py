@@ -139,8 +139,8 @@ def _checked_block(value, block: np.ndarray) -> np.ndarray:
         ) from None
     if array.shape != block.shape:
         raise MethodFailedError(
-            f"method (a custom perturbation) must return an array of the shape it was given "
-            f"{block.shape}, got shape {array.shape}"
+            f"method (a custom perturbation) must return an array of the {terms.shape(block.shape)} it was given, "
+            f"got {terms.shape(array.shape)}"
         )
     if not np.isfinite(array).all():
         bad = int(np.count_nonzero(~np.isfinite(array)))
@@ -158,7 +158,8 @@ def resolve_method(method) -> Method:
     if isinstance(method, str) and method in METHODS:
         return METHODS[method]
     raise ValueError(
-        f"method must be one of {terms.choices(list(METHODS))} or a callable (values, rng) -> values, "
+        f"method must be one of {terms.choices(list(METHODS))} or "
+        f"{terms.either('a callable (values, rng) -> values', 'an R function(values, seed)')}, "
         f"got {terms.literal(method) if isinstance(method, str) else repr(method)}"
     )
 
@@ -216,7 +217,9 @@ def feature_stats(values: np.ndarray, mask: np.ndarray | None = None) -> Feature
     squares = np.zeros(n_features)
     shift = None
     for start in range(0, values.shape[0], _STATS_ROWS):
-        block = np.asarray(values[start : start + _STATS_ROWS], dtype=np.float64)
+        # C order whatever the caller's layout: R passes Fortran-ordered arrays, and sums taken in
+        # another memory order round differently (R and Python must agree bit for bit)
+        block = np.ascontiguousarray(values[start : start + _STATS_ROWS], dtype=np.float64)
         weights = np.ones(block.shape[:2]) if mask is None else mask[start : start + _STATS_ROWS].astype(np.float64)
         if shift is None:  # a shift near the data keeps the one-pass variance accurate
             shift = block.reshape(-1, n_features)[0].copy()

@@ -115,18 +115,24 @@ def check_model_input(model, shapes: Sequence[tuple[int, ...]], names: Sequence[
     if len(expected) != len(shapes):
         raise ValueError(
             f"{x_name} does not fit the model: the model has {len(expected)} inputs "
-            f"{[name for name, _ in expected]}, got {len(shapes)} array(s); pass a list (or a dict by input name) "
-            "with one array per input"
+            f"{terms.vector([name for name, _ in expected])}, got {len(shapes)} array(s); pass a list (or a "
+            f"{terms.either('dict', 'named list')} by input name) with one array per input"
         )
     for position, ((name, want), shape) in enumerate(zip(expected, shapes)):
         given = (None,) + tuple(shape[1:])
         fits = len(want) == len(given) and all(e is None or e == g for e, g in zip(want[1:], given[1:]))
         if not fits:
-            which = x_name if len(shapes) == 1 else f"{x_name}[{terms.literal(names[position] if names else name)}]"
+            which = x_name if len(shapes) == 1 else terms.element(x_name, names[position] if names else name)
             raise ValueError(
-                f"{which} does not fit the model: the model expects input of shape {want}, "
-                f"got {which} of shape {tuple(shape)}"
+                f"{which} does not fit the model: the model expects input of {_model_shape(want)}, "
+                f"got {which} of {terms.shape(shape)}"
             )
+
+
+def _model_shape(dims) -> str:
+    """A Keras input shape with its open batch size: ``shape (None, 5, 3)``; in R ``dim c(NA, 5, 3)``."""
+    shown = [terms.either("None", "NA") if d is None else str(d) for d in dims]
+    return terms.either(f"shape ({', '.join(shown)})", f"dim c({', '.join(shown)})")
 
 
 def check_not_stateful(model) -> None:
@@ -138,9 +144,10 @@ def check_not_stateful(model) -> None:
     stateful = [layer.name for layer in found if getattr(layer, "stateful", False)]
     if stateful:
         raise NotRowWiseError(
-            f"model has stateful layers {stateful}: their output depends on earlier calls and on the other rows "
-            "of a batch, so importance cannot be measured row by row; rebuild the model with stateful="
-            f"{terms.literal(False)} (same weights: model_2.set_weights(model.get_weights()))"
+            f"model has stateful layers {terms.vector(stateful)}: their output depends on earlier calls and on the "
+            "other rows of a batch, so importance cannot be measured row by row; rebuild the model with "
+            + terms.either("stateful=False (same weights: model_2.set_weights(model.get_weights()))",
+                           "stateful = FALSE (same weights: model_2$set_weights(model$get_weights()))")
         )
 
 
@@ -178,7 +185,7 @@ def as_prediction_heads(output, n_rows: int) -> list[np.ndarray]:
         kind = f" of {terms.type_word(dtype)}" if dtype is not None else ""
         raise ModelOutputError(f"model must return numeric predictions, got {type(output).__name__}{kind}") from None
     if matrix.ndim == 0 or matrix.shape[0] != n_rows:
-        got = f"output of shape {matrix.shape}" if matrix.ndim else f"a single value {output!r}"
+        got = f"output of {terms.shape(matrix.shape)}" if matrix.ndim else f"a single value {terms.literal(output)}"
         raise ModelOutputError(f"model must return one prediction row per input row ({n_rows}), got {got}")
     if not np.isfinite(matrix).all():
         bad = int(np.count_nonzero(~np.isfinite(matrix)))

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import inference
-from .evaluate import JobEvaluator
+from .evaluate import BASELINE, JobEvaluator, model_failed
 from .plan import Plan
-from .predict import PredictFunction, check_row_wise
-from .tally import Baseline, JobResult, Tally, job_result
+from .predict import ModelOutputError, NotRowWiseError, PredictFunction, check_row_wise
+from .tally import Baseline, JobResult, Tally, job_result, scoring_failures
 from .targets import Scoring, build_scoring, check_targets
 
 # Default rows per model call. Recurrent layers run fastest at a few thousand rows (their
@@ -109,17 +109,25 @@ def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool 
 
     first_rows = plan.block_rows(0)
     first_predictions = evaluator.predictions(first_rows)
-    check_row_wise(predict, lambda rows: _arguments(plan, first_rows[rows]), first_predictions)
+    try:
+        check_row_wise(predict, lambda rows: _arguments(plan, first_rows[rows]), first_predictions)
+    except (ModelOutputError, NotRowWiseError):
+        raise
+    except Exception as error:
+        raise model_failed(error, BASELINE) from error
     scoring = build_scoring(predict.head_shapes, targets, loss, output=output, per_output=per_output)
     check_targets(scoring, first_predictions)
-    baseline = _Baseline(plan, scoring, first_rows, first_predictions)
+    with scoring_failures(scoring, BASELINE):
+        scoring = scoring.with_row_wise_custom_losses(first_predictions, first_rows)
+        baseline = _Baseline(plan, scoring, first_rows, first_predictions)
     tally = Tally(plan, scoring, baseline.state, track_rows=options.ci == "data")
 
     converged, precision, used_blocks = None, None, 0
     for block in range(n_blocks):
         if block > 0:
             rows = plan.block_rows(block)
-            baseline.add(block, rows, evaluator.predictions(rows))
+            with scoring_failures(scoring, BASELINE):
+                baseline.add(block, rows, evaluator.predictions(rows))
         for result in _run_jobs(plan, predict, model, scoring, baseline.state, block, options, evaluator):
             tally.add(result)
         used_blocks = block + 1
@@ -202,7 +210,7 @@ def _run_jobs(plan: Plan, predict: PredictFunction, model, scoring: Scoring, bas
     if options.executor is None:
         results: list[JobResult] = []
         evaluator.run(jobs, lambda job, rows, predictions, donors: results.append(
-            job_result(scoring, baseline, job, rows, predictions, donors)))
+            job_result(scoring, baseline, job, rows, predictions, donors, plan.describe)))
         return results
     from .distributed import run_jobs
 

@@ -165,8 +165,8 @@ def resolve_loss(loss, has_y: bool) -> Loss:
     """The :class:`Loss` for ``loss`` (name, Keras loss object, callable or None) given whether ``y`` was passed."""
     if not has_y:
         if loss is not None:
-            shown = terms.literal(loss) if isinstance(loss, str) else repr(loss)
-            raise ValueError(f"loss={shown} needs y (the true targets); pass y or leave loss={terms.literal(None)}")
+            shown = terms.setting("loss", loss) if isinstance(loss, str) else f"loss={loss!r}"
+            raise ValueError(f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}")
         return PREDICTION_CHANGE
     if loss is None:
         return LOSSES["mse"]
@@ -177,15 +177,19 @@ def resolve_loss(loss, has_y: bool) -> Loss:
             return LOSSES[key]
         raise ValueError(
             f"loss must be one of {terms.choices(list(LOSSES))} (or a Keras loss name such as "
-            f"{terms.literal('mean_squared_error')}) or a callable (y_true, y_pred) -> float, "
-            f"got {terms.literal(loss)}"
+            f"{terms.literal('mean_squared_error')}) or {_loss_function()}, got {terms.literal(loss)}"
         )
     keras_loss = _from_keras_loss(loss)
     if keras_loss is not None:
         return keras_loss
     if callable(loss):
         return custom_loss(loss)
-    raise TypeError(f"loss must be a name or a callable (y_true, y_pred) -> float, got {type(loss).__name__}")
+    raise TypeError(f"loss must be a name or {_loss_function()}, got {type(loss).__name__}")
+
+
+def _loss_function() -> str:  # noqa: N802 - reads as the phrase it returns
+    """How a custom loss is written in the caller's language."""
+    return terms.either("a callable (y_true, y_pred) -> float", "an R function(y_true, y_pred) returning a number")
 
 
 def _from_keras_loss(loss) -> Loss | None:
@@ -219,6 +223,23 @@ def custom_loss(function: Callable) -> Loss:
     return Loss(name, call, kind="any", decomposable=False)
 
 
+class LossFailedError(RuntimeError):
+    """A custom ``loss`` raised, or returned something that is not a finite number (or one per row)."""
+
+
+def row_wise_custom(loss: Loss) -> Loss:
+    """A custom loss found to return one value per row, used as a row-wise loss (data-level intervals)."""
+
+    def rows(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        _, values = custom_value(loss.rows(y_true, y_pred), y_pred.shape[0])
+        if values is None:
+            raise TypeError(f"loss (a custom callable) returned one value per row before, but now one number "
+                            f"for {y_pred.shape[0]} rows")
+        return values[:, None]
+
+    return Loss(loss.name, rows, kind="any", decomposable=True)
+
+
 def custom_value(value, n_rows: int) -> tuple[float, np.ndarray | None]:
     """A custom loss's return value as (mean, per-row values or None); refuses non-numbers and NaN."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
@@ -226,17 +247,17 @@ def custom_value(value, n_rows: int) -> tuple[float, np.ndarray | None]:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"loss (a custom callable) must return a number, got {value!r}") from None
+        raise TypeError(f"loss (a custom callable) must return a number, got {terms.literal(value)}") from None
     if array.ndim == 1 and array.shape[0] == n_rows and n_rows > 1:
         if not np.isfinite(array).all():
             raise ValueError("loss (a custom callable) returned non-finite per-row values")
         return float(array.mean()), array
     if array.size != 1:
         raise TypeError(
-            f"loss (a custom callable) must return one number (or one per row: {n_rows}), got shape {array.shape}"
+            f"loss (a custom callable) must return one number (or one per row: {n_rows}), "
+            f"got {terms.shape(array.shape)}"
         )
     number = float(array.reshape(-1)[0])
     if not np.isfinite(number):
-        shown = "NA" if terms.current().language == "R" and np.isnan(number) else number
-        raise ValueError(f"loss (a custom callable) returned a non-finite value {shown}")
+        raise ValueError(f"loss (a custom callable) returned a non-finite value {terms.number(number)}")
     return number, None

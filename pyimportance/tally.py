@@ -9,12 +9,15 @@ how the jobs were batched, ordered or spread over workers.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from .inference import RowAccumulator
 from .plan import Job, Plan, contiguous
+from .scoring import LossFailedError
 from .targets import Scoring
 
 
@@ -39,8 +42,27 @@ class Baseline:
 
 
 def job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray, predictions: np.ndarray,
-               donors: np.ndarray | None) -> JobResult:
-    """Score one job's predictions (same on a worker as here)."""
+               donors: np.ndarray | None, describe: Callable[[Job], str]) -> JobResult:
+    """Score one job's predictions (same on a worker as here); a custom loss's failure names the job."""
+    with scoring_failures(scoring, f"while scoring {describe(job)}"):
+        return _job_result(scoring, baseline, job, rows, predictions, donors)
+
+
+@contextlib.contextmanager
+def scoring_failures(scoring: Scoring, where: str) -> Iterator[None]:
+    """Turn a custom loss's exception into a :class:`LossFailedError` that says ``where``."""
+    try:
+        yield
+    except LossFailedError:
+        raise
+    except Exception as error:
+        if not scoring.custom:
+            raise
+        raise LossFailedError(f"loss ({scoring.loss_name}) failed {where}: {type(error).__name__}: {error}") from error
+
+
+def _job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray, predictions: np.ndarray,
+                donors: np.ndarray | None) -> JobResult:
     span = contiguous(rows)
     rows = span if span is not None else rows  # a slice selects without copying
     if scoring.decomposable:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import terms
-from .scoring import PREDICTION_CHANGE, Loss, class_labels, custom_value, resolve_loss
+from .scoring import PREDICTION_CHANGE, Loss, class_labels, custom_value, resolve_loss, row_wise_custom
 
 ALL_OUTPUTS = "(all)"
 _PROBABILITY_SLACK = 1e-6
@@ -117,6 +117,22 @@ class Scoring:
         if head.target is None:
             return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
         return head.loss.per_row(head.target[rows], y_pred)
+
+    def with_row_wise_custom_losses(self, predictions: np.ndarray, rows) -> Scoring:
+        """This scoring, with custom losses that return one value per row (seen on ``rows``) used row-wise."""
+        heads, changed = list(self.heads), False
+        for h, head in enumerate(heads):
+            if head.target is not None and not head.loss.decomposable and predictions.shape[0] > 1:
+                _, per_row = custom_value(head.loss.rows(head.target[rows], predictions[:, head.columns]),
+                                          predictions.shape[0])
+                if per_row is not None:
+                    heads[h], changed = replace(head, loss=row_wise_custom(head.loss)), True
+        return Scoring(heads, self.outputs) if changed else self
+
+    @property
+    def custom(self) -> bool:
+        """Whether a loss is the user's own (its failures are the user's, named as such)."""
+        return any(head.loss.kind == "any" and head.target is not None for head in self.heads)
 
     def custom_scores(self, predictions: np.ndarray, rows) -> np.ndarray:
         """Scores (n_parts,) of non-decomposable (custom) losses on these rows; NaN for the others."""
@@ -224,12 +240,14 @@ def _heads_per_target(head_shapes, model_heads, targets, loss) -> list[Head]:
     names = [name for name, _, _ in model_heads]
     if len(targets) != len(head_shapes):
         raise ValueError(
-            f"y must have one target per model output head ({len(head_shapes)}: {names}), got {len(targets)}"
+            f"y must have one target per model output head ({len(head_shapes)}: {terms.vector(names)}), "
+            f"got {len(targets)}"
         )
     if all(key is not None for key, _ in targets):
         unknown = [key for key, _ in targets if key not in names]
         if unknown:
-            raise ValueError(f"y names unknown output heads {unknown}; the model's heads are {names}")
+            raise ValueError(f"y names unknown output heads {terms.vector(unknown)}; the model's heads are "
+                             f"{terms.vector(names)}")
         by_name = dict(targets)
         ordered = [by_name[name] for name in names]
     else:
@@ -245,7 +263,8 @@ def _losses_per_head(loss, names: list[str]) -> list:
     if isinstance(loss, Mapping):
         unknown = [key for key in loss if key not in names]
         if unknown:
-            raise ValueError(f"loss names unknown output heads {unknown}; the model's heads are {names}")
+            raise ValueError(f"loss names unknown output heads {terms.vector(unknown)}; the model's heads are "
+                             f"{terms.vector(names)}")
         return [loss.get(name) for name in names]
     if isinstance(loss, (list, tuple)):
         if len(loss) != len(names):
@@ -265,10 +284,10 @@ def _select(heads: list[Head], model_heads, output) -> list[Head]:
         _, model_columns, _ = model_heads[position]
         within = np.arange(len(model_columns))
         if columns is not None:
-            within = np.atleast_1d(np.asarray(columns, dtype=int)) - terms.index(0)
+            within = np.atleast_1d(np.asarray(columns, dtype=int))
             if within.min() < 0 or within.max() >= len(model_columns):
                 raise ValueError(
-                    f"output[{terms.literal(item)}] selects columns out of range "
+                    f"{terms.element('output', item)} selects columns out of range "
                     f"{terms.index(0)}..{terms.index(len(model_columns) - 1)}"
                 )
         if len(heads) == 1:  # one target for all heads: the columns within the joint head
@@ -283,16 +302,18 @@ def _head_position(item, names: list[str]) -> int:
     """Position of an output head given by name or by position (as the caller counts)."""
     if isinstance(item, str):
         if item not in names:
-            raise ValueError(f"output names unknown output head {terms.literal(item)}; the model's heads are {names}")
+            raise ValueError(f"output names unknown output head {terms.literal(item)}; the model's heads are "
+                             f"{terms.vector(names)}")
         return names.index(item)
     if isinstance(item, numbers.Integral) and not isinstance(item, bool):
-        position = int(item) - terms.index(0)
+        position = int(item)
         if not 0 <= position < len(names):
             raise ValueError(
-                f"output head number {item} is out of range {terms.index(0)}..{terms.index(len(names) - 1)}"
+                f"output head number {terms.index(position)} is out of range "
+                f"{terms.index(0)}..{terms.index(len(names) - 1)}"
             )
         return position
-    raise TypeError(f"output must name output heads (names or numbers), got {item!r}")
+    raise TypeError(f"output must name output heads (names or numbers), got {terms.literal(item)}")
 
 
 def _offset(model_heads, position: int) -> int:
@@ -319,8 +340,9 @@ def _is_binary(values: np.ndarray) -> bool:
     return bool(np.isin(values, (0.0, 1.0)).all())
 
 
-def _sample(values: np.ndarray) -> list:
-    return np.unique(values)[:5].tolist()
+def _sample(values: np.ndarray) -> str:
+    """A few distinct values, as the caller writes a vector."""
+    return terms.vector(np.unique(values)[:5].tolist())
 
 
 def check_targets(scoring: Scoring, predictions: np.ndarray) -> None:
@@ -333,7 +355,7 @@ def check_targets(scoring: Scoring, predictions: np.ndarray) -> None:
 def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
     loss, y, n_outputs = head.loss, head.target, y_pred.shape[1]
     where = f" for output head {terms.literal(head.name)}" if several else ""
-    name = terms.literal(loss.name)
+    name = terms.setting("loss", loss.name)
     kind = loss.kind
     if kind == "classification":
         kind = "binary" if n_outputs == 1 else "categorical"
@@ -341,14 +363,14 @@ def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
         y_columns = 1 if y.ndim == 1 else y.shape[1]
         if y_columns != n_outputs:
             raise ValueError(
-                f"loss={name} needs y with one 0/1 column per model output ({n_outputs}){where}, got {y_columns} "
+                f"{name} needs y with one 0/1 column per model output ({n_outputs}){where}, got {y_columns} "
                 f"columns" + (" (one-hot y for a one-output sigmoid model: pass the class labels 0/1 instead)"
                                if n_outputs == 1 and y_columns == 2 else "")
             )
         if not _is_binary(y):
             raise ValueError(
-                f"loss={name} needs y with classes 0/1{where}, got values such as {_sample(y)} "
-                f"(continuous y: use loss={terms.literal('mse')})"
+                f"{name} needs y with classes 0/1{where}, got values such as {_sample(y)} "
+                f"(continuous y: use {terms.setting('loss', 'mse')})"
             )
     elif kind == "categorical":
         _check_categorical(name, y, n_outputs, where)
@@ -367,24 +389,25 @@ def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
 def _check_categorical(name: str, y: np.ndarray, n_outputs: int, where: str) -> None:
     if y.ndim == 2:
         if y.shape[1] != n_outputs:
-            raise ValueError(f"loss={name} needs y as labels (n,) or one-hot (n, {n_outputs}){where}, got shape "
-                             f"{y.shape}")
+            expected = terms.either(f"labels (n,) or one-hot (n, {n_outputs})",
+                                    f"class labels (a vector or a factor) or a one-hot matrix of {n_outputs} columns")
+            raise ValueError(f"{name} needs y as {expected}{where}, got {terms.shape(y.shape)}")
         if not _is_binary(y):
-            raise ValueError(f"loss={name} needs one-hot y (0/1 columns){where}, got continuous values")
+            raise ValueError(f"{name} needs one-hot y (0/1 columns){where}, got continuous values")
         ones = y.sum(axis=1)
         bad = np.flatnonzero(ones != 1)
         if len(bad):
             row = int(bad[0])
             what = "no class" if ones[row] == 0 else f"{int(ones[row])} classes"
             raise ValueError(
-                f"loss={name} needs one-hot y with exactly one 1 per row{where}, got {len(bad)} rows that are not: "
+                f"{name} needs one-hot y with exactly one 1 per row{where}, got {len(bad)} rows that are not: "
                 f"row {terms.index(row)} marks {what}"
             )
         return
     labels = y
     if not (np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < n_outputs):
         raise ValueError(
-            f"loss={name} needs y as class labels 0..{n_outputs - 1} for a model with {n_outputs} outputs{where}, "
+            f"{name} needs y as class labels 0..{n_outputs - 1} for a model with {n_outputs} outputs{where}, "
             f"got values such as {_sample(labels)}"
         )
 
@@ -407,11 +430,18 @@ def _check_probabilities(loss: Loss, y_pred: np.ndarray, kind: str, where: str) 
     keras_loss = {
         "binary": "BinaryCrossentropy", "categorical": "CategoricalCrossentropy",
     }.get(kind, "BinaryCrossentropy")
+    fix = terms.either(f"loss=keras.losses.{keras_loss}(from_logits=True)",
+                       f"loss = keras3::loss_{_snake(keras_loss)}(from_logits = TRUE)")
     raise ValueError(
-        f"loss={terms.literal(loss.name)} needs predicted probabilities{where}, but the model returned {problem}: "
+        f"{terms.setting('loss', loss.name)} needs predicted probabilities{where}, but the model returned {problem}: "
         f"it seems to output logits. Add a {'sigmoid' if y_pred.shape[1] == 1 else 'softmax'} activation to its "
-        f"last layer, or pass loss=keras.losses.{keras_loss}(from_logits={terms.literal(True)})"
+        f"last layer, or pass {fix}"
     )
+
+
+def _snake(name: str) -> str:
+    """``BinaryCrossentropy`` -> ``binary_crossentropy`` (keras3's R function names)."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def _warn_if_classifier(loss: Loss, y: np.ndarray, y_pred: np.ndarray) -> None:
@@ -420,8 +450,8 @@ def _warn_if_classifier(loss: Loss, y: np.ndarray, y_pred: np.ndarray) -> None:
     probabilities = y_pred.min() >= 0 and y_pred.max() <= 1
     if labels_like and probabilities and _is_binary(y):
         warnings.warn(
-            f"loss={terms.literal(loss.name)} on class labels and predicted probabilities measures the "
-            f"Brier score; for a classifier, loss={terms.literal('log_loss')} or {terms.literal('accuracy')} "
+            f"{terms.setting('loss', loss.name)} on class labels and predicted probabilities measures the "
+            f"Brier score; for a classifier, {terms.setting('loss', 'log_loss')} or {terms.literal('accuracy')} "
             "is usually meant",
             UserWarning,
             stacklevel=5,

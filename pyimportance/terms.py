@@ -86,7 +86,7 @@ def position(name: str, where: tuple[int, ...]) -> str:
 
 
 def literal(value) -> str:
-    """``True``/``False``/``None`` as the caller writes them; anything else as ``repr``."""
+    """A value as the caller writes it: ``True``/``TRUE``, ``None``/``NULL``, ``'a'``/``"a"``, numbers."""
     terms = current()
     if value is None:
         return terms.none
@@ -94,7 +94,64 @@ def literal(value) -> str:
         return terms.true if value else terms.false
     if terms.language == "R" and isinstance(value, str):
         return f'"{value}"'
+    if terms.language == "R" and isinstance(value, (int, float, np.integer, np.floating)):
+        return number(value)
     return repr(value)
+
+
+# R's NA_real_ is the NaN whose low 32 bits are 1954 (R's own marker); any other NaN prints as NaN.
+_R_NA_LOW_WORD = 1954
+
+
+def number(value) -> str:
+    """A number as the caller reads it: in R ``-1`` (not ``-1.0``), ``Inf``, ``-Inf``, ``NaN`` or ``NA``."""
+    value = float(value) if not isinstance(value, (int, np.integer)) else int(value)
+    if current().language != "R":
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if np.isnan(value):
+        low_word = int(np.array(value, dtype=np.float64).view(np.uint64)) & 0xFFFFFFFF
+        return "NA" if low_word == _R_NA_LOW_WORD else "NaN"
+    if np.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.15g}"
+
+
+def vector(values) -> str:
+    """Several values as the caller writes them: ``['a', 'b']`` in Python, ``c("a", "b")`` in R."""
+    values = list(values)
+    if current().language != "R":
+        return repr([value.item() if isinstance(value, np.generic) else value for value in values])
+    return "c(" + ", ".join(literal(value) for value in values) + ")"
+
+
+def element(name: str, key) -> str:
+    """One element of a list or dict argument: ``groups['g']`` / ``x[0]``; in R ``groups[["g"]]`` / ``x[[1]]``."""
+    shown = index(key) if isinstance(key, (int, np.integer)) else key
+    if current().language == "R":
+        return f"{name}[[{literal(shown)}]]"
+    return f"{name}[{literal(shown) if isinstance(shown, str) else shown}]"
+
+
+def shape(dims) -> str:
+    """An array's shape: ``shape (10, 4, 3)``; in R ``dim c(10, 4, 3)``."""
+    dims = tuple(int(d) for d in dims)
+    if current().language == "R":
+        return f"dim c({', '.join(str(d) for d in dims)})"
+    return f"shape {dims}"
+
+
+def setting(name: str, value) -> str:
+    """An argument set to a value: ``by='cell'``; in R ``by = "cell"``."""
+    if current().language == "R":
+        return f"{arg(name)} = {literal(value)}"
+    return f"{arg(name)}={literal(value)}"
+
+
+def either(python: str, r: str) -> str:
+    """The wording for the caller's language, e.g. how a callable argument is written."""
+    return r if current().language == "R" else python
 
 
 def choices(values) -> str:

@@ -120,8 +120,8 @@ def build_units(by: str, inputs: Inputs, groups: Mapping[str, tuple[int, ...]] |
         kinds = {inputs.parts[i].is_sequence for i in members}
         if len(kinds) > 1:
             raise ValueError(
-                f"groups[{terms.literal(name)}] mixes sequence and static features, which by='cell' cannot "
-                "perturb at one time step; make separate groups"
+                f"{terms.element('groups', name)} mixes sequence and static features, which "
+                f"{terms.setting('by', 'cell')} cannot perturb at one time step; make separate groups"
             )
     cells = [
         Unit(name, step, tuple(Block(i, (step,), fs) for i, fs in members.items()))

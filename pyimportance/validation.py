@@ -22,7 +22,7 @@ _FINITE_CHECK_ROWS = 4096  # rows checked at once, so a huge memory map is never
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and {terms.type_word(value.dtype)}"
+        return f"array of {terms.shape(value.shape)} and {terms.type_word(value.dtype)}"
     text = terms.literal(value) if isinstance(value, (bool, np.bool_, type(None), str)) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -35,12 +35,12 @@ def check_positive_int(value, name: str, *, allow_none: bool = False) -> int | N
         raise TypeError(f"{name} must be a positive integer, got {terms.literal(value)}")
     if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
         if not np.isfinite(value) or not float(value).is_integer():
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ValueError(f"{name} must be a positive integer, got {terms.number(value)}")
         value = int(value)
     if not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer, got {type(value).__name__}: {_describe(value)}")
     if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
+        raise ValueError(f"{name} must be a positive integer, got {terms.number(value)}")
     return int(value)
 
 
@@ -49,7 +49,7 @@ def check_positive_float(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {type(value).__name__}: {_describe(value)}")
     if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
+        raise ValueError(f"{name} must be a positive finite number, got {terms.number(value)}")
     return float(value)
 
 
@@ -81,9 +81,8 @@ def _first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
 
 
 def _non_finite_message(name: str, values: np.ndarray, index: tuple[int, ...]) -> str:
-    value = values[index]
     in_r = terms.current().language == "R"
-    shown = "NA" if in_r and np.isnan(value) else value
+    shown = terms.number(values[index])
     return (
         f"{terms.arg(name) if name in ('X', 'y') else name} must not contain {'NA, NaN' if in_r else 'NaN'} "
         f"or infinite values, got {shown} at {terms.position(name, index)}"
@@ -107,7 +106,7 @@ def check_feature_names(feature_names, n_features: int, name: str = "feature_nam
         raise ValueError(f"{name} must have one name per feature ({n_features}), got {len(names)} names")
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise ValueError(f"{name} must be unique, got duplicates {duplicated}")
+        raise ValueError(f"{name} must be unique, got duplicates {terms.vector(duplicated)}")
     return names
 
 
@@ -131,7 +130,9 @@ def _check_array(X, name: str) -> _Array:
         numeric_kinds = ("b", "i", "u", "f")
         non_numeric = [str(c) for c, dtype in X.dtypes.items() if getattr(dtype, "kind", None) not in numeric_kinds]
         if non_numeric:
-            raise TypeError(f"{shown} must contain only numeric columns, got non-numeric columns {non_numeric}")
+            raise TypeError(
+                f"{shown} must contain only numeric columns, got non-numeric columns {terms.vector(non_numeric)}"
+            )
         frame_names = [str(c) for c in X.columns]
         index = X.index
         X = X.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -145,10 +146,10 @@ def _check_array(X, name: str) -> _Array:
     if X.ndim not in (2, 3):
         raise ValueError(
             f"{shown} must be 2D (n_samples, n_features) or 3D (n_samples, n_timesteps, n_features), "
-            f"got an array of shape {X.shape}"
+            f"got an array of {terms.shape(X.shape)}"
         )
     if 0 in X.shape:
-        raise ValueError(f"{shown} must not be empty, got an array of shape {X.shape}")
+        raise ValueError(f"{shown} must not be empty, got an array of {terms.shape(X.shape)}")
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
     bad = _first_non_finite(X)
@@ -197,15 +198,15 @@ def _check_several(X, feature_names, input_names: Sequence[str] | None) -> Input
     if isinstance(X, Mapping):
         given = [str(key) for key in X]
         if len(set(given)) != len(given):
-            raise ValueError(f"{x_name} must name each input once, got names {given}")
+            raise ValueError(f"{x_name} must name each input once, got names {terms.vector(given)}")
         if input_names:
             missing = [name for name in input_names if name not in given]
             unknown = [name for name in given if name not in input_names]
             if missing or unknown:
                 raise ValueError(
-                    f"{x_name} must have one array per model input {list(input_names)}, "
-                    f"got {given}" + (f" (missing {missing})" if missing else "")
-                    + (f" (unknown {unknown})" if unknown else "")
+                    f"{x_name} must have one array per model input {terms.vector(input_names)}, "
+                    f"got {terms.vector(given)}" + (f" (missing {terms.vector(missing)})" if missing else "")
+                    + (f" (unknown {terms.vector(unknown)})" if unknown else "")
                 )
             order = list(input_names)
         else:
@@ -216,16 +217,17 @@ def _check_several(X, feature_names, input_names: Sequence[str] | None) -> Input
     else:
         if input_names and len(input_names) != len(X):
             raise ValueError(
-                f"{x_name} must have one array per model input ({len(input_names)}: {list(input_names)}), "
+                f"{x_name} must have one array per model input ({len(input_names)}: {terms.vector(input_names)}), "
                 f"got {len(X)} arrays"
             )
         names = list(input_names) if input_names else [f"input{i + 1}" for i in range(len(X))]
         parts = list(zip(names, X))
         form = "list"
-    arrays = [(name, _check_array(value, f"{x_name}[{terms.literal(name)}]")) for name, value in parts]
+    arrays = [(name, _check_array(value, terms.element(x_name, name))) for name, value in parts]
     n_samples = {name: array.values.shape[0] for name, array in arrays}
     if len(set(n_samples.values())) > 1:
-        raise ValueError(f"every input in {x_name} must have the same number of samples, got {n_samples}")
+        counts = ", ".join(f"{terms.literal(name)}: {count}" for name, count in n_samples.items())
+        raise ValueError(f"every input in {x_name} must have the same number of samples, got {{{counts}}}")
     own_names = _several_feature_names(feature_names, arrays)
     inputs = Inputs(
         tuple(_model_input(name, array.values, label) for (name, array), label in zip(arrays, own_names)), form
@@ -241,7 +243,8 @@ def _several_feature_names(feature_names, arrays) -> list[tuple[str, ...]]:
             names_of = {str(key): value for key, value in feature_names.items()}
             unknown = [key for key in names_of if key not in dict(arrays)]
             if unknown:
-                raise ValueError(f"feature_names names unknown inputs {unknown}; inputs: {[n for n, _ in arrays]}")
+                raise ValueError(f"feature_names names unknown inputs {terms.vector(unknown)}; inputs: "
+                                 f"{terms.vector([n for n, _ in arrays])}")
         elif isinstance(feature_names, (list, tuple)) and len(feature_names) == len(arrays) and all(
             not isinstance(part, str) for part in feature_names
         ):
@@ -254,7 +257,7 @@ def _several_feature_names(feature_names, arrays) -> list[tuple[str, ...]]:
     result = []
     for name, array in arrays:
         n_features = array.values.shape[-1]
-        label = f"feature_names[{terms.literal(name)}]"
+        label = terms.element("feature_names", name)
         if name in names_of and names_of[name] is not None:
             result.append(check_feature_names(names_of[name], n_features, label))
         elif array.frame_names is not None:
@@ -309,7 +312,7 @@ def _as_target_array(y, name: str, n_samples: int, x_index=None) -> np.ndarray:
     if y.ndim == 0 or y.ndim > 3:
         raise ValueError(
             f"{name} must be 1D (n_samples,), 2D (n_samples, n_outputs) or 3D (n_samples, n_timesteps, n_outputs), "
-            f"got shape {y.shape}"
+            f"got {terms.shape(y.shape)}"
         )
     if y.shape[0] != n_samples:
         raise ValueError(
@@ -317,7 +320,7 @@ def _as_target_array(y, name: str, n_samples: int, x_index=None) -> np.ndarray:
         )
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    y = y.astype(np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)  # C order: sums must not depend on the caller's layout
     bad = _first_non_finite(y)
     if bad is not None:
         raise ValueError(_non_finite_message(name, y, bad))
@@ -334,10 +337,9 @@ def check_y(y, n_samples: int, x_index=None) -> list[tuple[str | None, np.ndarra
     if isinstance(y, Mapping):
         if not y:
             raise ValueError("y must not be an empty dict")
-        return [(str(k), _as_target_array(v, f"y[{terms.literal(str(k))}]", n_samples)) for k, v in y.items()]
+        return [(str(k), _as_target_array(v, terms.element("y", str(k)), n_samples)) for k, v in y.items()]
     if _is_several_inputs(y):
-        return [(None, _as_target_array(v, f"y[[{terms.index(i)}]]" if terms.current().language == "R"
-                                        else f"y[{i}]", n_samples)) for i, v in enumerate(y)]
+        return [(None, _as_target_array(v, terms.element("y", i), n_samples)) for i, v in enumerate(y)]
     return [(None, _as_target_array(y, "y", n_samples, x_index))]
 
 
@@ -352,12 +354,12 @@ def check_groups(groups, feature_names: Sequence[str]) -> dict[str, tuple[int, .
     if clashing:
         raise ValueError(
             f"groups must have distinct names, got keys that read the same as text: {clashing} "
-            f"(from {list(groups)})"
+            f"(from {terms.vector(list(groups))})"
         )
     positions = {name: index for index, name in enumerate(feature_names)}
     resolved: dict[str, tuple[int, ...]] = {}
     for group_name, members in groups.items():
-        shown = f"groups[{terms.literal(str(group_name))}]"
+        shown = terms.element("groups", str(group_name))
         if isinstance(members, (str, numbers.Integral)):
             members = [members]
         members = list(members)
@@ -365,7 +367,7 @@ def check_groups(groups, feature_names: Sequence[str]) -> dict[str, tuple[int, .
             raise ValueError(f"{shown} must name at least one feature, got an empty list")
         indices = [_group_member(member, shown, positions, feature_names) for member in members]
         if len(set(indices)) != len(indices):
-            raise ValueError(f"{shown} lists a feature more than once: {members}")
+            raise ValueError(f"{shown} lists a feature more than once: {terms.vector(members)}")
         resolved[str(group_name)] = tuple(indices)
     return resolved
 
@@ -375,7 +377,7 @@ def _group_member(member, shown: str, positions: Mapping[str, int], feature_name
     if isinstance(member, str):
         if member not in positions:
             raise ValueError(f"{shown} names unknown feature {terms.literal(member)}; known features: "
-                             f"{list(feature_names)}")
+                             f"{terms.vector(feature_names)}")
         return positions[member]
     if isinstance(member, numbers.Integral) and not isinstance(member, (bool, np.bool_)):
         as_position = 0 <= int(member) < len(feature_names)
@@ -390,7 +392,7 @@ def _group_member(member, shown: str, positions: Mapping[str, int], feature_name
         if as_name:
             return positions[str(int(member))]
         raise ValueError(
-            f"{shown} has feature index {terms.index(int(member))} out of range "
+            f"{shown} has feature {terms.either('index', 'number')} {terms.index(int(member))} out of range "
             f"{terms.index(0)}..{terms.index(len(feature_names) - 1)}"
         )
     raise TypeError(f"{shown} members must be feature names or integer indices, got {_describe(member)}")

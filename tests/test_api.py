@@ -485,3 +485,20 @@ def test_settings_record_the_run(small_X):
         "mask_value": None,
     }
     assert result.settings["block_size_used"] >= 1
+
+
+@pytest.mark.parametrize("method", ["gaussian", "permute", "mean", "conditional"])
+def test_results_do_not_depend_on_the_memory_layout_of_X_and_y(small_X, method):
+    # R passes Fortran-ordered arrays: the numbers must be those of the same values in C order
+    y = regression_model(small_X) + np.random.default_rng(9).normal(size=len(small_X))
+    y2 = np.column_stack([y, -y])
+
+    def two_columns(X):
+        return np.column_stack([regression_model(X), -regression_model(X)])
+
+    c_order = perturbation_importance(two_columns, small_X, y2, method=method, random_state=1)
+    fortran = perturbation_importance(two_columns, np.asfortranarray(small_X), np.asfortranarray(y2), method=method,
+                                      random_state=1)
+    np.testing.assert_array_equal(fortran.importances, c_order.importances)
+    np.testing.assert_array_equal(fortran.ci_low, c_order.ci_low)
+    assert fortran.baseline_score == c_order.baseline_score

@@ -329,11 +329,14 @@ def test_model_failing_on_a_call_shared_by_several_jobs_names_the_first_and_last
     assert str(caught.value) == message
 
 
-def test_model_raising_on_the_baseline_propagates_the_original_error():
+def test_model_raising_on_the_baseline_is_named_as_such_with_the_cause_kept():
     X, y = _data()
     model = FailsOnCall(1, ZeroDivisionError("division by zero"))
-    with pytest.raises(ZeroDivisionError, match="^division by zero$"):
+    with pytest.raises(ModelFailedError) as caught:
         perturbation_importance(model, X, y, n_repeats=2, random_state=0)
+    assert str(caught.value) == "model failed on the unperturbed data: ZeroDivisionError: division by zero"
+    assert caught.value.where == "on the unperturbed data"
+    assert caught.value.cause is model.error is caught.value.__cause__
 
 
 def test_model_wrong_rows_mid_run_is_reported_with_the_feature():

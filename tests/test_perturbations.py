@@ -164,7 +164,7 @@ def test_custom_method_returning_the_wrong_shape_is_rejected(sequence_X):
     with pytest.raises(MethodFailedError) as error:
         perturbation_importance(lambda x: x[:, -1, 0], sequence_X, method=lambda v, rng: v[:, :1], n_repeats=1)
     assert str(error.value) == (
-        "method (a custom perturbation) must return an array of the shape it was given (40, 4, 1), "
+        "method (a custom perturbation) must return an array of the shape (40, 4, 1) it was given, "
         "got shape (40, 1, 1), while perturbing feature 'x1'"
     )
 

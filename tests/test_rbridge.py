@@ -141,7 +141,7 @@ def test_errors_are_r_errors_with_r_classes(ro, rbridge, signal_x):
     with pytest.raises(rbridge.RError, match=r"^n_repeats must be a positive integer, got 0$") as caught:
         rbridge.perturbation_importance(ro.r("function(x) x[, 6, 1]"), signal_x, n_repeats=0)
     assert caught.value.classes == ("pyimportance_argument_error", "pyimportance_error")
-    with pytest.raises(rbridge.RError, match=r"^model failed: not fitted$") as caught:
+    with pytest.raises(rbridge.RError, match=r"^model failed on the unperturbed data: not fitted$") as caught:
         rbridge.perturbation_importance(ro.r("function(x) stop('not fitted')"), signal_x)
     assert caught.value.classes == ("pyimportance_model_error", "pyimportance_error")
     x = ro.r("x <- array(1:600, c(100, 6)); x[5, 2] <- NA; x")

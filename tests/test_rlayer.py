@@ -239,7 +239,8 @@ def test_an_interrupt_in_r_stays_an_interrupt(x3d):
 
 def test_an_r_loss_returning_na_is_refused(x3d):
     y = double(np.zeros(60))
-    with pytest.raises(RError, match=r"^loss must return a single number \(or one per row: 60\), got NA$") as caught:
+    expected = r"^loss \(custom\) failed on the unperturbed data: loss must return a single number"
+    with pytest.raises(RError, match=expected + r" \(or one per row: 60\), got NA$") as caught:
         run(signal_model(), x3d, y, loss=r_function(lambda a, b: na_scalar("logical")))
     assert caught.value.classes == ("pyimportance_loss_error", "pyimportance_error")
 

@@ -117,17 +117,18 @@ def as_python_object(name: str, value):
 
 
 def as_output(name: str, value):
-    """Output heads: names, or numbers as R counts them (the engine reads them in R's terms,
-    1-based), or a named list ``head = columns`` (1-based column numbers; NULL: all)."""
+    """Output heads: names, or numbers as R counts them (1-based, made 0-based for the engine), or a
+    named list ``head = columns`` (1-based column numbers; NULL: all)."""
     if is_null(value) or not isinstance(value, RValue):
         return None if is_null(value) else value
     if value.type == "list":
         if value.names is None or not all(value.names):
             raise RArgumentError(f"{name} must be head names or numbers, or a named list of columns, "
                                  f"got {describe(value)}")
-        return {key: None if is_null(item) else _whole_numbers(f'{name}[["{key}"]]', item)
+        return {key: None if is_null(item) else [number - 1 for number in _whole_numbers(f'{name}[["{key}"]]', item)]
                 for key, item in zip(value.names, value.items)}
-    heads = as_strings(name, value) if value.type == "character" else _whole_numbers(name, value)
+    heads = as_strings(name, value) if value.type == "character" else [
+        number - 1 for number in _whole_numbers(name, value)]
     return heads[0] if len(heads) == 1 else heads
 
 

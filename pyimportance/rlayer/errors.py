@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from ..evaluate import ModelFailedError
 from ..perturbations import MethodFailedError
 from ..predict import ModelOutputError, NotRowWiseError
+from ..scoring import LossFailedError
 
 
 class RArgumentError(ValueError):
@@ -49,6 +50,7 @@ CONDITION_CLASSES: tuple[tuple[type | tuple[type, ...], str], ...] = (
     (ModelOutputError, "pyimportance_model_output_error"),
     (NotRowWiseError, "pyimportance_not_row_wise_error"),
     (MethodFailedError, "pyimportance_method_error"),
+    (LossFailedError, "pyimportance_loss_error"),
     ((RArgumentError, TypeError, ValueError), "pyimportance_argument_error"),
 )
 
@@ -75,7 +77,7 @@ def r_message(error: BaseException) -> str:
     cause = error.__cause__
     if isinstance(cause, (RFunctionError, ModelOutputError)):  # our own kinds: no Python type name
         message = message.replace(f"{type(cause).__name__}: ", "", 1)
-    if isinstance(error, (TypeError, ValueError, ModelFailedError, MethodFailedError)):
+    if isinstance(error, (TypeError, ValueError, ModelFailedError, MethodFailedError, LossFailedError)):
         return message
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 

@@ -44,7 +44,7 @@ bad_input_cases <- list(
                     "got a numeric vector of length 600")),
   "NaN in x" = list(
     args = function(x) list(last_step, cell_x(x, 3, 2, 1, NaN)),
-    message = "x must not contain NA, NaN or infinite values, got NA at x[3, 2, 1]; remove or impute them first"),
+    message = "x must not contain NA, NaN or infinite values, got NaN at x[3, 2, 1]; remove or impute them first"),
   "NA in x" = list(
     args = function(x) list(last_step, cell_x(x, 40, 5, 3, NA)),
     message = "x must not contain NA, NaN or infinite values, got NA at x[40, 5, 3]; remove or impute them first"),
@@ -62,13 +62,13 @@ bad_input_cases <- list(
     message = "x must not contain NA, NaN or infinite values, got NA at x[4, 2]; remove or impute them first"),
   "Inf in x" = list(
     args = function(x) list(last_step, cell_x(x, 1, 1, 2, -Inf)),
-    message = "x must not contain NA, NaN or infinite values, got -inf at x[1, 1, 2]; remove or impute them first"),
+    message = "x must not contain NA, NaN or infinite values, got -Inf at x[1, 1, 2]; remove or impute them first"),
   "y of the wrong length" = list(
     args = function(x) list(last_step, x, y = rnorm(41)),
     message = "y must have one row per sample of x (40), got 41 rows"),
   "NaN in y" = list(
     args = function(x) list(last_step, x, y = c(rnorm(9), NaN, rnorm(30))),
-    message = "y must not contain NA, NaN or infinite values, got NA at y[10]"),
+    message = "y must not contain NA, NaN or infinite values, got NaN at y[10]"),
   "integer NA in y" = list(
     args = function(x) list(last_step, x, y = c(1:4, NA, 6:40)),
     message = "y must not contain NA, NaN or infinite values, got NA at y[5]"),
@@ -90,12 +90,12 @@ bad_input_cases <- list(
   "unknown method" = list(
     args = function(x) list(last_step, x, method = "shuffle"),
     message = paste("method must be one of \"gaussian\", \"uniform\", \"permute\", \"resample\", \"conditional\",",
-                    "\"zero\" or \"mean\" or a callable (values, rng) -> values, got \"shuffle\"")),
+                    "\"zero\" or \"mean\" or an R function(values, seed), got \"shuffle\"")),
   "unknown loss" = list(
     args = function(x) list(last_step, x, y = rnorm(40), loss = "hinge"),
     message = paste("loss must be one of \"mse\", \"rmse\", \"mae\", \"log_loss\", \"binary_crossentropy\",",
                     "\"categorical_crossentropy\" or \"accuracy\" (or a Keras loss name such as",
-                    "\"mean_squared_error\") or a callable (y_true, y_pred) -> float, got \"hinge\"")),
+                    "\"mean_squared_error\") or an R function(y_true, y_pred) returning a number, got \"hinge\"")),
   "n_repeats = 0" = list(
     args = function(x) list(last_step, x, n_repeats = 0),
     message = "n_repeats must be a positive integer, got 0"),
@@ -116,7 +116,7 @@ bad_input_cases <- list(
     message = "n_repeats must be a single whole number, got a numeric vector of length 2"),
   "scale = -1" = list(
     args = function(x) list(last_step, x, scale = -1),
-    message = "scale must be a positive finite number, got -1.0"),
+    message = "scale must be a positive finite number, got -1"),
   "scale = NA_real_" = list(
     args = function(x) list(last_step, x, scale = NA_real_),
     message = "scale must be a single number, got NA"),
@@ -149,10 +149,11 @@ bad_input_cases <- list(
     message = "mask_value must be a single number, got NA"),
   "group naming an unknown feature" = list(
     args = function(x) list(last_step, x, groups = list(g = c("signal", "rain"))),
-    message = "groups[\"g\"] names unknown feature \"rain\"; known features: ['signal', 'weak', 'noise']"),
+    message = paste("groups[[\"g\"]] names unknown feature \"rain\"; known features:",
+                    "c(\"signal\", \"weak\", \"noise\")")),
   "group number out of range" = list(
     args = function(x) list(last_step, x, groups = list(g = 4)),
-    message = "groups[\"g\"] has feature index 4 out of range 1..3"),
+    message = "groups[[\"g\"]] has feature number 4 out of range 1..3"),
   "NA among group members" = list(
     args = function(x) list(last_step, x, groups = list(g = c(1, NA))),
     message = "groups[[\"g\"]] must not contain NA, got NA at groups[[\"g\"]][2]"),
@@ -165,15 +166,15 @@ bad_input_cases <- list(
     message = "feature_names must not contain NA, got NA at feature_names[2]"),
   "by = 'cell' with a matrix" = list(
     args = function(x) list(function(x) x[, 1], x[, 1, ], by = "cell"),
-    message = "by=\"cell\" needs 3D x (n_samples, n_timesteps, n_features), got 2D x"),
+    message = "by = \"cell\" needs 3D x (n_samples, n_timesteps, n_features), got 2D x"),
   "loss without y" = list(
     args = function(x) list(last_step, x, loss = "mae"),
-    message = "loss=\"mae\" needs y (the true targets); pass y or leave loss=NULL"),
+    message = "loss = \"mae\" needs y (the true targets); pass y or leave loss = NULL"),
   "binary loss with continuous y" = list(
     args = function(x) list(function(x) stats::plogis(last_step(x)), x, y = rep(c(0.25, 2), 20),
                             loss = "binary_crossentropy"),
-    message = paste("loss=\"binary_crossentropy\" needs y with classes 0/1, got values such as",
-                    "[0.25, 2.0] (continuous y: use loss=\"mse\")")),
+    message = paste("loss = \"binary_crossentropy\" needs y with classes 0/1, got values such as",
+                    "c(0.25, 2) (continuous y: use loss = \"mse\")")),
   "R model returning the wrong length" = list(
     args = function(x) list(function(x) last_step(x)[-1], x),
     class = "pyimportance_model_output_error",
@@ -209,15 +210,17 @@ bad_input_cases <- list(
   "R loss returning NA" = list(
     args = function(x) list(last_step, x, y = rnorm(40), loss = function(y_true, y_pred) NA),
     class = "pyimportance_loss_error",
-    message = "loss must return a single number (or one per row: 40), got NA"),
+    message = paste("loss (custom) failed on the unperturbed data: loss must return a single number",
+                    "(or one per row: 40), got NA")),
   "R loss returning TRUE" = list(
     args = function(x) list(last_step, x, y = rnorm(40), loss = function(y_true, y_pred) TRUE),
     class = "pyimportance_loss_error",
-    message = "loss must return a single number (or one per row: 40), got TRUE"),
+    message = paste("loss (custom) failed on the unperturbed data: loss must return a single number",
+                    "(or one per row: 40), got TRUE")),
   "R loss calling stop()" = list(
     args = function(x) list(last_step, x, y = rnorm(40), loss = function(y_true, y_pred) stop("bad loss")),
     class = "pyimportance_loss_error",
-    message = "loss failed: bad loss"),
+    message = "loss (custom) failed on the unperturbed data: bad loss"),
   "model that is neither a function nor a Keras model" = list(
     args = function(x) list(list(1), x),
     message = paste("model must be a Keras model (a Python object) or an R function(x) returning predictions,",
@@ -275,7 +278,7 @@ test_that("an R model that calls stop() mid-run: the error names the feature, th
 test_that("an R model that fails on the unperturbed data reports the R message, catchable by its class", {
   x <- errors_x()
   expect_engine_error(perturbation_importance(function(x) stop("model not fitted"), x, seed = 1),
-                      "model failed: model not fitted", class = "pyimportance_model_error")
+                      "model failed on the unperturbed data: model not fitted", class = "pyimportance_model_error")
   caught <- tryCatch(perturbation_importance(function(x) stop("model not fitted"), x, seed = 1),
                      pyimportance_model_error = function(condition) "model error",
                      pyimportance_error = function(condition) "other error")

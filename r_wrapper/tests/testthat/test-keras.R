@@ -32,7 +32,7 @@ test_that("a Keras model rejects x of the wrong shape with the engine's message"
   fit <- signal_lstm()
   expect_error(
     perturbation_importance(fit$model, fit$x[, , 1:2], n_repeats = 1),
-    "x does not fit the model: the model expects input of shape (None, 10, 3), got x of shape (300, 10, 2)",
+    "x does not fit the model: the model expects input of dim c(NA, 10, 3), got x of dim c(300, 10, 2)",
     fixed = TRUE, class = "pyimportance_argument_error"
   )
 })

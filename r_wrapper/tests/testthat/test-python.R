@@ -53,10 +53,10 @@ test_that("the engine's messages reach R word for word, in R's terms", {
   expect_error(perturbation_importance(model, x, seed = -1),
                "seed must be a non-negative integer, got -1", fixed = TRUE)
   expect_error(perturbation_importance(model, x, loss = "mse"),
-               "loss=\"mse\" needs y (the true targets); pass y or leave loss=NULL", fixed = TRUE)
+               "loss = \"mse\" needs y (the true targets); pass y or leave loss = NULL", fixed = TRUE)
   expect_error(perturbation_importance(model, x, groups = list(g = "signal"), by = "timestep"),
-               paste("groups cannot be used with by=\"timestep\", which perturbs all features of a time step",
-                     "together; use by=\"cell\" for each group at each time step, or by=\"feature\""),
+               paste("groups cannot be used with by = \"timestep\", which perturbs all features of a time",
+                     "step together; use by = \"cell\" for each group at each time step, or by = \"feature\""),
                fixed = TRUE)
   expect_error(perturbation_importance(model, x, ci = "boot"),
                "ci must be one of \"data\" or \"repeats\", got \"boot\"", fixed = TRUE)
@@ -67,7 +67,7 @@ test_that("the engine's messages reach R word for word, in R's terms", {
   expect_error(perturbation_importance(model, list(a = x, x)),
                "x must be a list whose items are all named or all unnamed", fixed = TRUE)
   expect_error(perturbation_importance(function(x) stop("model is broken"), x),
-               "model failed: model is broken", fixed = TRUE, class = "pyimportance_model_error")
+               "model failed on the unperturbed data: model is broken", fixed = TRUE, class = "pyimportance_model_error")
 })
 
 test_that("a Python engine that cannot be imported gives a hint on how to install it, every time", {
