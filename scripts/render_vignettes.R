@@ -12,7 +12,7 @@
 
 # Minimum number of embedded PNG figures per document; other vignettes need at least one.
 expected_figures <- c(
-  "lstm-importance" = 6L,
+  "lstm-importance" = 9L,
   "python-and-r" = 2L,
   "importance-report" = 3L
 )

@@ -102,6 +102,14 @@ as.data.frame.pyimportance_result <- function(x, ...) {
   x
 }
 
+#' Rows or columns of a result are a plain data frame: the header, caption and
+#' plot of a result describe all of its rows and columns, not a part of them.
+#' @export
+#' @noRd
+`[.pyimportance_result` <- function(x, ...) {
+  as.data.frame(x)[...]
+}
+
 #' Plot a perturbation importance result
 #'
 #' Bars with 95% intervals, most important on top (`by = "feature"`); a line

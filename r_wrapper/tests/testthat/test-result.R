@@ -146,3 +146,15 @@ test_that("plot() and autoplot() return ggplots: bars, a line over time, a heatm
   expect_length(single$layers, 1)
   expect_silent(ggplot2::ggplot_build(single))
 })
+
+test_that("rows or columns of a result are a plain data frame", {
+  skip_if_no_python()
+  x <- signal_x()
+  result <- perturbation_importance(function(x) x[, 10, 1], x, n_repeats = 2, seed = 1)
+  part <- result[, c("feature", "importance")]
+  expect_identical(class(part), "data.frame")
+  expect_identical(names(part), c("feature", "importance"))
+  expect_null(attr(part, "settings"))
+  expect_identical(result[result$feature == "signal", "importance"], result$importance[1])
+  expect_s3_class(result, "pyimportance_result")
+})
