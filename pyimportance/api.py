@@ -200,7 +200,7 @@ def perturbation_importance(
         data-chosen block length) and the perturbations. "repeats": the t-interval over
         repeats, conditional on this data set.
     block_size : int, optional
-        Rows per block for ``ci="data"`` (default: chosen from the data; 1 for independent rows).
+        Rows per block for ``ci="data"`` (default: chosen from the data, see the README).
     tolerance : float in (0, 1), optional
         Stop as soon as every interval's half-width is at most ``tolerance`` times the largest
         importance: rows are evaluated in seeded random blocks of 1,000 until then (or until

@@ -90,15 +90,17 @@ def _one_input(value, name: str) -> _Inputs:
                          f"got {describe(value)}")
 
 
+def _element(name: str, key: str | None, position: int) -> str:
+    """A list element as R writes it: ``x[["seq"]]``, or ``x[[2]]`` (1-based) when unnamed."""
+    return f'{name}[["{key}"]]' if key is not None else f"{name}[[{position + 1}]]"
+
+
 def as_inputs(value, name: str = "x") -> _Inputs:
     """``x`` from R: one input, or a (named) list of inputs for a model with several."""
     if not (isinstance(value, RValue) and value.type == "list"):
         return _one_input(value, name)
     items = named_items(value, name)
-    parts = [
-        _one_input(item, f'{name}[["{key}"]]' if key is not None else f"{name}[[{i + 1}]]")
-        for i, (key, item) in enumerate(items)
-    ]
+    parts = [_one_input(item, _element(name, key, i)) for i, (key, item) in enumerate(items)]
     has_names = any(part.feature_names is not None for part in parts)
     if items and items[0][0] is not None:
         keys = [key for key, _ in items]
@@ -138,10 +140,7 @@ def as_targets(value, name: str = "y") -> tuple[Any, Any]:
     if not (isinstance(value, RValue) and value.type == "list"):
         return _one_target(value, name)
     items = named_items(value, name)
-    converted = [
-        _one_target(item, f'{name}[["{key}"]]' if key is not None else f"{name}[[{i + 1}]]")
-        for i, (key, item) in enumerate(items)
-    ]
+    converted = [_one_target(item, _element(name, key, i)) for i, (key, item) in enumerate(items)]
     classes = [levels for _, levels in converted]
     if items and items[0][0] is not None:
         keys = [key for key, _ in items]
