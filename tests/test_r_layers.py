@@ -41,6 +41,10 @@ inputs_model <- function(inputs) 2 * inputs$sequence[, 5, "signal"] + inputs$sta
 heads_model <- function(x) list(model(x), classifier(x))
 heads <- list(y, classes)
 losses <- list("mse", "log_loss")
+reference <- array(rnorm(200 * 5 * 3), c(200, 5, 3))
+padded <- x
+padded[1:30, 1:2, ] <- -1
+padded_model <- function(x) rowSums(ifelse(x[, , 1] == -1, 0, x[, , 1]))
 """
 
 # name -> (model, x, y, arguments as R expressions)
@@ -57,6 +61,11 @@ CALLS = {
     "several_inputs": ("inputs_model", "inputs", None, {"n_repeats": "2", "seed": "10"}),
     "per_output": ("heads_model", "x", "heads", {"loss": "losses", "per_output": "TRUE", "n_repeats": "2",
                                                  "seed": "11"}),
+    "conditional": ("model", "x", "y", {"method": '"conditional"', "reference": "reference", "n_repeats": "2",
+                                        "seed": "12"}),
+    "padding": ("padded_model", "padded", None, {"mask_value": "-1", "method": '"permute"', "n_repeats": "2",
+                                                 "seed": "13"}),
+    "keras_loss_name": ("model", "x", "y", {"loss": '"Mean_Absolute_Error"', "n_repeats": "2", "seed": "14"}),
 }
 
 

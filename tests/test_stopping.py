@@ -86,3 +86,9 @@ def test_bad_tolerance_ci_and_block_size_are_refused(data):
         with pytest.raises(ValueError) as error:
             perturbation_importance(_model, X[:50], y[:50], **options)
         assert str(error.value) == message
+
+
+def test_the_progress_bar_shows_the_stopping_progress(data, capfd):
+    _run(data, tolerance=0.05, progress=True, max_samples=4000)
+    err = capfd.readouterr().err
+    assert "precision" in err and "(target 0.05) after 2000 rows" in err
