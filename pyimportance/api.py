@@ -253,30 +253,8 @@ def perturbation_importance(
     relative_scale = check_flag(relative_scale, "relative_scale")
     probabilities = _check_loss(loss, targets)
     n_repeats = check_positive_int(n_repeats, "n_repeats")
-    by = check_choice(by, "by", BY_CHOICES)
-    if by != "feature" and not inputs.is_sequence:
-        raise ValueError(
-            f"{terms.setting('by', by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
-            f"got 2D {terms.arg('X')}"
-        )
-    if groups is not None and by == "timestep":
-        raise ValueError(
-            f"groups cannot be used with {terms.setting('by', 'timestep')}, which perturbs all features of a time "
-            f"step together; use {terms.setting('by', 'cell')} for each group at each time step, or "
-            f"{terms.setting('by', 'feature')}"
-        )
-    resolved_groups = check_groups(groups, inputs.feature_names) if groups is not None else None
-    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
-    progress = check_flag(progress, "progress", allow_none=True)
-    if not (isinstance(jit_compile, (bool, np.bool_)) or (isinstance(jit_compile, str) and jit_compile == "auto")):
-        raise ValueError(
-            f"jit_compile must be {terms.choices([True, False, 'auto'])}, got {terms.literal(jit_compile)}"
-        )
-    if executor is not None and not isinstance(executor, Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
-    task_size = check_positive_int(task_size, "task_size", allow_none=True)
-    if task_size is not None and executor is None:
-        raise ValueError(f"task_size needs an executor, got {terms.setting('executor', None)}")
+    by, resolved_groups = _check_units(by, groups, inputs)
+    batch_size, progress, task_size = _check_execution(batch_size, progress, jit_compile, executor, task_size)
     ci = check_choice(ci, "ci", CI_CHOICES)
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
     tolerance = _check_tolerance(tolerance)
@@ -329,28 +307,8 @@ def perturbation_importance(
             bar.close()
     intervals, note = _intervals(outcome, ci, block_size, deterministic)
     scoring = outcome.scoring
-    settings: dict[str, Any] = {
-        "method": resolved.name,
-        "scale": scale if resolved.uses_scale else None,
-        "relative_scale": bool(relative_scale),
-        "loss": scoring.loss_name,
-        "by": by,
-        "groups": {name: [inputs.feature_names[i] for i in idx] for name, idx in resolved_groups.items()}
-        if resolved_groups
-        else None,
-        "n_repeats": repeats,
-        "n_samples": inputs.n_samples,
-        "random_state": random_state if isinstance(random_state, (int, np.integer)) else root.describe(),
-        "feature_names": list(inputs.feature_names),
-        "inputs": list(inputs.names),
-        "ci": ci,
-        "ci_note": note,
-        "block_size_used": intervals.block_size,
-        "tolerance": tolerance,
-        "per_output": per_output,
-        "deterministic": deterministic,
-        "mask_value": {p.name: p.mask_value for p in inputs.parts if p.mask is not None} or None,
-    }
+    settings = _settings(resolved, scale, relative_scale, scoring, by, resolved_groups, repeats, inputs, random_state,
+                         root, ci, note, intervals, tolerance, per_output)
     return ImportanceResult(
         importances_all=outcome.importances,
         units=units,
@@ -362,6 +320,66 @@ def perturbation_importance(
         converged=outcome.converged,
         precision=outcome.precision,
     )
+
+
+def _check_units(by, groups, inputs: Inputs):
+    """``by`` and ``groups`` checked against the inputs: (by, resolved groups or None)."""
+    by = check_choice(by, "by", BY_CHOICES)
+    if by != "feature" and not inputs.is_sequence:
+        raise ValueError(
+            f"{terms.setting('by', by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
+            f"got 2D {terms.arg('X')}"
+        )
+    if groups is not None and by == "timestep":
+        raise ValueError(
+            f"groups cannot be used with {terms.setting('by', 'timestep')}, which perturbs all features of a time "
+            f"step together; use {terms.setting('by', 'cell')} for each group at each time step, or "
+            f"{terms.setting('by', 'feature')}"
+        )
+    return by, (check_groups(groups, inputs.feature_names) if groups is not None else None)
+
+
+def _check_execution(batch_size, progress, jit_compile, executor, task_size):
+    """How the work runs (never what it computes): (batch_size, progress, task_size) checked."""
+    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    progress = check_flag(progress, "progress", allow_none=True)
+    if not (isinstance(jit_compile, (bool, np.bool_)) or (isinstance(jit_compile, str) and jit_compile == "auto")):
+        raise ValueError(
+            f"jit_compile must be {terms.choices([True, False, 'auto'])}, got {terms.literal(jit_compile)}"
+        )
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
+    task_size = check_positive_int(task_size, "task_size", allow_none=True)
+    if task_size is not None and executor is None:
+        raise ValueError(f"task_size needs an executor, got {terms.setting('executor', None)}")
+    return batch_size, progress, task_size
+
+
+def _settings(method, scale, relative_scale, scoring, by, groups, repeats, inputs: Inputs, random_state,
+              root, ci, note, intervals, tolerance, per_output) -> dict[str, Any]:
+    """The options the run used, as the result records them."""
+    return {
+        "method": method.name,
+        "scale": scale if method.uses_scale else None,
+        "relative_scale": bool(relative_scale),
+        "loss": scoring.loss_name,
+        "by": by,
+        "groups": {name: [inputs.feature_names[i] for i in idx] for name, idx in groups.items()}
+        if groups
+        else None,
+        "n_repeats": repeats,
+        "n_samples": inputs.n_samples,
+        "random_state": random_state if isinstance(random_state, (int, np.integer)) else root.describe(),
+        "feature_names": list(inputs.feature_names),
+        "inputs": list(inputs.names),
+        "ci": ci,
+        "ci_note": note,
+        "block_size_used": intervals.block_size,
+        "tolerance": tolerance,
+        "per_output": per_output,
+        "deterministic": method.deterministic,
+        "mask_value": {p.name: p.mask_value for p in inputs.parts if p.mask is not None} or None,
+    }
 
 
 def _check_loss(loss, targets) -> str | None:
