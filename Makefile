@@ -72,6 +72,9 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed r-package
 	$(PY) bench/run_bench.py --out bench/RESULTS.md
+	$(PY) bench/bench_stopping.py --out bench/RESULTS_stopping.md
+	$(PY) bench/bench_conditional.py --out bench/RESULTS_conditional.md
+	$(PY) bench/coverage.py --out bench/RESULTS_coverage.md
 
 clean:
 	rm -rf $(VENV) $(VENV_NP2) $(RLIB) out
