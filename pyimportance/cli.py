@@ -335,7 +335,8 @@ def _run_demo(args) -> None:
         f"Demo: LSTM(16) on {WINDOW}-day windows of simulated daily sales; test mse {demo.test_mse:.3f} "
         f"(variance of sales {demo.target_variance:.3f})."
     )
-    print(f"Permutation importance (increase of mse, {result.importances.shape[1]} repeats, 95% interval):")
+    print(f"Permutation importance (increase of mse, {result.importances.shape[1]} repeats, 95% data interval, "
+          "p-values):")
     print(_ranking_table(result))
     top = result.to_frame()["feature"].head(len(demo.true_drivers)).tolist()
     found = "yes" if set(top) == set(demo.true_drivers) else "NO"
