@@ -1,7 +1,7 @@
 # Printing, converting and plotting the result. The data frame itself (sorted, with the raw
 # repeats as an attribute) is built by the engine's R layer, pyimportance.rlayer.
 
-utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep"))
+utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep", "output"))
 
 #' @export
 print.pyimportance_result <- function(x, ..., n = 20L) {
@@ -114,7 +114,8 @@ as.data.frame.pyimportance_result <- function(x, ...) {
 #'
 #' Bars with 95% intervals, most important on top (`by = "feature"`); a line
 #' over time steps with its interval band (`by = "timestep"`); a heatmap of
-#' time step x feature (`by = "cell"`). Returns a ggplot, so layers and themes
+#' time step x feature (`by = "cell"`). With `per_output = TRUE`, an output x
+#' feature heatmap (`by = "feature"`), else one panel per output. Returns a ggplot, so layers and themes
 #' can be added with `+`.
 #'
 #' @param object,x A `pyimportance_result` from [perturbation_importance()].
@@ -132,11 +133,27 @@ autoplot.pyimportance_result <- function(object, top = 30L, ...) {
   settings <- attr(object, "settings")
   frame <- as.data.frame(object)
   title <- sprintf("Perturbation importance (%s, %s)", settings$method, settings$loss)
-  switch(settings$by,
-    cell = plot_cells(frame, settings, title),
-    timestep = plot_timesteps(frame, title),
+  several_outputs <- "output" %in% names(frame) && length(unique(frame$output)) > 1L
+  if (several_outputs && identical(settings$by, "feature")) {
+    return(plot_outputs(frame, title))
+  }
+  plot <- switch(settings$by,
+    cell = plot_cells(frame[!is.na(frame$timestep), , drop = FALSE], settings, title),
+    timestep = plot_timesteps(frame[!is.na(frame$timestep), , drop = FALSE], title),
     plot_bars(utils::head(frame, top), title)
   )
+  if (several_outputs) plot + ggplot2::facet_wrap(~output) else plot
+}
+
+#' Output x feature heatmap (`per_output = TRUE`): which inputs drive which output.
+#' @noRd
+plot_outputs <- function(frame, title) {
+  frame$feature <- factor(frame$feature, levels = rev(unique(frame$feature)))
+  frame$output <- factor(frame$output, levels = unique(frame$output))
+  ggplot2::ggplot(frame, ggplot2::aes(x = output, y = feature, fill = importance)) +
+    ggplot2::geom_tile() +
+    ggplot2::scale_fill_viridis_c() +
+    ggplot2::labs(title = title, x = "output", y = NULL)
 }
 
 #' @rdname autoplot.pyimportance_result

@@ -158,3 +158,16 @@ test_that("rows or columns of a result are a plain data frame", {
   expect_identical(result[result$feature == "signal", "importance"], result$importance[1])
   expect_s3_class(result, "pyimportance_result")
 })
+
+test_that("a per-output result plots as an output x feature heatmap, or one panel per output", {
+  skip_if_no_python()
+  x <- signal_x(n = 80L)
+  heads <- function(x) cbind(x[, 10, 1], x[, 10, 2])
+  y <- heads(x)
+  by_feature <- perturbation_importance(heads, x, y, per_output = TRUE, n_repeats = 2, seed = 1)
+  plot <- ggplot2::autoplot(by_feature)
+  expect_s3_class(plot$layers[[1]]$geom, "GeomTile")
+  expect_identical(plot$labels$x, "output")
+  by_step <- perturbation_importance(heads, x, y, per_output = TRUE, by = "timestep", n_repeats = 2, seed = 1)
+  expect_s3_class(ggplot2::autoplot(by_step)$facet, "FacetWrap")
+})
