@@ -56,9 +56,10 @@ class ConditionalSampler:
                 yield _flat_rows(source, slice(start, start + _FIT_ROWS), self._means)
 
         self._model = LinearConditional.fit(chunks())
-        self._centred: dict[tuple[int, int], np.ndarray] = {}  # (first row, count) -> centred flat rows
-        self._cached: tuple[int, int, int] | None = None
-        self._cached_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        # The last centred rows and the last unit's parts, each one (key, value) pair swapped in whole:
+        # threads of an executor share this object, and a reader always sees a matching pair.
+        self._centred: tuple[tuple[int, int], np.ndarray] | None = None
+        self._last_parts: tuple[tuple[int, int, int], list[tuple[np.ndarray, np.ndarray]]] | None = None
 
     def _columns(self, unit: Unit) -> list[np.ndarray]:
         offsets = self._inputs.column_offsets
@@ -73,15 +74,18 @@ class ConditionalSampler:
         if len(rows) * self._inputs.n_columns * 8 > _CACHE_BYTES:
             return None
         key = (int(rows[0]) if len(rows) else -1, len(rows))
-        if key not in self._centred:
-            self._centred = {key: self._model.centre(_flat_rows(self._inputs, rows, self._eval_means))}
-        return self._centred[key]
+        cached = self._centred
+        if cached is None or cached[0] != key:
+            cached = (key, self._model.centre(_flat_rows(self._inputs, rows, self._eval_means)))
+            self._centred = cached
+        return cached[1]
 
     def parts(self, unit_index: int, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(fitted, residual) of each block of the unit for these rows, each (k, steps, features)."""
         key = (unit_index, len(rows), int(rows[0]) if len(rows) else -1)
-        if self._cached == key:
-            return self._cached_parts
+        last = self._last_parts
+        if last is not None and last[0] == key:
+            return last[1]
         unit = self._units[unit_index]
         block_columns = self._columns(unit)
         model = self._model.for_columns(np.concatenate(block_columns))
@@ -102,5 +106,5 @@ class ConditionalSampler:
             result.append((fitted[:, start : start + width].reshape(shape),
                            residual[:, start : start + width].reshape(shape)))
             start += width
-        self._cached, self._cached_parts = key, result
+        self._last_parts = (key, result)
         return result

@@ -193,3 +193,21 @@ def test_dask_model_failure_names_the_unit(dask_client, X):
         )
     assert str(caught.value) == "model failed while evaluating feature 'x2': ValueError: x2 is zero"
 
+
+
+def test_several_inputs_outputs_and_conditional_give_the_local_numbers_on_an_executor():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    sequence, static = rng.normal(size=(60, 5, 3)), rng.normal(size=(60, 2))
+
+    def heads(inputs):
+        return [inputs[0][:, -1, 0] + inputs[1][:, 0], inputs[0][:, -2, 1] - inputs[1][:, 1]]
+
+    y = [out + 0.1 for out in heads([sequence, static])]
+    options = {"method": "conditional", "per_output": True, "n_repeats": 3, "random_state": 2, "batch_size": 50}
+    local = perturbation_importance(heads, [sequence, static], y, **options)
+    with ThreadPoolExecutor(3) as pool:
+        remote = perturbation_importance(heads, [sequence, static], y, executor=pool, task_size=2, **options)
+    assert np.array_equal(remote.importances, local.importances)
+    assert np.array_equal(remote.ci_low, local.ci_low)
