@@ -117,7 +117,7 @@ class JobEvaluator:
                 job.done += count
                 if job.done == len(job.rows):
                     on_done(job)
-                    job.predictions = None  # scored: free the memory
+                    job.predictions = job.donors = None  # scored: free the memory (the list keeps every job)
             self.on_rows(chunk.rows)
 
         def fail(error: Exception, chunk: Chunk) -> None:

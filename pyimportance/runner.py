@@ -88,7 +88,6 @@ class RunOutcome:
     statistics: inference.RowStatistics | None
     baseline_rows: np.ndarray | None  # (n_slots, n_outputs) summed baseline values (rmse intervals)
     rows_used: int
-    blocks_used: int
     converged: bool | None
     precision: float | None  # largest half-width / largest importance at the end (tolerance runs)
 
@@ -110,7 +109,7 @@ def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool 
     first_rows = plan.block_rows(0)
     first_predictions = evaluator.predictions(first_rows)
     try:
-        check_row_wise(predict, lambda rows: _arguments(plan, first_rows[rows]), first_predictions)
+        check_row_wise(predict, lambda rows: _arguments(plan, first_rows[rows], predict.dtype), first_predictions)
     except (ModelOutputError, NotRowWiseError):
         raise
     except Exception as error:
@@ -132,7 +131,7 @@ def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool 
             tally.add(result)
         used_blocks = block + 1
         if options.tolerance is not None and used_blocks >= min(MIN_BLOCKS, n_blocks):
-            precision = _precision(plan, tally, scoring, options)
+            precision = _precision(tally, scoring, options, baseline.slot_sums(tally))
             options.on_round(int(sum(len(plan.block_rows(b)) for b in range(used_blocks))), precision)
             converged = precision is not None and precision <= options.tolerance
             if converged:
@@ -145,14 +144,15 @@ def run_plan(plan: Plan, model, targets, loss, *, output=None, per_output: bool 
         statistics=None if tally.accumulator is None else tally.accumulator.statistics(),
         baseline_rows=baseline.slot_sums(tally),
         rows_used=len(used_rows),
-        blocks_used=used_blocks,
         converged=converged,
         precision=precision,
     )
 
 
-def _arguments(plan: Plan, rows: np.ndarray):
-    return plan.inputs.call_arguments([part.values[rows].astype(np.float64) for part in plan.inputs.parts])
+def _arguments(plan: Plan, rows: np.ndarray, dtype):
+    """The model's arguments for ``rows``, in the dtype of the chunk buffers (a compiled Keras forward
+    pass would otherwise be traced a second time, for another input dtype)."""
+    return plan.inputs.call_arguments([part.values[rows].astype(dtype) for part in plan.inputs.parts])
 
 
 class _Baseline:
@@ -163,7 +163,7 @@ class _Baseline:
         self._scoring = scoring
         n_parts = len(scoring.parts)
         full = np.zeros((plan.n_samples, predictions.shape[1]))
-        self.state = Baseline(full, np.zeros((plan.n_samples, n_parts)) if _rowwise(scoring) else None, {})
+        self.state = Baseline(full, np.zeros((plan.n_samples, n_parts)) if scoring.rowwise else None, {})
         self.add(0, rows, predictions)
 
     def add(self, block: int, rows: np.ndarray, predictions: np.ndarray) -> None:
@@ -187,20 +187,7 @@ class _Baseline:
         """Baseline row-wise values of each output unit summed per slot of the accumulator (rmse intervals)."""
         if tally.accumulator is None or self.state.part_values is None:
             return None
-        per_output = np.zeros((self._plan.n_samples, len(self._scoring.outputs)))
-        start = 0
-        for k, output in enumerate(self._scoring.outputs):
-            per_output[:, k] = self.state.part_values[:, start : start + len(output.parts)].sum(axis=1)
-            start += len(output.parts)
-        size = tally.accumulator.rows_per_slot
-        slots = np.arange(self._plan.n_samples) // size
-        sums = np.zeros((tally.accumulator.n_slots, per_output.shape[1]))
-        np.add.at(sums, slots, per_output)
-        return sums
-
-
-def _rowwise(scoring: Scoring) -> bool:
-    return any(scoring.heads[part.head].loss.decomposable for part in scoring.parts)
+        return tally.accumulator.slot_sums(self._scoring.by_output(self.state.part_values))
 
 
 def _run_jobs(plan: Plan, predict: PredictFunction, model, scoring: Scoring, baseline: Baseline, block: int,
@@ -218,12 +205,13 @@ def _run_jobs(plan: Plan, predict: PredictFunction, model, scoring: Scoring, bas
                     task_size=options.task_size, on_rows=options.on_rows)
 
 
-def _precision(plan: Plan, tally: Tally, scoring: Scoring, options: RunOptions) -> float | None:
-    """Largest interval half-width over units and outputs, relative to the largest importance."""
+def _precision(tally: Tally, scoring: Scoring, options: RunOptions, baseline_rows) -> float | None:
+    """Largest interval half-width over units and outputs, relative to the largest importance: of the
+    same intervals the result will report (``baseline_rows``: what an rmse interval needs)."""
     importances = tally.importances()
     estimate = importances.mean(axis=1)
     intervals = interval_table(estimate, importances, tally.accumulator.statistics() if tally.accumulator else None,
-                               scoring, options.ci, options.block_size, baseline_rows=None)
+                               scoring, options.ci, options.block_size, baseline_rows)
     half = (intervals.ci_high - intervals.ci_low) / 2
     largest = float(np.nanmax(np.abs(estimate))) if np.isfinite(estimate).any() else 0.0
     if not np.isfinite(half).all() or largest <= 0:

@@ -69,13 +69,9 @@ def _job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray
         values = scoring.part_values(predictions, rows, baseline.predictions)
         increase = scoring.row_increase(values, baseline.part_values[rows])
         return JobResult(job, values.sum(axis=0), None, increase, donors)
-    values = scoring.part_values(predictions, rows, baseline.predictions) if _any_rowwise(scoring) else None
+    values = scoring.part_values(predictions, rows, baseline.predictions) if scoring.rowwise else None
     sums = values.sum(axis=0) if values is not None else np.zeros(len(scoring.parts))
     return JobResult(job, sums, scoring.custom_scores(predictions, rows), None, donors)
-
-
-def _any_rowwise(scoring: Scoring) -> bool:
-    return any(scoring.heads[part.head].loss.decomposable for part in scoring.parts)
 
 
 class Tally:

@@ -79,6 +79,18 @@ class Scoring:
         self.outputs = list(outputs)
         self.parts = [part for output in self.outputs for part in output.parts]
         self.decomposable = all(head.loss.decomposable for head in self.heads)
+        # parts are listed output by output: where each output's parts start, and each part's sign
+        self._output_starts = np.cumsum([0] + [len(output.parts) for output in self.outputs[:-1]])
+        self._signs = np.array([self.heads[part.head].loss.sign for part in self.parts])
+
+    @property
+    def rowwise(self) -> bool:
+        """Whether some part has row-wise values (a built-in loss, or a custom one giving a value per row)."""
+        return any(self.heads[part.head].loss.decomposable for part in self.parts)
+
+    def by_output(self, part_values: np.ndarray) -> np.ndarray:
+        """Values per part (last axis) summed over each output unit's parts: (..., n_parts) -> (..., K)."""
+        return np.add.reduceat(part_values, self._output_starts, axis=-1)
 
     @property
     def labels(self) -> list[str]:
@@ -154,16 +166,9 @@ class Scoring:
         return self._combine(part_scores)
 
     def _combine(self, part_scores: np.ndarray) -> np.ndarray:
-        result, start = np.empty(len(self.outputs)), 0
-        signs = {loss.sign for loss in (head.loss for head in self.heads)}
-        mixed = len(signs) > 1
-        for k, output in enumerate(self.outputs):
-            chosen = part_scores[start : start + len(output.parts)]
-            if mixed:
-                chosen = chosen * np.array([self.heads[p.head].loss.sign for p in output.parts])
-            result[k] = chosen.sum()
-            start += len(output.parts)
-        return result
+        """Each output unit's score: the sum of its parts' (signed, when losses and scores are mixed)."""
+        mixed = len(set(self._signs.tolist())) > 1
+        return self.by_output(part_scores * self._signs if mixed else part_scores)
 
     def importance(self, baseline_scores: np.ndarray, perturbed_scores: np.ndarray) -> np.ndarray:
         """How much worse the perturbed scores are, per output unit."""
@@ -173,13 +178,7 @@ class Scoring:
 
     def row_increase(self, perturbed_parts: np.ndarray, baseline_parts: np.ndarray) -> np.ndarray:
         """(k, K) per-row increase of each output unit's loss (sum of its parts, signed)."""
-        signs = np.array([self.heads[part.head].loss.sign for part in self.parts])
-        difference = (perturbed_parts - baseline_parts) * signs
-        result, start = np.empty((difference.shape[0], len(self.outputs))), 0
-        for k, output in enumerate(self.outputs):
-            result[:, k] = difference[:, start : start + len(output.parts)].sum(axis=1)
-            start += len(output.parts)
-        return result
+        return self.by_output((perturbed_parts - baseline_parts) * self._signs)
 
 
 # ----------------------------------------------------------------------------- building a Scoring

@@ -92,3 +92,11 @@ def test_the_progress_bar_shows_the_stopping_progress(data, capfd):
     _run(data, tolerance=0.05, progress=True, max_samples=4000)
     err = capfd.readouterr().err
     assert "precision" in err and "(target 0.05) after 2000 rows" in err
+
+
+def test_the_stopping_rule_reads_the_intervals_the_result_reports_rmse_included(data):
+    for loss in ("mse", "rmse"):
+        result = _run(data, tolerance=0.05, loss=loss)
+        assert result.settings["ci_note"] is None  # data-level intervals, rmse by the delta method
+        reported = np.max((result.ci_high - result.ci_low) / 2) / np.max(np.abs(result.importances_mean))
+        assert result.precision == pytest.approx(reported, rel=1e-12)
