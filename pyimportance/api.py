@@ -280,17 +280,18 @@ def perturbation_importance(
     deterministic = resolved.deterministic
     repeats = 1 if deterministic else n_repeats
     units = build_units(by, inputs, resolved_groups)
+    stats = [feature_stats(part.values, part.mask) for part in inputs.parts]
     plan = Plan(
         inputs=inputs,
         units=units,
         n_repeats=repeats,
         method=resolved,
-        stats=[feature_stats(part.values, part.mask) for part in inputs.parts],
+        stats=stats,
         scale=scale,
         relative_scale=bool(relative_scale),
         root=root,
         row_blocks=row_blocks,
-        conditional=_conditional(resolved, inputs, units, reference, input_names) if resolved.conditional else None,
+        conditional=_conditional(inputs, units, stats, reference, input_names) if resolved.conditional else None,
     )
     total = inputs.n_samples * (len(units) * repeats + 1)
     bar = _progress_bar(progress, total)
@@ -410,11 +411,11 @@ def _rows(inputs: Inputs, targets, count: int, root: seeding.RootSeed, tolerance
     return inputs, targets, blocks
 
 
-def _conditional(method, inputs: Inputs, units, reference, input_names):
+def _conditional(inputs: Inputs, units, stats, reference, input_names):
     from .conditional_units import ConditionalSampler
 
     reference_inputs = None if reference is None else check_X(reference, None, input_names or list(inputs.names))
-    return ConditionalSampler(inputs, units, reference_inputs)
+    return ConditionalSampler(inputs, units, [found.mean for found in stats], reference_inputs)
 
 
 def _intervals(outcome, ci: str, block_size: int | None, deterministic: bool) -> tuple[Intervals, str | None]:

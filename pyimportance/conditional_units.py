@@ -27,33 +27,23 @@ _FIT_ROWS = 4096
 _CACHE_BYTES = 512 * 2**20
 
 
-def _flat_rows(inputs: Inputs, rows: np.ndarray | slice, means: Sequence[np.ndarray]) -> np.ndarray:
-    """Rows of every input flattened to ``(len(rows), n_columns)``, padded cells set to the feature mean."""
-    parts = []
-    for part, mean in zip(inputs.parts, means):
-        values = np.array(part.values[rows], dtype=np.float64)
-        if part.mask is not None:
-            padded = ~part.mask[rows]
-            values[padded] = mean
-        parts.append(values.reshape(values.shape[0], -1))
-    return np.concatenate(parts, axis=1)
-
-
 class ConditionalSampler:
     """Per unit and rows, ``[(fitted, residual)]`` shaped like the unit's blocks (see the module docstring)."""
 
-    def __init__(self, inputs: Inputs, units: Sequence[Unit], reference: Inputs | None = None):
+    def __init__(self, inputs: Inputs, units: Sequence[Unit], means: Sequence[np.ndarray],
+                 reference: Inputs | None = None):
+        """``means``: each input's feature means over its real cells (the run's feature statistics)."""
         source = inputs if reference is None else reference
         self._inputs = inputs
         self._units = units
         self._in_sample = reference is None
-        self._means = [feature_stats(part.values, part.mask).mean for part in source.parts]
-        eval_means = self._means if reference is None else [feature_stats(p.values, p.mask).mean for p in inputs.parts]
-        self._eval_means = eval_means
+        self._eval_means = list(means)
+        source_means = self._eval_means if reference is None else [
+            feature_stats(part.values, part.mask).mean for part in reference.parts]
 
         def chunks():
             for start in range(0, source.n_samples, _FIT_ROWS):
-                yield _flat_rows(source, slice(start, start + _FIT_ROWS), self._means)
+                yield source.flat_rows(slice(start, start + _FIT_ROWS), source_means)
 
         self._model = LinearConditional.fit(chunks())
         # The last centred rows and the last unit's parts, each one (key, value) pair swapped in whole:
@@ -76,7 +66,7 @@ class ConditionalSampler:
         key = (int(rows[0]) if len(rows) else -1, len(rows))
         cached = self._centred
         if cached is None or cached[0] != key:
-            cached = (key, self._model.centre(_flat_rows(self._inputs, rows, self._eval_means)))
+            cached = (key, self._model.centre(self._inputs.flat_rows(rows, self._eval_means)))
             self._centred = cached
         return cached[1]
 
@@ -95,7 +85,7 @@ class ConditionalSampler:
         for start in range(0, len(rows), _FIT_ROWS):
             stop = min(start + _FIT_ROWS, len(rows))
             chunk = centred[start:stop] if centred is not None else self._model.centre(
-                _flat_rows(self._inputs, rows[start:stop], self._eval_means))
+                self._inputs.flat_rows(rows[start:stop], self._eval_means))
             fitted[start:stop], residual[start:stop] = model.split_centred(chunk, in_sample=self._in_sample)
         result, start = [], 0
         for block, columns in zip(unit.blocks, block_columns):

@@ -105,13 +105,16 @@ class Inputs:
             self.form,
         )
 
-    def flat_rows(self, rows: np.ndarray | slice) -> np.ndarray:
-        """Samples ``rows`` flattened to ``(len(rows), n_columns)`` float64 (all inputs side by side)."""
-        return np.concatenate(
-            [np.asarray(part.values[rows], dtype=np.float64).reshape(-1, part.n_timesteps * part.n_features)
-             for part in self.parts],
-            axis=1,
-        )
+    def flat_rows(self, rows: np.ndarray | slice, padding: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """Samples ``rows`` flattened to ``(len(rows), n_columns)`` float64 (all inputs side by side, ``t * F + f``
+        within each); with ``padding`` (per input, one value per feature), padded cells take those values."""
+        flat = []
+        for i, part in enumerate(self.parts):
+            values = np.array(part.values[rows], dtype=np.float64)
+            if padding is not None and part.mask is not None:
+                values[~part.mask[rows]] = padding[i]
+            flat.append(values.reshape(values.shape[0], -1))
+        return np.concatenate(flat, axis=1)
 
     def call_arguments(self, arrays: Sequence[np.ndarray]):
         """One array per input (rows, T, F) as the model takes them: an array, a list or a dict."""

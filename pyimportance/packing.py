@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .inputs import Inputs
-from .plan import Override, contiguous
+from .plan import Override
+from .units import as_slice
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ChunkPacker:
     def add(self, job: int, rows: np.ndarray, overrides: Sequence[Override] = ()) -> Iterator[Chunk]:
         """Copy job ``job``'s rows (``rows`` of the data, with ``overrides``); yield each chunk that fills up."""
         n_rows, start = len(rows), 0
-        span = contiguous(rows)
+        span = as_slice(rows)
         while start < n_rows:
             count = min(n_rows - start, self.batch_rows - self._fill)
             if span is not None:

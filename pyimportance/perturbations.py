@@ -101,8 +101,6 @@ METHODS: dict[str, Method] = {
     "zero": Method("zero", perturb_zero, deterministic=True),
     "mean": Method("mean", perturb_mean, deterministic=True),
 }
-PERTURBATIONS = METHODS  # the table's older name
-NOISE_METHODS = tuple(name for name, method in METHODS.items() if method.uses_scale)
 
 
 class MethodFailedError(RuntimeError):

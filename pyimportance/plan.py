@@ -18,7 +18,7 @@ from . import terms
 from .inputs import Inputs
 from .perturbations import FeatureStats, Method, MethodFailedError, UnitContext, keep_padding
 from .seeding import RootSeed, unit_rng
-from .units import Unit
+from .units import Unit, as_slice
 
 
 class Job(NamedTuple):
@@ -35,19 +35,12 @@ class Override(NamedTuple):
     values: np.ndarray
 
 
-def contiguous(rows: np.ndarray) -> slice | None:
-    """``rows`` as a slice when they are consecutive (basic indexing: a view, no gather)."""
-    if len(rows) and rows[-1] - rows[0] == len(rows) - 1:
-        return slice(int(rows[0]), int(rows[-1]) + 1)
-    return None
-
-
 def take_block(values: np.ndarray, rows: np.ndarray, index: tuple, steps: np.ndarray, features: np.ndarray):
     """A fresh float64 copy of ``values[rows][:, steps, features]``, gathering only the block.
 
     Always a copy: a custom method may write into it without touching the caller's data.
     """
-    span = contiguous(rows)
+    span = as_slice(rows)
     if span is not None:
         return np.array(values[(span,) + index], dtype=np.float64, copy=True)
     return np.array(values[np.ix_(rows, steps, features)], dtype=np.float64, copy=True)

@@ -98,12 +98,6 @@ def keras_takes_dict(model) -> bool:
     return isinstance(getattr(model, "_inputs_struct", None), dict)
 
 
-def keras_input_shape(model) -> tuple | None:
-    """The input shape of a one-input Keras model, e.g. ``(None, 30, 20)``, or None."""
-    found = keras_inputs(model)
-    return found[0][1] if found and len(found) == 1 else None
-
-
 def check_model_input(model, shapes: Sequence[tuple[int, ...]], names: Sequence[str] | None = None) -> None:
     """Raise ``ValueError`` if a Keras ``model`` cannot take inputs of these shapes."""
     expected = keras_inputs(model)

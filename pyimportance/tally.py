@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .inference import RowAccumulator
-from .plan import Job, Plan, contiguous
+from .plan import Job, Plan
 from .scoring import LossFailedError
 from .targets import Scoring
+from .units import as_slice
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def scoring_failures(scoring: Scoring, where: str) -> Iterator[None]:
 
 def _job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray, predictions: np.ndarray,
                 donors: np.ndarray | None) -> JobResult:
-    span = contiguous(rows)
+    span = as_slice(rows)
     rows = span if span is not None else rows  # a slice selects without copying
     if scoring.decomposable:
         values = scoring.part_values(predictions, rows, baseline.predictions)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import terms
-from .scoring import PREDICTION_CHANGE, Loss, class_labels, custom_value, resolve_loss, row_wise_custom
+from .scoring import PREDICTION_CHANGE, Loss, custom_value, resolve_loss, row_wise_custom
 
 ALL_OUTPUTS = "(all)"
 _PROBABILITY_SLACK = 1e-6
@@ -456,7 +456,3 @@ def _warn_if_classifier(loss: Loss, y: np.ndarray, y_pred: np.ndarray) -> None:
             stacklevel=5,
         )
 
-
-def labels_of(targets: np.ndarray) -> np.ndarray:
-    """Class labels of a target (labels or one-hot)."""
-    return class_labels(targets)

@@ -43,7 +43,7 @@ class Block:
         fancy indexing, and selects the same block.
         """
         steps, features = self.columns(n_timesteps)
-        step_slice, feature_slice = _as_slice(steps), _as_slice(features)
+        step_slice, feature_slice = as_slice(steps), as_slice(features)
         if step_slice is None and feature_slice is None:
             return steps[:, None], features[None, :]
         return (steps if step_slice is None else step_slice), (features if feature_slice is None else feature_slice)
@@ -54,7 +54,8 @@ class Block:
         return offset + (steps[:, None] * n_features + features[None, :]).reshape(-1)
 
 
-def _as_slice(index: np.ndarray):
+def as_slice(index: np.ndarray) -> slice | None:
+    """``index`` as a slice when it runs through consecutive positions (basic indexing: a view, no gather)."""
     if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
         return slice(int(index[0]), int(index[0]) + len(index))
     return None
