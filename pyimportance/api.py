@@ -291,7 +291,9 @@ def perturbation_importance(
         relative_scale=bool(relative_scale),
         root=root,
         row_blocks=row_blocks,
-        conditional=_conditional(inputs, units, stats, reference, input_names) if resolved.conditional else None,
+        conditional=_conditional(inputs, units, stats, reference, input_names, model, mask_value)
+        if resolved.conditional
+        else None,
     )
     total = inputs.n_samples * (len(units) * repeats + 1)
     bar = _progress_bar(progress, total)
@@ -411,10 +413,13 @@ def _rows(inputs: Inputs, targets, count: int, root: seeding.RootSeed, tolerance
     return inputs, targets, blocks
 
 
-def _conditional(inputs: Inputs, units, stats, reference, input_names):
+def _conditional(inputs: Inputs, units, stats, reference, input_names, model, mask_value):
+    """The conditional sampler, fitted on ``reference`` (its padding found as the evaluated rows' is)."""
     from .conditional_units import ConditionalSampler
 
-    reference_inputs = None if reference is None else check_X(reference, None, input_names or list(inputs.names))
+    reference_inputs = None
+    if reference is not None:
+        reference_inputs = _with_masks(check_X(reference, None, input_names or list(inputs.names)), model, mask_value)
     return ConditionalSampler(inputs, units, [found.mean for found in stats], reference_inputs)
 
 

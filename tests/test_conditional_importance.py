@@ -110,3 +110,21 @@ def test_conditional_works_with_groups_timesteps_and_several_inputs(correlated):
 
     several = perturbation_importance(two_inputs, [X, X[:, -1, :2] + 0.0], y, method="conditional", random_state=0)
     assert np.isfinite(several.importances).all()
+
+
+def test_padding_in_the_reference_rows_is_left_out_of_the_conditional_model():
+    rng = np.random.default_rng(6)
+    X = _correlated(n=400, T=4, seed=3)
+    reference = _correlated(n=800, T=4, seed=4)
+    real = np.ones(reference.shape[:2], dtype=bool)
+    real[:300, :2] = False
+    padded = reference.copy()
+    padded[~real] = -9.0
+    filled = reference.copy()
+    filled[~real] = reference[real].mean(axis=0)  # what a padded cell stands for: its feature's mean
+    X[:50, :1] = -9.0
+    options = {"method": "conditional", "n_repeats": 2, "random_state": 1, "mask_value": -9.0}
+    y = _linear(X) + rng.normal(size=len(X))
+    with_padding = perturbation_importance(_linear, X, y, reference=padded, **options)
+    with_means = perturbation_importance(_linear, X, y, reference=filled, **options)
+    np.testing.assert_allclose(with_padding.importances, with_means.importances, rtol=1e-9, atol=1e-12)
