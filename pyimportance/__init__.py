@@ -1,11 +1,26 @@
-"""Perturbation (permutation) variable importance for Keras models, above all recurrent ones."""
+"""Perturbation (permutation) variable importance for Keras models, above all recurrent ones.
+
+The public names are here: :func:`perturbation_importance`, its :class:`ImportanceResult` and the
+exceptions (:mod:`.errors`). The package reads in layers, the data flowing one way:
+
+- :mod:`.api`: the recipe of a run (check, plan, run, wrap); :mod:`.settings`: the table of
+  its settings and the rules between them, shared with the command line and R;
+  :mod:`.terms`: how messages name things, in Python's, R's or the command line's terms;
+  :mod:`.result` and :mod:`.plotting`: the result, its table and its figures;
+- :mod:`.data`: what the rows and units are (inputs, padding, units, rows, seeds, checks);
+- :mod:`.model`: turning any model into a fast batched call;
+- :mod:`.methods`: what happens to a unit's values (perturbations, the conditional sampler);
+- :mod:`.scoring`: what is scored (losses, heads, output units, target checks);
+- :mod:`.stats`: how sure we are (per-row sums, intervals, p-values);
+- :mod:`.engine`: running the jobs (plan, packing, pipeline, tally, runner, executors);
+- :mod:`.cli`: the ``pyimportance`` command; :mod:`.rlayer`: every R convention, for the R
+  package and the rpy2 layer (:mod:`.rbridge`) alike; :mod:`.datasets` and :mod:`.demo`: the
+  demo data and the demo.
+"""
 
 from .api import perturbation_importance
-from .evaluate import ModelFailedError
-from .perturbations import MethodFailedError
-from .predict import ModelOutputError, NotRowWiseError
+from .errors import LossFailedError, MethodFailedError, ModelFailedError, ModelOutputError, NotRowWiseError
 from .result import ImportanceResult
-from .scoring import LossFailedError
 
 __all__ = [
     "ImportanceResult",
@@ -19,6 +34,6 @@ __all__ = [
 __version__ = "0.2.0"
 
 if "rpytools" in __import__("sys").modules:  # embedded in R by reticulate
-    from .interop import prefer_own_libpython
+    from .rlayer.embedding import prefer_own_libpython
 
     prefer_own_libpython()  # worker processes started from R must load this Python's libpython

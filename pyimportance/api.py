@@ -1,119 +1,56 @@
-"""The public function: validate, plan, run, wrap the result."""
+"""The public function, as a recipe: check the arguments, plan the jobs, run them, wrap the result.
+
+Every step is its layer's: the checks of ``X``, ``y`` and single values, the padding masks and
+the evaluated rows (:mod:`pyimportance.data`), the model's introspection
+(:mod:`pyimportance.model`), the method and the conditional sampler
+(:mod:`pyimportance.methods`), the loss (:mod:`pyimportance.scoring`), the rules that tie
+settings together (:mod:`pyimportance.settings`), the run with its intervals
+(:mod:`pyimportance.engine`) and what the result records.
+"""
 
 from __future__ import annotations
 
-import numbers
-import sys
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
-from . import seeding, terms
-from .inference import Intervals
-from .inputs import Inputs, keras_mask_values, padding_mask
-from .perturbations import feature_stats, resolve_method
-from .plan import Plan
-from .predict import check_model_input, check_not_stateful, is_keras_model, keras_inputs, keras_takes_dict
-from .result import ImportanceResult
-from .runner import ROWS_PER_BLOCK, RunOptions, interval_table, run_plan
-from .scoring import resolve_loss
-from .units import BY_CHOICES, build_units
-from .validation import (
+from . import settings
+from .data import seeding
+from .data.arguments import (
     check_choice,
+    check_executor,
     check_flag,
-    check_groups,
+    check_jit_compile,
     check_positive_float,
     check_positive_int,
-    check_X,
-    check_y,
+    check_tolerance,
 )
+from .data.check_x import check_X
+from .data.check_y import check_y
+from .data.inputs import Inputs
+from .data.padding import with_masks
+from .data.rows import check_max_samples, evaluated_rows
+from .data.units import BY_CHOICES, build_units, check_units
+from .engine.plan import Plan
+from .engine.progress import Progress
+from .engine.runner import RunOptions, run_plan
+from .methods.conditional import fit_sampler
+from .methods.feature_stats import feature_stats
+from .methods.perturbations import resolve_method, warn_if_no_donors
+from .model.keras import (
+    check_model_input,
+    check_not_stateful,
+    is_keras_model,
+    keras_inputs,
+    keras_mask_values,
+    keras_takes_dict,
+)
+from .model.predict import check_model
+from .result import ImportanceResult
+from .scoring.losses import probabilities_wanted, resolve_losses
 
 CI_CHOICES = ("data", "repeats")
-
-
-def _check_model(model) -> None:
-    if not (callable(model) or callable(getattr(model, "predict", None))):
-        raise TypeError(
-            "model must be a Keras model, an object with a .predict(X) method or a callable "
-            f"X -> predictions, got {type(model).__name__}"
-        )
-
-
-def _check_max_samples(max_samples, n_samples: int) -> int:
-    """Rows to evaluate on: an int count or a float fraction in (0, 1]."""
-    if max_samples is None:
-        return n_samples
-    if isinstance(max_samples, numbers.Real) and not isinstance(max_samples, (numbers.Integral, bool, np.bool_)):
-        expectation = "max_samples must be an int >= 1 or a fraction in (0, 1]"
-        if not np.isfinite(max_samples):
-            raise ValueError(f"{expectation}, got {terms.number(max_samples)}")
-        if float(max_samples).is_integer() and max_samples > 1:
-            max_samples = int(max_samples)
-        elif 0 < max_samples <= 1:
-            return max(1, int(round(max_samples * n_samples)))
-        else:
-            raise ValueError(f"{expectation}, got {terms.number(max_samples)}")
-    count = check_positive_int(max_samples, "max_samples")
-    if count > n_samples:
-        raise ValueError(
-            f"max_samples must be at most the number of samples in {terms.arg('X')} ({n_samples}), got {count}"
-        )
-    return count
-
-
-def _check_tolerance(tolerance) -> float | None:
-    if tolerance is None:
-        return None
-    value = check_positive_float(tolerance, "tolerance")
-    if value >= 1:
-        raise ValueError(f"tolerance must be a fraction of the largest importance in (0, 1), got {value:g}")
-    return value
-
-
-def _progress_bar(enabled: bool | None, total: int):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="rows", unit_scale=True, desc="pyimportance", leave=False)
-
-
-def _with_masks(inputs: Inputs, model, mask_value) -> Inputs:
-    """Padding masks of the sequence inputs: ``mask_value``, or the model's Masking layers ("auto")."""
-    if mask_value is None:
-        return inputs
-    if isinstance(mask_value, str):
-        if mask_value != "auto":
-            raise ValueError(f"mask_value must be a number, {terms.literal('auto')} or {terms.literal(None)}, "
-                             f"got {terms.literal(mask_value)}")
-        by_position = keras_mask_values(model) if is_keras_model(model) else {}
-        values = {inputs.parts[i].name: value for i, value in by_position.items() if i < len(inputs.parts)}
-    elif isinstance(mask_value, Mapping):
-        unknown = [key for key in mask_value if key not in inputs.names]
-        if unknown:
-            raise ValueError(
-                f"mask_value names unknown inputs {terms.vector(unknown)}; inputs: {terms.vector(inputs.names)}"
-            )
-        values = {str(key): value for key, value in mask_value.items()}
-    else:
-        if isinstance(mask_value, (bool, np.bool_)) or not isinstance(mask_value, numbers.Real):
-            raise TypeError(f"mask_value must be a number, {terms.literal('auto')} or {terms.literal(None)}, "
-                            f"got {terms.literal(mask_value) if not isinstance(mask_value, list) else mask_value}")
-        values = {part.name: mask_value for part in inputs.parts if part.is_sequence}
-    parts = []
-    for part in inputs.parts:
-        value = values.get(part.name)
-        if value is None or not part.is_sequence:
-            parts.append(part)
-            continue
-        parts.append(replace(part, mask=padding_mask(part.values, float(value)), mask_value=float(value)))
-    return Inputs(tuple(parts), inputs.form)
 
 
 def perturbation_importance(
@@ -200,7 +137,8 @@ def perturbation_importance(
         data-chosen block length) and the perturbations. "repeats": the t-interval over
         repeats, conditional on this data set.
     block_size : int, optional
-        Rows per block for ``ci="data"`` (default: chosen from the data, see the README).
+        Rows per block for ``ci="data"`` (default: chosen from the data, see the README);
+        refused with ``ci="repeats"``, which has no blocks.
     tolerance : float in (0, 1), optional
         Stop as soon as every interval's half-width is at most ``tolerance`` times the largest
         importance: rows are evaluated in seeded random blocks of 1,000 until then (or until
@@ -222,7 +160,7 @@ def perturbation_importance(
         XLA compilation of Keras models on TensorFlow; "auto" uses it for large work.
     executor : concurrent.futures.Executor, optional
         Run the perturbed jobs as tasks on this executor (e.g. a Dask client's executor);
-        same numbers as the local run. See :mod:`pyimportance.distributed`.
+        same numbers as the local run. See :mod:`pyimportance.engine.distributed`.
     task_size : int, optional
         Jobs per task with ``executor``.
 
@@ -239,7 +177,7 @@ def perturbation_importance(
     >>> result.to_frame()["feature"].tolist()
     ['x1', 'x2', 'x3']
     """
-    _check_model(model)
+    check_model(model)
     check_not_stateful(model)
     keras_model_inputs = keras_inputs(model)
     input_names = [name for name, _ in keras_model_inputs] if keras_model_inputs else None
@@ -251,35 +189,32 @@ def perturbation_importance(
     resolved = resolve_method(method)
     scale = check_positive_float(scale, "scale")
     relative_scale = check_flag(relative_scale, "relative_scale")
-    probabilities = _check_loss(loss, targets)
+    losses = resolve_losses(loss, targets is not None)
     n_repeats = check_positive_int(n_repeats, "n_repeats")
-    by, resolved_groups = _check_units(by, groups, inputs)
-    batch_size, progress, task_size = _check_execution(batch_size, progress, jit_compile, executor, task_size)
+    by = check_choice(by, "by", BY_CHOICES)
+    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    progress = check_flag(progress, "progress", allow_none=True)
+    jit_compile = check_jit_compile(jit_compile)
+    executor = check_executor(executor)
+    task_size = check_positive_int(task_size, "task_size", allow_none=True)
     ci = check_choice(ci, "ci", CI_CHOICES)
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
-    tolerance = _check_tolerance(tolerance)
+    tolerance = check_tolerance(tolerance)
     per_output = check_flag(per_output, "per_output")
-    if reference is not None and not resolved.conditional:
-        raise ValueError(f"reference is used by {terms.setting('method', 'conditional')} only, got "
-                         f"{terms.setting('method', resolved.name)}")
+    settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
+                              block_size=block_size, ci=ci, reference=reference, method=resolved.name))
+    groups = check_units(by, groups, inputs)
     check_model_input(model, [part.values.shape if part.is_sequence else part.values[:, 0].shape
                               for part in inputs.parts], inputs.names)
-    inputs = _with_masks(inputs, model, mask_value)
+    masking_layers = keras_mask_values(model) if is_keras_model(model) else {}
+    inputs = with_masks(inputs, mask_value, masking_layers)
     root = seeding.root_seed(random_state)
 
-    n_rows = _check_max_samples(max_samples, inputs.n_samples)
-    inputs, targets, row_blocks = _rows(inputs, targets, n_rows, root, tolerance)
-    if resolved.donor_based and inputs.n_samples < 2 or (resolved.donor_based and tolerance and
-                                                         min(len(b) for b in row_blocks) < 2):
-        warnings.warn(
-            f"{terms.setting('method', resolved.name)} on {inputs.n_samples} row(s) cannot move any values between "
-            "rows: every importance is 0 and the intervals are undefined (NaN); evaluate on more rows",
-            UserWarning,
-            stacklevel=2,
-        )
-    deterministic = resolved.deterministic
-    repeats = 1 if deterministic else n_repeats
-    units = build_units(by, inputs, resolved_groups)
+    n_rows = check_max_samples(max_samples, inputs.n_samples)
+    inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
+    warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
+    repeats = 1 if resolved.deterministic else n_repeats
+    units = build_units(by, inputs, groups)
     stats = [feature_stats(part.values, part.mask) for part in inputs.parts]
     plan = Plan(
         inputs=inputs,
@@ -291,157 +226,33 @@ def perturbation_importance(
         relative_scale=bool(relative_scale),
         root=root,
         row_blocks=row_blocks,
-        conditional=_conditional(inputs, units, stats, reference, input_names, model, mask_value)
+        conditional=fit_sampler(inputs, units, stats, reference, input_names, mask_value, masking_layers)
         if resolved.conditional
         else None,
     )
-    total = inputs.n_samples * (len(units) * repeats + 1)
-    bar = _progress_bar(progress, total)
-    options = RunOptions(
-        batch_size=batch_size, jit_compile=jit_compile, executor=executor, task_size=task_size,
-        tolerance=tolerance, ci=ci, block_size=block_size, probabilities=probabilities,
-        on_rows=bar.update if bar is not None else (lambda rows: None),
-        on_round=_round_reporter(bar, tolerance),
+    with Progress(progress, inputs.n_samples * (len(units) * repeats + 1), tolerance) as shown:
+        options = RunOptions(
+            batch_size=batch_size, jit_compile=jit_compile, executor=executor, task_size=task_size,
+            tolerance=tolerance, ci=ci, block_size=block_size, probabilities=probabilities_wanted(losses),
+            on_rows=shown.rows, on_round=shown.round,
+        )
+        outcome = run_plan(plan, model, targets, losses, output=output, per_output=per_output, options=options)
+    recorded = settings.recorded(
+        method=resolved, scale=scale, relative_scale=relative_scale, loss_name=outcome.scoring.loss_name, by=by,
+        groups=groups, feature_names=inputs.feature_names, n_repeats=repeats, n_samples=inputs.n_samples,
+        random_state=random_state if isinstance(random_state, (int, np.integer)) else root.describe(),
+        input_names=inputs.names, ci=ci, ci_note=outcome.ci_note, block_size_used=outcome.intervals.block_size,
+        tolerance=tolerance, per_output=per_output,
+        mask_values={part.name: part.mask_value for part in inputs.parts if part.mask is not None},
     )
-    try:
-        outcome = run_plan(plan, model, targets, loss, output=output, per_output=per_output, options=options)
-    finally:
-        if bar is not None:
-            bar.close()
-    intervals, note = _intervals(outcome, ci, block_size, deterministic)
-    scoring = outcome.scoring
-    settings = _settings(resolved, scale, relative_scale, scoring, by, resolved_groups, repeats, inputs, random_state,
-                         root, ci, note, intervals, tolerance, per_output)
     return ImportanceResult(
         importances_all=outcome.importances,
         units=units,
         baseline_scores=outcome.baseline_score,
-        intervals=intervals,
-        settings=settings,
-        outputs=scoring.labels,
+        intervals=outcome.intervals,
+        settings=recorded,
+        outputs=outcome.scoring.labels,
         n_rows_used=outcome.rows_used,
         converged=outcome.converged,
         precision=outcome.precision,
     )
-
-
-def _check_units(by, groups, inputs: Inputs):
-    """``by`` and ``groups`` checked against the inputs: (by, resolved groups or None)."""
-    by = check_choice(by, "by", BY_CHOICES)
-    if by != "feature" and not inputs.is_sequence:
-        raise ValueError(
-            f"{terms.setting('by', by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
-            f"got 2D {terms.arg('X')}"
-        )
-    if groups is not None and by == "timestep":
-        raise ValueError(
-            f"groups cannot be used with {terms.setting('by', 'timestep')}, which perturbs all features of a time "
-            f"step together; use {terms.setting('by', 'cell')} for each group at each time step, or "
-            f"{terms.setting('by', 'feature')}"
-        )
-    return by, (check_groups(groups, inputs.feature_names) if groups is not None else None)
-
-
-def _check_execution(batch_size, progress, jit_compile, executor, task_size):
-    """How the work runs (never what it computes): (batch_size, progress, task_size) checked."""
-    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
-    progress = check_flag(progress, "progress", allow_none=True)
-    if not (isinstance(jit_compile, (bool, np.bool_)) or (isinstance(jit_compile, str) and jit_compile == "auto")):
-        raise ValueError(
-            f"jit_compile must be {terms.choices([True, False, 'auto'])}, got {terms.literal(jit_compile)}"
-        )
-    if executor is not None and not isinstance(executor, Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}")
-    task_size = check_positive_int(task_size, "task_size", allow_none=True)
-    if task_size is not None and executor is None:
-        raise ValueError(f"task_size needs an executor, got {terms.setting('executor', None)}")
-    return batch_size, progress, task_size
-
-
-def _settings(method, scale, relative_scale, scoring, by, groups, repeats, inputs: Inputs, random_state,
-              root, ci, note, intervals, tolerance, per_output) -> dict[str, Any]:
-    """The options the run used, as the result records them."""
-    return {
-        "method": method.name,
-        "scale": scale if method.uses_scale else None,
-        "relative_scale": bool(relative_scale),
-        "loss": scoring.loss_name,
-        "by": by,
-        "groups": {name: [inputs.feature_names[i] for i in idx] for name, idx in groups.items()}
-        if groups
-        else None,
-        "n_repeats": repeats,
-        "n_samples": inputs.n_samples,
-        "random_state": random_state if isinstance(random_state, (int, np.integer)) else root.describe(),
-        "feature_names": list(inputs.feature_names),
-        "inputs": list(inputs.names),
-        "ci": ci,
-        "ci_note": note,
-        "block_size_used": intervals.block_size,
-        "tolerance": tolerance,
-        "per_output": per_output,
-        "deterministic": method.deterministic,
-        "mask_value": {p.name: p.mask_value for p in inputs.parts if p.mask is not None} or None,
-    }
-
-
-def _check_loss(loss, targets) -> str | None:
-    """Resolve ``loss`` early (names, Keras objects, callables) so a bad name fails before any model call.
-
-    Returns what a model with ``.predict_proba`` must be asked for: None, "all" columns, or the
-    "positive" class's column (binary losses).
-    """
-    losses = loss.values() if isinstance(loss, Mapping) else (loss if isinstance(loss, (list, tuple)) else [loss])
-    resolved = [resolve_loss(one, targets is not None) for one in losses]
-    wanted = [found for found in resolved if found.probabilities and not found.from_logits]
-    if not wanted:
-        return None
-    return "positive" if any(found.kind == "binary" for found in wanted) else "all"
-
-
-def _rows(inputs: Inputs, targets, count: int, root: seeding.RootSeed, tolerance: float | None):
-    """The evaluated rows (a seeded subset, in order) and, with ``tolerance``, their seeded blocks."""
-    if count < inputs.n_samples:
-        rows = np.sort(seeding.subsample_rng(root).choice(inputs.n_samples, size=count, replace=False))
-        inputs = inputs.take(rows)
-        targets = None if targets is None else [(name, values[rows]) for name, values in targets]
-    if tolerance is None:
-        return inputs, targets, []
-    order = seeding.row_blocks_rng(root).permutation(inputs.n_samples)
-    n_blocks = max(1, -(-inputs.n_samples // ROWS_PER_BLOCK))
-    blocks = [np.sort(part) for part in np.array_split(order, n_blocks)]
-    return inputs, targets, blocks
-
-
-def _conditional(inputs: Inputs, units, stats, reference, input_names, model, mask_value):
-    """The conditional sampler, fitted on ``reference`` (its padding found as the evaluated rows' is)."""
-    from .conditional_units import ConditionalSampler
-
-    reference_inputs = None
-    if reference is not None:
-        reference_inputs = _with_masks(check_X(reference, None, input_names or list(inputs.names)), model, mask_value)
-    return ConditionalSampler(inputs, units, [found.mean for found in stats], reference_inputs)
-
-
-def _intervals(outcome, ci: str, block_size: int | None, deterministic: bool) -> tuple[Intervals, str | None]:
-    """The intervals of the run and a note when the requested kind was not available."""
-    estimate = outcome.importances.mean(axis=1)
-    intervals = interval_table(estimate, outcome.importances, outcome.statistics, outcome.scoring, ci,
-                               block_size, outcome.baseline_rows)
-    note = None
-    if ci == "data" and intervals.method == "repeats":
-        note = "the loss is not a mean over rows (custom callable or several rmse heads): interval over repeats"
-    if deterministic and intervals.method == "repeats":
-        nan = np.full_like(intervals.ci_low, np.nan)
-        intervals = Intervals(np.zeros_like(nan), nan, nan, nan, None, "none")
-        note = "deterministic method: no interval over repeats"
-    return intervals, note
-
-
-def _round_reporter(bar, tolerance: float | None):
-    def report(rows: int, precision: float | None) -> None:
-        if bar is not None and tolerance is not None:
-            shown = "?" if precision is None else f"{precision:.3f}"
-            bar.set_postfix_str(f"precision {shown} (target {tolerance:g}) after {rows} rows", refresh=True)
-
-    return report

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .api import perturbation_importance
+from .data.arguments import check_positive_int
 from .datasets import load_demo_sequences
 from .result import ImportanceResult
-from .validation import check_positive_int
 
 WINDOW = 12
 TEST_FRACTION = 0.25

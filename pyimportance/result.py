@@ -8,14 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from .inference import Intervals
-from .units import Unit
-
-CONFIDENCE = 0.95
+from . import terms
+from .data.units import Unit
+from .stats.intervals import Intervals, level_text
 
 CI_DESCRIPTIONS = {
-    "data": "95% interval for the population the rows come from (rows and perturbations)",
-    "repeats": "95% t-interval over repeats, conditional on this data set",
+    "data": f"{level_text()} interval for the population the rows come from (rows and perturbations)",
+    "repeats": f"{level_text()} t-interval over repeats, conditional on this data set",
 }
 
 
@@ -33,7 +32,7 @@ class ImportanceResult:
         Mean and sample standard deviation (ddof=1) over repeats (``std`` is NaN for 1 repeat
         and 0 for the deterministic methods ``"zero"``/``"mean"``, which are evaluated once).
     ci_low, ci_high, p_value, p_adjusted : ndarray like ``importances_mean``
-        The 95% interval chosen by ``ci`` (``settings["ci"]``), the one-sided p-value of
+        The 95% interval (:data:`~pyimportance.stats.intervals.CONFIDENCE`) chosen by ``ci`` (``settings["ci"]``), the one-sided p-value of
         H0 "importance <= 0" (below 0.025 exactly when ``ci_low > 0``) and its
         Benjamini-Hochberg adjustment over all units (and outputs) of the run.
     feature, timestep, output : lists
@@ -111,7 +110,7 @@ class ImportanceResult:
 
     @property
     def p_adjusted(self) -> np.ndarray:
-        from .inference import adjust_p_values
+        from .stats.p_values import adjust_p_values
 
         flat = self.intervals.p_value.reshape(-1)
         return self._shaped(adjust_p_values(flat).reshape(self.intervals.p_value.shape))
@@ -191,7 +190,10 @@ class ImportanceResult:
         return plot_importance(self, ax=ax, **kwargs)
 
     def summary(self) -> str:
-        """The header lines of the repr: what was measured, on how much data, how sure."""
+        """The header lines of the repr: what was measured, on how much data, how sure.
+
+        In the caller's terms (:mod:`pyimportance.terms`): the R package prints these lines as its header.
+        """
         settings = self.settings
         unit = {"feature": "feature", "timestep": "time step", "cell": "cell (time step x feature)"}.get(self.by)
         if settings.get("groups") and self.by == "feature":
@@ -203,10 +205,13 @@ class ImportanceResult:
         score = settings.get("loss")
         baseline = self.baseline_scores
         shown = f"{baseline[0]:.6g}" if len(baseline) == 1 else ", ".join(f"{v:.4g}" for v in baseline)
+        method = terms.literal(settings.get("method"))
+        if settings.get("scale") is not None:
+            method += f" (sd {settings['scale']:g}{' x feature sd' if settings.get('relative_scale') else ''})"
+        measure = "mean |change of prediction| (no y)" if score == "prediction_change" else f"loss {terms.literal(score)}"
         lines = [
-            f"Perturbation importance by {unit}: method {settings.get('method')!r}, "
-            f"{'mean |change of prediction| (no y)' if score == 'prediction_change' else f'loss {score!r}'}, "
-            f"{repeats}, {self.n_rows_used} rows" + ("" if score == "prediction_change" else f"; baseline {shown}"),
+            f"Perturbation importance by {unit}: method {method}, {measure}, {repeats}, {self.n_rows_used} rows"
+            + ("" if score == "prediction_change" else f"; baseline {shown}"),
             f"Interval: {CI_DESCRIPTIONS.get(settings.get('ci'), settings.get('ci'))}"
             + (f" (block length {settings['block_size_used']} rows)" if settings.get("block_size_used") else "")
             + ("" if settings.get("ci_note") is None else f"; {settings['ci_note']}"),

@@ -1,18 +1,23 @@
-"""How messages name things: in Python's terms, or in R's when the engine is called from R.
+"""How messages name things: in Python's terms, in R's, or in the command line's.
 
 The engine's error messages name arguments, positions and literal values. A Python user reads
 ``X[2, 3, 1]``, ``random_state`` and ``True``; an R user of the same engine (the R package or
-the rpy2 layer) passed ``x``, ``seed`` and ``TRUE`` and counts from 1. Every message that names
-one of these goes through this module, and the R entry points switch the vocabulary for the
-duration of a call with :func:`speaking`. The choice lives in a :class:`contextvars.ContextVar`,
-so concurrent calls from other threads keep their own terms.
+the rpy2 layer) passed ``x``, ``seed`` and ``TRUE`` and counts from 1; a user of the command
+line passed ``--x`` and ``--seed``. Every message that names one of these goes through this
+module, and the R entry points (and the command line, for the rules of
+:mod:`pyimportance.settings`) switch the vocabulary for the duration of a call with
+:func:`speaking`. The choice lives in a :class:`contextvars.ContextVar`, so concurrent calls
+from other threads keep their own terms.
+
+This module owns how each interface names the arguments (``random_state`` is ``seed`` in R and
+``--seed`` on the command line); :mod:`pyimportance.settings` lists which interface offers which.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +30,11 @@ class Terms:
     Attributes
     ----------
     language : str
-        ``"Python"`` or ``"R"``.
+        ``"Python"``, ``"R"`` or ``"CLI"`` (the command line).
     arguments : mapping of str to str
-        Engine argument name -> the name the caller used (absent: the same).
+        Engine argument name -> the name the caller used (absent: ``style(name)``).
+    style : callable, optional
+        How the caller spells the other argument names (the command line: ``--n-repeats``).
     index_base : int
         0 (Python) or 1 (R): added to 0-based positions, time steps and class codes shown.
     true, false, none : str
@@ -36,21 +43,33 @@ class Terms:
 
     language: str
     arguments: Mapping[str, str] = field(default_factory=dict)
+    style: Callable[[str], str] | None = None
     index_base: int = 0
     true: str = "True"
     false: str = "False"
     none: str = "None"
 
+    def name_of(self, name: str) -> str:
+        """An engine argument's name in this vocabulary."""
+        if name in self.arguments:
+            return self.arguments[name]
+        return self.style(name) if self.style is not None else name
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
 
 PYTHON = Terms("Python")
 R = Terms(
     "R",
-    arguments={"X": "x", "random_state": "seed", "feature_names": "feature_names"},
+    arguments={"X": "x", "random_state": "seed"},
     index_base=1,
     true="TRUE",
     false="FALSE",
     none="NULL",
 )
+CLI = Terms("CLI", arguments={"X": "--x", "groups": "--group", "random_state": "--seed"}, style=_option)
 
 _CURRENT: contextvars.ContextVar[Terms] = contextvars.ContextVar("pyimportance_terms", default=PYTHON)
 
@@ -71,8 +90,8 @@ def speaking(terms: Terms) -> Iterator[Terms]:
 
 
 def arg(name: str) -> str:
-    """An argument's name as the caller wrote it (``"X"`` -> ``"x"`` in R)."""
-    return current().arguments.get(name, name)
+    """An argument's name as the caller wrote it (``"X"`` -> ``"x"`` in R, ``"--x"`` on the command line)."""
+    return current().name_of(name)
 
 
 def index(position: int) -> int:
@@ -94,6 +113,8 @@ def literal(value) -> str:
         return terms.true if value else terms.false
     if terms.language == "R" and isinstance(value, str):
         return f'"{value}"'
+    if terms.language == "CLI" and isinstance(value, str):
+        return value
     if terms.language == "R" and isinstance(value, (int, float, np.integer, np.floating)):
         return number(value)
     return repr(value)
@@ -143,15 +164,24 @@ def shape(dims) -> str:
 
 
 def setting(name: str, value) -> str:
-    """An argument set to a value: ``by='cell'``; in R ``by = "cell"``."""
-    if current().language == "R":
+    """An argument set to a value: ``by='cell'``; in R ``by = "cell"``; on the command line ``--by cell``."""
+    language = current().language
+    if language == "R":
         return f"{arg(name)} = {literal(value)}"
+    if language == "CLI":
+        return f"{arg(name)} {literal(value)}"
     return f"{arg(name)}={literal(value)}"
 
 
-def either(python: str, r: str) -> str:
-    """The wording for the caller's language, e.g. how a callable argument is written."""
-    return r if current().language == "R" else python
+def either(python: str, r: str, cli: str | None = None) -> str:
+    """The wording for the caller's language, e.g. how a callable argument is written (the command
+    line reads Python's wording unless it has its own)."""
+    language = current().language
+    if language == "R":
+        return r
+    if language == "CLI" and cli is not None:
+        return cli
+    return python
 
 
 def choices(values) -> str:

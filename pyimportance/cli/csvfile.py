@@ -16,7 +16,7 @@ header, and ``csv.Sniffer.has_header`` guesses silently from type patterns. The 
   (the flags of the option the file came from).
 
 Line numbers are counted as an editor shows them (blank lines included); column numbers from 1.
-The caller checks first that the file holds text (see :mod:`pyimportance.io`).
+The caller checks first that the file holds text (see :mod:`.files`).
 """
 
 from __future__ import annotations

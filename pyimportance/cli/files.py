@@ -9,7 +9,7 @@ Every error names the option the file came from (``what``, e.g. ``"--x"`` or ``"
 the file and what is actually wrong with it. Before a file is handed to NumPy, pandas or Keras,
 its first bytes are looked at (:func:`_sniff`), so a text file named ``.npy`` or a truncated
 ``.keras`` archive is reported as such rather than by the library's error for some other
-problem. CSV files are read by :mod:`pyimportance.csvfile` (the header rule lives there).
+problem. CSV files are read by :mod:`.csvfile` (the header rule lives there).
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def load_array(
         Which array of a several-array ``.npz`` to take (``x``/``X`` or ``y``/``Y``).
     header : bool, optional
         CSV only: whether the first row is a header (True) or data (False); by default it is
-        decided by the rule in :mod:`pyimportance.csvfile`, and refused where it cannot be.
+        decided by the rule in :mod:`.csvfile`, and refused where it cannot be.
     shared_with : str, optional
         The option that reads the same ``.npz`` for the other role; the archive must then
         name its arrays (a single unnamed array cannot be both X and y).

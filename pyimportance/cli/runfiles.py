@@ -3,7 +3,7 @@
 Files named per model input or output head (``--x seq=FILE``, ``--y sales=FILE``) become one
 array, or a dict by input/head name; their row counts are checked against each other, feature
 names and groups are resolved, and a several-array ``.npz`` is matched to the model's inputs.
-Reading one file is :mod:`pyimportance.io`'s job; parsing the options is :mod:`pyimportance.cli`'s.
+Reading one file is :mod:`.files`'s job; parsing the options is :mod:`.options`'s.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .validation import default_feature_names
+from ..data.check_x import default_feature_names
 
 if TYPE_CHECKING:
-    from .io import LoadedArray
+    from .files import LoadedArray
 
 NPZ = ".npz"
 
@@ -57,7 +57,7 @@ class _RunFiles(NamedTuple):
 
 def _shared_with(item: Named, other_option: str, other_items) -> str | None:
     """``other_option`` when one of its files is ``item``'s file too (a .npz read for both), else None."""
-    from .io import same_file
+    from .files import same_file
 
     if Path(item.value).exists() and any(same_file(item.value, other.value) for other in other_items or ()):
         return other_option
@@ -66,7 +66,7 @@ def _shared_with(item: Named, other_option: str, other_items) -> str | None:
 
 def _read(option: str, items, header: bool | None, role: str, other=("", ())) -> dict[str | None, _File]:
     """The arrays of --x, --y or --reference by name (None: one array for all); ``other``: (option, items)."""
-    from .io import load_array, load_inputs
+    from .files import load_array, load_inputs
 
     files = {}
     for item in items or ():
@@ -177,7 +177,7 @@ def groups(pairs, feature_names, x: dict[str | None, _File]) -> dict[str, list[s
 
 def model_inputs(model, files: dict[str | None, _File], option: str):
     """X (or the reference rows) as the engine takes them: one array, or {input name: array}, checked by name."""
-    from .predict import keras_inputs
+    from ..model.keras import keras_inputs
 
     expected = keras_inputs(model)
     names = [name for name, _ in expected] if expected else None

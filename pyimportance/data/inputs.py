@@ -6,8 +6,7 @@ plus static covariates, say). Each is held as a :class:`ModelInput` viewed as
 False) and never written to. :class:`Inputs` keeps them in the model's order and knows how
 the model wants them: one array, a list, or a dict keyed by input name.
 
-Padding: a time step of a sample is *padded* when every feature of that step equals the
-input's ``mask_value`` (Keras' ``Masking`` rule). ``mask`` is True on the real steps.
+``ModelInput.mask`` is True on the real (not padded) time steps; :mod:`.padding` finds them.
 """
 
 from __future__ import annotations
@@ -16,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-
-_MASK_ROWS = 4096  # rows examined at once when looking for padding
 
 
 @dataclass(frozen=True)
@@ -124,39 +121,3 @@ class Inputs:
         if self.form == "dict":
             return dict(zip(self.names, viewed))
         return viewed
-
-
-def padding_mask(values: np.ndarray, mask_value: float) -> np.ndarray | None:
-    """True on the real steps of ``values`` (n, T, F); None when no step is padded."""
-    mask = np.empty(values.shape[:2], dtype=bool)
-    for start in range(0, values.shape[0], _MASK_ROWS):
-        block = values[start : start + _MASK_ROWS]
-        mask[start : start + _MASK_ROWS] = np.any(block != mask_value, axis=2)
-    return None if mask.all() else mask
-
-
-def keras_mask_values(model) -> dict[int, float]:
-    """``mask_value`` of each Keras ``Masking`` layer fed directly by a model input, by input position."""
-    found: dict[int, float] = {}
-    layers = getattr(model, "layers", None)
-    if not layers:
-        return found
-    try:
-        inputs = list(model.inputs)
-    except (AttributeError, ValueError):
-        return found
-    for layer in layers:
-        if type(layer).__name__ != "Masking":
-            continue
-        value = float(layer.get_config().get("mask_value", 0.0))
-        if len(inputs) == 1:
-            found[0] = value
-            continue
-        try:
-            source = layer.input
-        except (AttributeError, ValueError):
-            continue
-        for position, tensor in enumerate(inputs):
-            if source is tensor:
-                found[position] = value
-    return found

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import terms
+from .. import terms
 
 # Spawn-key prefixes: one namespace per purpose, so streams can never collide.
 _SUBSAMPLE_KEY = 0

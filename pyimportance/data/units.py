@@ -10,13 +10,16 @@ feature (or group of static features) is its own unit with no time step.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import terms
+from .. import terms
+from .arguments import describe
 from .inputs import Inputs
+from .rows import as_slice
 
 BY_CHOICES = ("feature", "timestep", "cell")
 
@@ -52,13 +55,6 @@ class Block:
         """The block's columns in a sample flattened to ``(T * F)`` per input (``t * F + f``), plus ``offset``."""
         steps, features = self.columns(n_timesteps)
         return offset + (steps[:, None] * n_features + features[None, :]).reshape(-1)
-
-
-def as_slice(index: np.ndarray) -> slice | None:
-    """``index`` as a slice when it runs through consecutive positions (basic indexing: a view, no gather)."""
-    if len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index))):
-        return slice(int(index[0]), int(index[0]) + len(index))
-    return None
 
 
 @dataclass(frozen=True)
@@ -131,3 +127,72 @@ def build_units(by: str, inputs: Inputs, groups: Mapping[str, tuple[int, ...]] |
         if all(inputs.parts[i].is_sequence and step < inputs.parts[i].n_timesteps for i in members)
     ]
     return cells + static_units
+
+
+def check_units(by: str, groups, inputs: Inputs) -> dict[str, tuple[int, ...]] | None:
+    """``by`` (a valid choice) and ``groups`` checked against the inputs: the groups as feature positions.
+
+    That ``groups`` and ``by="timestep"`` do not go together is a rule of :mod:`pyimportance.settings`,
+    checked before.
+    """
+    if by != "feature" and not inputs.is_sequence:
+        raise ValueError(
+            f"{terms.setting('by', by)} needs 3D {terms.arg('X')} (n_samples, n_timesteps, n_features), "
+            f"got 2D {terms.arg('X')}"
+        )
+    return check_groups(groups, inputs.feature_names) if groups is not None else None
+
+
+def check_groups(groups, feature_names: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """Validate ``groups`` ({name: [feature names or 0-based indices]}) into index tuples."""
+    if not isinstance(groups, Mapping):
+        raise TypeError(f"groups must be a dict of {{group name: [features]}}, got {type(groups).__name__}")
+    if len(groups) == 0:
+        raise ValueError("groups must contain at least one group, got an empty dict")
+    labels = [str(name) for name in groups]
+    clashing = sorted({label for label in labels if labels.count(label) > 1})
+    if clashing:
+        raise ValueError(
+            f"groups must have distinct names, got keys that read the same as text: {clashing} "
+            f"(from {terms.vector(list(groups))})"
+        )
+    positions = {name: index for index, name in enumerate(feature_names)}
+    resolved: dict[str, tuple[int, ...]] = {}
+    for group_name, members in groups.items():
+        shown = terms.element("groups", str(group_name))
+        if isinstance(members, (str, numbers.Integral)):
+            members = [members]
+        members = list(members)
+        if not members:
+            raise ValueError(f"{shown} must name at least one feature, got an empty list")
+        indices = [_group_member(member, shown, positions, feature_names) for member in members]
+        if len(set(indices)) != len(indices):
+            raise ValueError(f"{shown} lists a feature more than once: {terms.vector(members)}")
+        resolved[str(group_name)] = tuple(indices)
+    return resolved
+
+
+def _group_member(member, shown: str, positions: Mapping[str, int], feature_names: Sequence[str]) -> int:
+    """One group member (a feature name or a position) as a 0-based feature index."""
+    if isinstance(member, str):
+        if member not in positions:
+            raise ValueError(f"{shown} names unknown feature {terms.literal(member)}; known features: "
+                             f"{terms.vector(feature_names)}")
+        return positions[member]
+    if isinstance(member, numbers.Integral) and not isinstance(member, (bool, np.bool_)):
+        as_position = 0 <= int(member) < len(feature_names)
+        as_name = str(int(member)) in positions
+        if as_name and as_position and positions[str(int(member))] != int(member):
+            raise ValueError(
+                f"{shown} member {member} is ambiguous: feature names are numbers too; pass the name as "
+                f"text ({terms.literal(str(int(member)))}) or the position of another feature"
+            )
+        if as_position:
+            return int(member)
+        if as_name:
+            return positions[str(int(member))]
+        raise ValueError(
+            f"{shown} has feature {terms.either('index', 'number')} {terms.index(int(member))} out of range "
+            f"{terms.index(0)}..{terms.index(len(feature_names) - 1)}"
+        )
+    raise TypeError(f"{shown} members must be feature names or integer indices, got {describe(member)}")

@@ -1,8 +1,8 @@
 """The embedded demo data set: a simulated daily sales series whose true drivers are known.
 
-``pyimportance/data/demo_sales.csv`` holds 1,500 simulated days of ``sales`` and six candidate
+``pyimportance/datasets/demo_sales.csv`` holds 1,500 simulated days of ``sales`` and six candidate
 predictors. It was written once by :func:`simulate_demo_series` (run
-``python -m pyimportance.datasets`` to write it again; a test checks that the file and the
+``python -m pyimportance.datasets.sales`` to write it again; a test checks that the file and the
 generator agree). Only NumPy and pandas are needed to read it; nothing is pickled.
 
 How ``sales`` is made (every predictor is standardised, ``e`` is N(0, 1) noise)::
@@ -100,7 +100,7 @@ def load_demo_series() -> pd.DataFrame:
     >>> load_demo_series().columns.tolist()[:3]
     ['day', 'sales', 'temperature']
     """
-    with resources.files("pyimportance").joinpath("data").joinpath(DEMO_FILE).open("r", encoding="utf-8") as handle:
+    with resources.files("pyimportance.datasets").joinpath(DEMO_FILE).open("r", encoding="utf-8") as handle:
         return pd.read_csv(handle)
 
 
@@ -146,7 +146,7 @@ def load_demo_sequences(window: int = 12) -> DemoSequences:
 
 def _write_demo_csv() -> None:
     """Write the embedded CSV from :func:`simulate_demo_series` (run once, by hand)."""
-    path = resources.files("pyimportance").joinpath("data").joinpath(DEMO_FILE)
+    path = resources.files("pyimportance.datasets").joinpath(DEMO_FILE)
     simulate_demo_series().to_csv(str(path), index=False, float_format=f"%.{DECIMALS}f")
 
 

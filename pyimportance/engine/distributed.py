@@ -2,7 +2,7 @@
 
 The (unit, repeat) jobs are cut into contiguous blocks, one task each. A task scores its
 block exactly as the local run would: the same ``PredictFunction`` (same ``batch_rows``,
-same compiled batch shape) and the job's own generator from ``seeding``, so the numbers
+same compiled batch shape) and the job's own generator from :mod:`pyimportance.data.seeding`, so the numbers
 are bit-identical to the local run whatever the number of workers or the task size.
 
 What travels to the workers:
@@ -33,13 +33,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evaluate import JobEvaluator, ModelFailedError
-from .perturbations import MethodFailedError
+from ..errors import LossFailedError, MethodFailedError, ModelFailedError
+from ..model.keras import keras_flavour
+from ..model.predict import PredictFunction
+from ..scoring.scoring import Scoring
+from .evaluate import JobEvaluator
 from .plan import Job, Plan
-from .predict import PredictFunction, _keras_flavour
-from .scoring import LossFailedError
 from .tally import Baseline, JobResult, job_result
-from .targets import Scoring
 
 # Tasks per worker slot by default: enough to balance uneven workers, few enough that the
 # per-task overhead stays small.
@@ -74,7 +74,7 @@ class _Payload:
 
 def model_to_bytes(model) -> KerasModelBytes:
     """Save a Keras model to bytes in the ``.keras`` format."""
-    flavour = _keras_flavour(model)
+    flavour = keras_flavour(model)
     if flavour is None:
         raise TypeError(f"model must be a Keras model, got {type(model).__name__}")
     with tempfile.TemporaryDirectory() as folder:
@@ -131,7 +131,7 @@ def _remember(cache: OrderedDict, key, value) -> None:
 def _worker_predict(payload: _Payload) -> PredictFunction:
     """The payload's predict function in this process; a Keras model is rebuilt once per process.
 
-    The compiled forward pass is kept per model by :mod:`pyimportance.predict`, so a cached
+    The compiled forward pass is kept per model by :mod:`pyimportance.model.predict`, so a cached
     model is also traced only once.
     """
     model = payload.model
@@ -206,7 +206,7 @@ def run_jobs(
     compilation), so they give the same numbers as the local run.
     """
     size = task_size or default_task_size(executor, len(jobs))
-    shipped = model_to_bytes(model) if _keras_flavour(model) is not None else model
+    shipped = model_to_bytes(model) if keras_flavour(model) is not None else model
     payload = _Payload(plan, shipped, scoring, baseline, list(jobs), predict.batch_rows,
                        bool(predict.uses_xla), 0, predict.probabilities)
     shared = _share(executor, payload)

@@ -4,7 +4,8 @@
 new values (:mod:`.plan`), the packer copies rows into chunks (:mod:`.packing`), the pipeline
 runs the model (:mod:`.pipeline`), prefix reuse skips unchanged time steps where it pays
 (:mod:`.prefix`), and each job's predictions, once complete, go to ``on_job``. A model that
-raises is reported naming the job(s) its call served.
+raises is reported naming the job(s) its call served
+(:class:`~pyimportance.errors.ModelFailedError`).
 """
 
 from __future__ import annotations
@@ -13,40 +14,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..errors import ModelFailedError, ModelOutputError, NotRowWiseError
+from ..model.predict import PredictFunction
+from ..model.prefix import PREFIX_MIN_ROWS, PrefixPolicy, PrefixReuse
 from .packing import Chunk, ChunkPacker
 from .pipeline import Pipeline
 from .plan import Job, Plan
-from .predict import ModelOutputError, NotRowWiseError, PredictFunction
-from .prefix import PREFIX_MIN_ROWS, PrefixPolicy, PrefixReuse
 
-
-class ModelFailedError(RuntimeError):
-    """The model raised: on the unperturbed data, or while a given unit and repeat were being evaluated.
-
-    ``where`` says which ("on the unperturbed data", "while evaluating feature 'x2' (repeat 1 of
-    5)"); ``cause`` is the model's own exception (also ``__cause__``).
-    """
-
-    def __init__(self, message: str, where: str | None = None):
-        super().__init__(message)
-        self.where = where
-
-    @property
-    def cause(self) -> BaseException | None:
-        return self.__cause__
-
-    def __reduce__(self):  # keep ``where`` across processes (executors pickle exceptions)
-        return type(self), (str(self), self.where)
-
-
+#: Where the unperturbed predictions are made, as errors say it.
 BASELINE = "on the unperturbed data"
-
-
-def model_failed(error: Exception, where: str) -> ModelFailedError:
-    """A :class:`ModelFailedError` for ``error`` raised by the model ``where``."""
-    failure = ModelFailedError(f"model failed {where}: {type(error).__name__}: {error}", where)
-    failure.__cause__ = error
-    return failure
 
 
 class _Pending:
@@ -156,8 +132,8 @@ class JobEvaluator:
         if any(job is None for job in jobs):
             if isinstance(error, (ModelOutputError, NotRowWiseError)):
                 raise error  # what the model returned, not a failure of the call: its own message says it
-            raise model_failed(error, BASELINE)
+            raise ModelFailedError.raised(error, BASELINE)
         where = self.plan.describe(jobs[0])
         if len(jobs) > 1:
             where += f" (in one model call with {len(jobs) - 1} more job(s), up to {self.plan.describe(jobs[-1])})"
-        raise model_failed(error, f"while evaluating {where}")
+        raise ModelFailedError.raised(error, f"while evaluating {where}")

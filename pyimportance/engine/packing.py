@@ -3,7 +3,8 @@
 Rows of consecutive jobs are copied into buffers of ``batch_rows`` rows, so many small jobs
 share one model call and one large job spans several. The buffers (two sets, used in turn, so
 one chunk can be predicted while the next is filled) are the only full-width copies in memory.
-A row's values never depend on which other rows share its chunk.
+A row's values never depend on which other rows share its chunk. How many rows a chunk holds
+(``batch_size``, or a default that is fast and bounded in memory) is :func:`chunk_rows`' decision.
 """
 
 from __future__ import annotations
@@ -13,9 +14,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inputs import Inputs
+from ..data.inputs import Inputs
+from ..data.rows import as_slice
 from .plan import Override
-from .units import as_slice
+
+# Default rows per model call. Recurrent layers run fastest at a few thousand rows (their
+# per-step state then stays in the CPU caches: at 16k rows, LSTM(64) runs about half as fast
+# as at 2-4k); a chunk also holds at most about 8M input values (32 MiB in float32).
+_MAX_CHUNK_ROWS = 4096
+_TARGET_CHUNK_VALUES = 8_000_000
+_MIN_CHUNK_ROWS = 256
+# A chunk larger than this is refused (batch_size=10**12 would try to allocate terabytes).
+_MAX_CHUNK_BYTES = 2 * 2**30
+
+
+def default_batch_rows(values_per_row: int, total_rows: int) -> int:
+    """Rows per model call when ``batch_size`` is None: fast, bounded in memory, little padding.
+
+    The rows are spread evenly over the calls needed, so the last call is not mostly padding.
+    """
+    rows = _TARGET_CHUNK_VALUES // max(1, values_per_row)
+    rows = int(np.clip(rows, _MIN_CHUNK_ROWS, _MAX_CHUNK_ROWS))
+    total_rows = max(1, total_rows)
+    calls = -(-total_rows // rows)
+    return -(-total_rows // calls)
+
+
+def chunk_rows(batch_size: int | None, values_per_row: int, total_rows: int, itemsize: int) -> int:
+    """Rows per model call: ``batch_size`` (at most the rows there are), or the default."""
+    if batch_size is None:
+        return default_batch_rows(values_per_row, total_rows)
+    rows = min(batch_size, max(1, total_rows))
+    needed = rows * values_per_row * itemsize
+    if needed > _MAX_CHUNK_BYTES:
+        raise ValueError(
+            f"batch_size={batch_size} needs {needed / 2**30:.1f} GiB per model call for this data; "
+            f"use a smaller batch_size (at most {max(1, _MAX_CHUNK_BYTES // (values_per_row * itemsize))})"
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The plan of a run: what each job perturbs and how, independent of how the work is batched.
 
 A *job* is one (unit, repeat, row block). Its perturbed values are drawn once, from the job's
-own generator (:func:`~pyimportance.seeding.unit_rng`), for the rows of its block; only the
+own generator (:func:`~pyimportance.data.seeding.unit_rng`), for the rows of its block; only the
 unit's own columns are held, never a whole copy of X. Everything here is deterministic given
 the run's seed, so any executor, task size or ``batch_size`` sees the same perturbations.
 """
@@ -14,11 +14,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import terms
-from .inputs import Inputs
-from .perturbations import FeatureStats, Method, MethodFailedError, UnitContext, keep_padding
-from .seeding import RootSeed, unit_rng
-from .units import Unit, as_slice
+from .. import terms
+from ..data.inputs import Inputs
+from ..data.rows import as_slice
+from ..data.seeding import RootSeed, unit_rng
+from ..data.units import Unit
+from ..errors import MethodFailedError
+from ..methods.context import UnitContext
+from ..methods.feature_stats import FeatureStats
+from ..methods.padding import keep_padding
+from ..methods.perturbations import Method
 
 
 class Job(NamedTuple):

@@ -1,6 +1,6 @@
 """What a run adds up: each job's scores, and the per-row statistics the data-level intervals need.
 
-A job's predictions become, per row, the values of each scored part (:mod:`.targets`). A
+A job's predictions become, per row, the values of each scored part (:mod:`pyimportance.scoring`). A
 :class:`JobResult` holds their sums over the job's rows (the repeat's importance follows from
 them) and, for row-wise measures, each row's increase over the baseline with the donors of
 donor-based methods. :class:`Tally` adds job results up in any order: results do not depend on
@@ -9,17 +9,15 @@ how the jobs were batched, ordered or spread over workers.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .inference import RowAccumulator
+from ..data.rows import as_slice
+from ..scoring.scoring import Scoring, scoring_failures
+from ..stats.accumulator import RowAccumulator
 from .plan import Job, Plan
-from .scoring import LossFailedError
-from .targets import Scoring
-from .units import as_slice
 
 
 @dataclass(frozen=True)
@@ -47,19 +45,6 @@ def job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray,
     """Score one job's predictions (same on a worker as here); a custom loss's failure names the job."""
     with scoring_failures(scoring, f"while scoring {describe(job)}"):
         return _job_result(scoring, baseline, job, rows, predictions, donors)
-
-
-@contextlib.contextmanager
-def scoring_failures(scoring: Scoring, where: str) -> Iterator[None]:
-    """Turn a custom loss's exception into a :class:`LossFailedError` that says ``where``."""
-    try:
-        yield
-    except LossFailedError:
-        raise
-    except Exception as error:
-        if not scoring.custom:
-            raise
-        raise LossFailedError(f"loss ({scoring.loss_name}) failed {where}: {type(error).__name__}: {error}") from error
 
 
 def _job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray, predictions: np.ndarray,

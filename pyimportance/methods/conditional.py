@@ -1,30 +1,46 @@
-"""Conditional perturbation for units: the fitted part and the residual of each of a unit's blocks.
+"""The conditional method: keep the part of a unit that the rest of the sample predicts, permute the residual.
 
-:mod:`.conditional` models any block of a sample's columns from all its other columns. Here a
-sample is all of the model's inputs flattened side by side (``t * F + f`` within each input),
-a unit's blocks are mapped to those columns, and each unit's split of its rows into fitted part
-and residual is computed once and reused by its repeats (jobs come unit by unit).
+Conditional permutation importance (hidimstat's CFI, Chamma et al. 2023) perturbs a unit's
+values without leaving the data's joint distribution. :func:`fit_sampler` fits the model of
+every unit given everything else, once per run, on the ``reference`` rows (default: the
+evaluated rows); :class:`ConditionalSampler` splits a unit's rows into fitted part and residual
+(the ridge algebra is :mod:`.ridge`'s); :func:`perturb_conditional` is the perturbation.
+
+A sample is all of the model's inputs flattened side by side (``t * F + f`` within each
+input), a unit's blocks are mapped to those columns, and each unit's split of its rows is
+computed once and reused by its repeats (jobs come unit by unit).
 
 Padding: padded cells carry the mask value, not data; they are replaced by their feature's mean
 (over real cells) before the model sees them, so they neither inform nor distort the regression.
-The perturbation then leaves padded cells as they were (:func:`.perturbations.keep_padding`).
+The perturbation then leaves padded cells as they were (:func:`.padding.keep_padding`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .conditional import LinearConditional
-from .inputs import Inputs
-from .perturbations import feature_stats
-from .units import Unit
+from ..data.check_x import check_X
+from ..data.inputs import Inputs
+from ..data.padding import with_masks
+from ..data.units import Unit
+from .context import Perturbed, UnitContext
+from .feature_stats import FeatureStats, feature_stats
+from .ridge import LinearConditional
 
 _FIT_ROWS = 4096
 # The evaluated rows, flattened and centred, are kept for the whole run up to this size (every
 # unit's split reads all of them); larger data is flattened again, in slices, for each unit.
 _CACHE_BYTES = 512 * 2**20
+
+
+def perturb_conditional(blocks, rng: np.random.Generator, context: UnitContext) -> Perturbed:
+    """Keep the part of the values the rest of the sample predicts; permute the residual across samples."""
+    donors = rng.permutation(blocks[0].shape[0])
+    return Perturbed([fitted + residual[donors] for fitted, residual in context.conditional], donors)
+
+
 
 
 class ConditionalSampler:
@@ -98,3 +114,18 @@ class ConditionalSampler:
             start += width
         self._last_parts = (key, result)
         return result
+
+
+def fit_sampler(inputs: Inputs, units: Sequence[Unit], stats: Sequence[FeatureStats], reference,
+                input_names: Sequence[str] | None, mask_value,
+                masking_layers: Mapping[int, float]) -> ConditionalSampler:
+    """The run's conditional sampler, fitted on ``reference`` (like ``X``; None: the evaluated rows).
+
+    The padding of the reference rows is found as the evaluated rows' is (``mask_value``, or the
+    model's ``masking_layers``), so padded cells never inform the fit.
+    """
+    reference_inputs = None
+    if reference is not None:
+        reference_inputs = with_masks(check_X(reference, None, input_names or list(inputs.names)), mask_value,
+                                      masking_layers)
+    return ConditionalSampler(inputs, units, [found.mean for found in stats], reference_inputs)

@@ -1,10 +1,8 @@
-"""Ridge models of any block of input columns given all the other columns (conditional perturbation).
+"""Ridge models of any block of input columns given all the other columns: the conditional method's algebra.
 
-Conditional permutation importance (hidimstat's CFI, Chamma et al. 2023) perturbs a unit's values
-without leaving the data's joint distribution: a model of the unit's columns S from every other
-column C of the sample is fitted once, and only the residual (the part of S that C does not
-explain) is permuted across samples, the fitted part is kept. Here the model is ridge regression
-with a penalty chosen per block by generalised cross-validation (GCV) on reference rows.
+The conditional method (:mod:`.conditional`) keeps the part of a unit's columns S that every
+other column C of the sample predicts and permutes only the residual. Here that model is ridge
+regression with a penalty chosen per block by generalised cross-validation (GCV) on reference rows.
 
 Why hand-written. scikit-learn's ``RidgeCV`` fits one regression per call; a ``by="cell"`` run
 on a 30 x 20 window needs 600 of them, each with 599 predictors, and each would re-read the

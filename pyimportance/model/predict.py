@@ -9,191 +9,37 @@ What a model must satisfy: it is *row-wise* (a row's prediction depends on that 
 on the other rows of the call: no statistics over the batch, no stateful layers) and
 deterministic. The engine packs rows of many perturbed copies into each call, so a model that
 breaks this would give numbers that change with ``batch_size``. Stateful Keras layers are
-refused up front and :func:`check_row_wise` compares a few rows predicted alone with the same
-rows predicted among others.
+refused up front (:func:`.keras.check_not_stateful`) and :func:`.row_wise.check_row_wise`
+compares a few rows predicted alone with the same rows predicted among others.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from . import terms
+from ..errors import ModelOutputError
+from .keras import keras_flavour, output_names, uses_tensorflow
+from .outputs import as_prediction_heads, first_rows
 
 # XLA compilation costs about a second; it only pays off for many rows.
 XLA_MIN_ROWS = 50_000
 # A one-row batch runs other (matrix-vector) kernels that round differently; compiled Keras
 # forwards always see at least this many rows.
 MIN_COMPILED_ROWS = 2
-# Rows predicted alone by the row-wise check, and its tolerance (relative to the predictions' scale):
-# float32 rounding differs by ~1e-7; a model that reads other rows of the call differs by far more.
-_ROW_CHECK_ROWS = 3
-_ROW_CHECK_TOLERANCE = 1e-4
 
 
-class ModelOutputError(ValueError):
-    """The model returned something that is not one finite prediction row per input row."""
-
-
-class NotRowWiseError(ValueError):
-    """The model's prediction for a row depends on the other rows of the call (or varies between calls)."""
-
-
-def _keras_flavour(model) -> str | None:
-    """'keras' (Keras 3), 'tf_keras' (Keras 2) or None, without importing either package."""
-    keras3 = sys.modules.get("keras")
-    if keras3 is not None and isinstance(model, getattr(keras3, "Model", ())):
-        return "keras"
-    tf_keras = sys.modules.get("tf_keras")
-    if tf_keras is not None and isinstance(model, getattr(tf_keras, "Model", ())):
-        return "tf_keras"
-    return None
-
-
-def is_keras_model(model) -> bool:
-    return _keras_flavour(model) is not None
-
-
-def _uses_tensorflow(flavour: str) -> bool:
-    if flavour == "tf_keras":
-        return True
-    return sys.modules["keras"].backend.backend() == "tensorflow"
-
-
-def keras_inputs(model) -> list[tuple[str, tuple]] | None:
-    """``(name, shape)`` of each input of a Keras model, e.g. ``[("seq", (None, 30, 20))]``; None if unknown.
-
-    Names are the keys of a model built on a dict of inputs, else the names of its ``Input`` layers.
-    """
-    if _keras_flavour(model) is None:
-        return None
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        return None
-    if not inputs:
-        return None
-    structure = getattr(model, "_inputs_struct", None)
-    if isinstance(structure, dict):
-        return [(str(key), tuple(tensor.shape)) for key, tensor in structure.items()]
-    legacy_names = getattr(model, "input_names", None)  # tf-keras
-    found = []
-    for position, tensor in enumerate(inputs):
-        history = getattr(tensor, "_keras_history", None)
-        operation = getattr(history, "operation", None) or getattr(history, "layer", None)
-        name = getattr(operation, "name", None)
-        if legacy_names and len(legacy_names) == len(inputs):
-            name = legacy_names[position]
-        found.append((str(name or getattr(tensor, "name", None) or f"input{position + 1}"), tuple(tensor.shape)))
-    return found
-
-
-def keras_takes_dict(model) -> bool:
-    """Whether a Keras model was built on a dict of inputs (and must be called with one)."""
-    return isinstance(getattr(model, "_inputs_struct", None), dict)
-
-
-def check_model_input(model, shapes: Sequence[tuple[int, ...]], names: Sequence[str] | None = None) -> None:
-    """Raise ``ValueError`` if a Keras ``model`` cannot take inputs of these shapes."""
-    expected = keras_inputs(model)
-    if expected is None:
-        return
-    if shapes and isinstance(shapes[0], (int, np.integer)):  # one shape given as a tuple of ints
-        shapes = [tuple(shapes)]
-    x_name = terms.arg("X")
-    if len(expected) != len(shapes):
-        raise ValueError(
-            f"{x_name} does not fit the model: the model has {len(expected)} inputs "
-            f"{terms.vector([name for name, _ in expected])}, got {len(shapes)} array(s); pass a list (or a "
-            f"{terms.either('dict', 'named list')} by input name) with one array per input"
+def check_model(model) -> None:
+    """Refuse what cannot be called as a model: a Keras model, an object with ``.predict`` or a callable."""
+    if not (callable(model) or callable(getattr(model, "predict", None))):
+        raise TypeError(
+            "model must be a Keras model, an object with a .predict(X) method or a callable "
+            f"X -> predictions, got {type(model).__name__}"
         )
-    for position, ((name, want), shape) in enumerate(zip(expected, shapes)):
-        given = (None,) + tuple(shape[1:])
-        fits = len(want) == len(given) and all(e is None or e == g for e, g in zip(want[1:], given[1:]))
-        if not fits:
-            which = x_name if len(shapes) == 1 else terms.element(x_name, names[position] if names else name)
-            raise ValueError(
-                f"{which} does not fit the model: the model expects input of {_model_shape(want)}, "
-                f"got {which} of {terms.shape(shape)}"
-            )
-
-
-def _model_shape(dims) -> str:
-    """A Keras input shape with its open batch size: ``shape (None, 5, 3)``; in R ``dim c(NA, 5, 3)``."""
-    shown = [terms.either("None", "NA") if d is None else str(d) for d in dims]
-    return terms.either(f"shape ({', '.join(shown)})", f"dim c({', '.join(shown)})")
-
-
-def check_not_stateful(model) -> None:
-    """Refuse Keras models with stateful layers: their output depends on earlier calls and other rows."""
-    if _keras_flavour(model) is None:
-        return
-    layers = getattr(model, "_flatten_layers", None)
-    found = list(layers(include_self=False)) if callable(layers) else list(getattr(model, "layers", []))
-    stateful = [layer.name for layer in found if getattr(layer, "stateful", False)]
-    if stateful:
-        raise NotRowWiseError(
-            f"model has stateful layers {terms.vector(stateful)}: their output depends on earlier calls and on the "
-            "other rows of a batch, so importance cannot be measured row by row; rebuild the model with "
-            + terms.either("stateful=False (same weights: model_2.set_weights(model.get_weights()))",
-                           "stateful = FALSE (same weights: model_2$set_weights(model$get_weights()))")
-        )
-
-
-def output_names(model) -> list[str] | None:
-    """Names of a Keras model's output heads, or None."""
-    names = getattr(model, "output_names", None)
-    if names is None:
-        return None
-    try:
-        return [str(name) for name in names]
-    except TypeError:
-        return None
-
-
-def as_prediction_heads(output, n_rows: int) -> list[np.ndarray]:
-    """Model output (array, tensor, Series, list/dict of them) as finite float64 arrays, one per head."""
-    if isinstance(output, dict):
-        output = [output[key] for key in sorted(output)]
-    if isinstance(output, (list, tuple)) and output and all(hasattr(part, "shape") for part in output):
-        return [as_prediction_heads(part, n_rows)[0] for part in output]
-    if hasattr(output, "index") and hasattr(output, "to_numpy"):  # a pandas Series or DataFrame
-        index = output.index
-        if len(index) == n_rows and not np.array_equal(np.asarray(index), np.arange(n_rows)):
-            raise ModelOutputError(
-                "model returned a pandas object whose index is not 0..n-1 in order, so its rows cannot be matched "
-                "to the rows it was given; return an array (e.g. .to_numpy()) in the input's row order"
-            )
-        output = output.to_numpy()
-    if hasattr(output, "numpy") and not isinstance(output, np.ndarray):
-        output = output.numpy()
-    try:
-        matrix = np.asarray(output, dtype=np.float64)
-    except (TypeError, ValueError):
-        dtype = np.asarray(output).dtype if isinstance(output, (list, tuple, np.ndarray)) else None
-        kind = f" of {terms.type_word(dtype)}" if dtype is not None else ""
-        raise ModelOutputError(f"model must return numeric predictions, got {type(output).__name__}{kind}") from None
-    if matrix.ndim == 0 or matrix.shape[0] != n_rows:
-        got = f"output of {terms.shape(matrix.shape)}" if matrix.ndim else f"a single value {terms.literal(output)}"
-        raise ModelOutputError(f"model must return one prediction row per input row ({n_rows}), got {got}")
-    if not np.isfinite(matrix).all():
-        bad = int(np.count_nonzero(~np.isfinite(matrix)))
-        raise ModelOutputError(
-            f"model returned NaN or infinite predictions ({bad} of {matrix.size} values); "
-            "the model must return finite numbers"
-        )
-    return [matrix]
-
-
-def as_prediction_matrix(output, n_rows: int) -> np.ndarray:
-    """Model output as one ``(n_rows, n_columns)`` matrix: every head's values side by side."""
-    heads = as_prediction_heads(output, n_rows)
-    return np.concatenate([head.reshape(n_rows, -1) for head in heads], axis=1)
 
 
 # Compiled forward passes per model (weakly keyed: a model that is freed takes its own along),
@@ -238,6 +84,7 @@ def pad_rows(array: np.ndarray, rows: int) -> np.ndarray:
 
 
 def _map_arrays(arguments, function):
+    """``function`` applied to each array of a model's arguments (one array, a list or a dict)."""
     if isinstance(arguments, dict):
         return {key: function(value) for key, value in arguments.items()}
     if isinstance(arguments, list):
@@ -281,12 +128,12 @@ class PredictFunction:
         self._forward: Callable = self._call_generic
         self._compiled = False
         self._model = model
-        flavour = _keras_flavour(model)
+        flavour = keras_flavour(model)
         if flavour is not None:
             self.dtype = np.dtype(getattr(model, "compute_dtype", None) or "float32")
             if self.dtype.kind != "f":
                 self.dtype = np.dtype(np.float32)
-            if _uses_tensorflow(flavour):
+            if uses_tensorflow(flavour):
                 use_xla = total_rows >= XLA_MIN_ROWS if jit_compile == "auto" else bool(jit_compile)
                 self.uses_xla = use_xla
                 self._forward = self._compile_tensorflow(model, use_xla)
@@ -334,7 +181,7 @@ class PredictFunction:
         padded_rows = max(self.batch_rows, MIN_COMPILED_ROWS)
         if self._compiled and rows < padded_rows:
             output = self._forward(_map_arrays(arguments, lambda a: pad_rows(a, padded_rows)))
-            output = _slice(output, rows)
+            output = first_rows(output, rows)
         else:
             output = self._forward(arguments)
         return self._as_matrix(output, rows)
@@ -357,39 +204,7 @@ class PredictFunction:
             return [str(key) for key in sorted(output)]
         if count == 1:
             return ["output"]
-        names = output_names(self._model) if _keras_flavour(self._model) else None
+        names = output_names(self._model) if keras_flavour(self._model) else None
         if names and len(names) == count:
             return names
         return [f"output{i + 1}" for i in range(count)]
-
-
-def _slice(output, rows: int):
-    if isinstance(output, dict):
-        return {key: np.asarray(value)[:rows] for key, value in output.items()}
-    if isinstance(output, (list, tuple)):
-        return [np.asarray(part)[:rows] for part in output]
-    return np.asarray(output)[:rows]
-
-
-def check_row_wise(predict: PredictFunction, arguments_for: Callable[[np.ndarray], object],
-                   baseline: np.ndarray) -> None:
-    """Raise :class:`NotRowWiseError` unless a few rows predicted alone match their predictions among others.
-
-    ``arguments_for(rows)`` builds the model's arguments for those rows of the evaluation data;
-    ``baseline`` holds the predictions of all rows from the baseline's calls.
-    """
-    n_rows = baseline.shape[0]
-    if n_rows <= 1:
-        return
-    rows = np.arange(min(_ROW_CHECK_ROWS, n_rows - 1))
-    alone = predict(arguments_for(rows))
-    scale = float(np.max(np.abs(baseline))) + 1e-12
-    difference = float(np.max(np.abs(alone - baseline[rows])))
-    if difference > _ROW_CHECK_TOLERANCE * scale:
-        raise NotRowWiseError(
-            f"model is not row-wise: the predictions for the same rows changed by up to {difference:.4g} "
-            f"(predictions up to {scale:.4g}) when predicted with other rows of the data. pyimportance packs rows "
-            "of many perturbed copies into each model call, so a row's prediction must depend on that row only "
-            "(no statistics over the batch such as batch normalisation in training mode, no stateful layers) and "
-            "be the same in every call (no dropout at prediction time)"
-        )

@@ -21,7 +21,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .predict import PredictFunction, _keras_flavour, _slice, as_prediction_matrix, pad_rows
+from .keras import keras_flavour
+from .outputs import as_prediction_matrix, first_rows
+from .predict import PredictFunction, pad_rows
 
 # Prefix reuse pays off only when many rows share a start step; it costs a few compilations.
 PREFIX_MIN_ROWS = 100_000
@@ -74,7 +76,7 @@ class PrefixReuse:
     def supports(model, values_shape: tuple[int, ...]) -> bool:
         """Whether ``model`` has the structure the shortcut is exact for."""
         keras3 = sys.modules.get("keras")
-        if keras3 is None or _keras_flavour(model) != "keras" or not isinstance(model, keras3.Sequential):
+        if keras3 is None or keras_flavour(model) != "keras" or not isinstance(model, keras3.Sequential):
             return False
         if len(values_shape) != 3 or values_shape[1] < 2 or not model.layers:
             return False
@@ -115,7 +117,7 @@ class PrefixReuse:
         suffix = pad_rows(chunk[:, start:], batch)
         state = [pad_rows(kind[sample_rows], batch) for kind in self._states(start)]
         try:
-            fast = as_prediction_matrix(_slice(self._suffix_fn(suffix, state), rows), rows)
+            fast = as_prediction_matrix(first_rows(self._suffix_fn(suffix, state), rows), rows)
         except Exception:  # e.g. XLA cannot compile it: the full forward pass decides
             self.active = False
             return self._predict(chunk)

@@ -28,7 +28,8 @@ classes and R messages, the engine being called with :func:`terms.speaking` ``(t
 The pieces, one job each: :mod:`.values` (the mirror, and how R describes a value),
 :mod:`.errors` (condition classes and messages), :mod:`.data` (``x`` and ``y``, NA),
 :mod:`.functions` (R functions as model, method and loss), :mod:`.arguments` (the table of the
-other arguments), :mod:`.frame` (the result as R's data frame); this module calls the engine.
+other arguments), :mod:`.frame` (the result as R's data frame), :mod:`.embedding` (what an R
+process embedding this Python needs of it); this module calls the engine.
 
 Why by hand: reticulate and rpy2 each convert R objects to Python, but differently (lists
 vs arrays, ``NA`` lost or kept, factors as strings), and neither knows what an argument

@@ -1,6 +1,7 @@
-"""The R function's arguments after ``y``: one line each in :data:`ARGUMENTS` (R name, engine
-keyword, conversion). A conversion checks what R can get wrong (type, length, NA) in R's words
-and leaves range checks to the engine.
+"""The R function's arguments after ``y``: one line each in :data:`ARGUMENTS` (the engine's setting and
+its conversion from R). A conversion checks what R can get wrong (type, length, NA) in R's words
+and leaves range checks to the engine. Which settings R offers, and their defaults, are
+:mod:`pyimportance.settings`' table; tests check this table and the R package's formals against it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import terms
 from .data import as_inputs
 from .errors import RArgumentError
 from .functions import r_loss, r_method
@@ -184,38 +186,41 @@ def _function_or(convert: Callable, wrap: Callable) -> Callable:
 
 @dataclass(frozen=True)
 class Argument:
-    """One argument of the R function: its R name, the engine's keyword, its conversion."""
+    """One argument of the R function: the engine's setting (:data:`pyimportance.settings.SETTINGS`) and its
+    conversion from R; its R name is :mod:`pyimportance.terms`' (``random_state`` is ``seed``)."""
 
-    r_name: str
     engine_name: str
     convert: Callable[[str, Any], Any]
 
+    @property
+    def r_name(self) -> str:
+        return terms.R.name_of(self.engine_name)
+
 
 ARGUMENTS: tuple[Argument, ...] = (
-    Argument("method", "method", _function_or(as_string, r_method)),
-    Argument("scale", "scale", as_number),
-    Argument("relative_scale", "relative_scale", as_flag),
-    Argument("loss", "loss", as_loss),
-    Argument("n_repeats", "n_repeats", as_whole_number),
-    Argument("by", "by", as_string),
-    Argument("groups", "groups", as_groups),
-    Argument("max_samples", "max_samples", as_number),
-    Argument("batch_size", "batch_size", as_whole_number),
-    Argument("seed", "random_state", as_whole_number),
-    Argument("progress", "progress", as_flag),
-    Argument("feature_names", "feature_names", as_strings),
-    Argument("ci", "ci", as_string),
-    Argument("block_size", "block_size", as_whole_number),
-    Argument("tolerance", "tolerance", as_number),
-    Argument("output", "output", as_output),
-    Argument("per_output", "per_output", as_flag),
-    Argument("mask_value", "mask_value", as_mask_value),
-    Argument("reference", "reference", as_reference),
-    Argument("executor", "executor", as_python_object),
+    Argument("method", _function_or(as_string, r_method)),
+    Argument("scale", as_number),
+    Argument("relative_scale", as_flag),
+    Argument("loss", as_loss),
+    Argument("n_repeats", as_whole_number),
+    Argument("by", as_string),
+    Argument("groups", as_groups),
+    Argument("max_samples", as_number),
+    Argument("batch_size", as_whole_number),
+    Argument("random_state", as_whole_number),
+    Argument("progress", as_flag),
+    Argument("feature_names", as_strings),
+    Argument("ci", as_string),
+    Argument("block_size", as_whole_number),
+    Argument("tolerance", as_number),
+    Argument("output", as_output),
+    Argument("per_output", as_flag),
+    Argument("mask_value", as_mask_value),
+    Argument("reference", as_reference),
+    Argument("executor", as_python_object),
 )
 
 BY_R_NAME = {argument.r_name: argument for argument in ARGUMENTS}
-R_NAME_OF = {argument.engine_name: argument.r_name for argument in ARGUMENTS}
 
 
 def engine_options(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,7 +229,8 @@ def engine_options(arguments: Mapping[str, Any]) -> dict[str, Any]:
     for r_name, value in arguments.items():
         argument = BY_R_NAME.get(r_name)
         if argument is None:
-            hint = f" (the R name is {R_NAME_OF[r_name]})" if r_name in R_NAME_OF else ""
+            renamed = next((known.r_name for known in ARGUMENTS if known.engine_name == r_name), None)
+            hint = f" (the R name is {renamed})" if renamed else ""
             raise RArgumentError(f"unused argument {r_name}{hint}")
         options[argument.engine_name] = argument.convert(r_name, value)
     return options

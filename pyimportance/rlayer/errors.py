@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..evaluate import ModelFailedError
-from ..perturbations import MethodFailedError
-from ..predict import ModelOutputError, NotRowWiseError
-from ..scoring import LossFailedError
+from ..errors import LossFailedError, MethodFailedError, ModelFailedError, ModelOutputError, NotRowWiseError
 
 
 class RArgumentError(ValueError):

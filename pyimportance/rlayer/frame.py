@@ -1,7 +1,7 @@
 """The result as R's data frame, built generically from :meth:`ImportanceResult.to_frame`:
 integer positions become 1-based, text character, floats double, so new engine columns flow
-through; attributes ``importances``, ``settings`` (under R argument names), ``baseline_score``
-and the rows/repeats used and the stopping rule's outcome.
+through; attributes ``importances``, ``settings`` (under R argument names), ``baseline_score``,
+the rows/repeats used, the stopping rule's outcome and the summary lines R prints as the header.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..result import ImportanceResult
-from ..units import ALL_FEATURES
-from .arguments import R_NAME_OF
+from .. import terms
+from ..data.units import ALL_FEATURES
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
@@ -93,7 +93,7 @@ def as_r_setting(value) -> RValue:
 
 def settings_list(settings: Mapping[str, Any], classes=None) -> RValue:
     """The engine's settings as an R list under R argument names (``seed``), plus ``classes``."""
-    renamed = {R_NAME_OF.get(key, key): value for key, value in settings.items()}
+    renamed = {terms.R.name_of(key): value for key, value in settings.items()}
     if classes is not None:
         renamed["classes"] = (
             {key: (None if levels is None else list(levels)) for key, levels in classes.items()}
@@ -112,8 +112,9 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
     the engine's order). Attributes: ``importances`` (rows x repeats, rows in the frame's
     order, named by unit: ``"x1"``, ``"t3"``, ``"x1@t3"``, with ``"[output]"`` appended per
     output), ``settings``, ``baseline_score`` (one per output), ``n_rows_used``,
-    ``n_repeats_used``, ``converged`` and ``precision`` (NA without ``tolerance``); class
-    ``c("pyimportance_result", "data.frame")``.
+    ``n_repeats_used``, ``converged`` and ``precision`` (NA without ``tolerance``), ``summary``
+    (the lines of :meth:`ImportanceResult.summary`, in R's terms: what R prints as the header);
+    class ``c("pyimportance_result", "data.frame")``.
     """
     frame = result.to_frame(sort=False)  # unit by unit, outputs within a unit
     order = np.argsort(-frame["importance"].to_numpy(dtype=np.float64), kind="stable")
@@ -148,6 +149,7 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
             "precision": RValue("double", values=np.array([np.nan if result.precision is None
                                                            else float(result.precision)]),
                                 na=np.array([result.precision is None])),
+            "summary": RValue("character", values=np.array(result.summary().split("\n"))),
             "class": RValue("character", values=np.array(["pyimportance_result", "data.frame"])),
         },
     )

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..perturbations import MethodFailedError
-from ..predict import ModelOutputError
+from ..errors import MethodFailedError, ModelOutputError
 from .errors import RFunctionError
 from .values import INT32_MAX, NUMERIC_TYPES, RCondition, RValue, describe, dim_text
 

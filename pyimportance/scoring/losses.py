@@ -15,12 +15,13 @@ is read from its config, so models that output logits are scored correctly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import terms
+from .. import terms
+from ..data.finite import as_float64, check_finite
 
 _EPS = 1e-7  # probability clipping, as Keras does for cross-entropy
 
@@ -162,11 +163,12 @@ def loss_names() -> list[str]:
 
 
 def resolve_loss(loss, has_y: bool) -> Loss:
-    """The :class:`Loss` for ``loss`` (name, Keras loss object, callable or None) given whether ``y`` was passed."""
+    """The :class:`Loss` for ``loss`` (name, Keras loss object, callable or None) given whether ``y`` was passed.
+
+    Without ``y`` the measure is the prediction change (a loss given without ``y`` is refused by a
+    rule of :mod:`pyimportance.settings`).
+    """
     if not has_y:
-        if loss is not None:
-            shown = terms.setting("loss", loss) if isinstance(loss, str) else f"loss={loss!r}"
-            raise ValueError(f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}")
         return PREDICTION_CHANGE
     if loss is None:
         return LOSSES["mse"]
@@ -185,6 +187,29 @@ def resolve_loss(loss, has_y: bool) -> Loss:
     if callable(loss):
         return custom_loss(loss)
     raise TypeError(f"loss must be a name or {_loss_function()}, got {type(loss).__name__}")
+
+
+def resolve_losses(loss, has_y: bool):
+    """``loss`` resolved once for the run, in its own form: a :class:`Loss`, or a list or dict of them (per head).
+
+    A bad name fails here, before any model call; :func:`pyimportance.scoring.heads.build_scoring`
+    assigns the resolved losses to the model's heads.
+    """
+    if isinstance(loss, Mapping):
+        return {key: resolve_loss(one, has_y) for key, one in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [resolve_loss(one, has_y) for one in loss]
+    return resolve_loss(loss, has_y)
+
+
+def probabilities_wanted(losses) -> str | None:
+    """What a model with ``.predict_proba`` must be asked for under ``losses`` (resolved): None, "all"
+    columns, or the "positive" class's column (binary losses)."""
+    found = losses.values() if isinstance(losses, Mapping) else losses if isinstance(losses, list) else [losses]
+    wanted = [one for one in found if one.probabilities and not one.from_logits]
+    if not wanted:
+        return None
+    return "positive" if any(one.kind == "binary" for one in wanted) else "all"
 
 
 def _loss_function() -> str:  # noqa: N802 - reads as the phrase it returns
@@ -223,10 +248,6 @@ def custom_loss(function: Callable) -> Loss:
     return Loss(name, call, kind="any", decomposable=False)
 
 
-class LossFailedError(RuntimeError):
-    """A custom ``loss`` raised, or returned something that is not a finite number (or one per row)."""
-
-
 def row_wise_custom(loss: Loss) -> Loss:
     """A custom loss found to return one value per row, used as a row-wise loss (data-level intervals)."""
 
@@ -244,13 +265,10 @@ def custom_value(value, n_rows: int) -> tuple[float, np.ndarray | None]:
     """A custom loss's return value as (mean, per-row values or None); refuses non-numbers and NaN."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"loss (a custom callable) must return a number, got {terms.literal(value)}") from None
+    array = as_float64(value, TypeError, lambda given: (
+        f"loss (a custom callable) must return a number, got {terms.literal(given)}"))
     if array.ndim == 1 and array.shape[0] == n_rows and n_rows > 1:
-        if not np.isfinite(array).all():
-            raise ValueError("loss (a custom callable) returned non-finite per-row values")
+        check_finite(array, ValueError, lambda bad, size: "loss (a custom callable) returned non-finite per-row values")
         return float(array.mean()), array
     if array.size != 1:
         raise TypeError(
@@ -258,6 +276,6 @@ def custom_value(value, n_rows: int) -> tuple[float, np.ndarray | None]:
             f"got {terms.shape(array.shape)}"
         )
     number = float(array.reshape(-1)[0])
-    if not np.isfinite(number):
-        raise ValueError(f"loss (a custom callable) returned a non-finite value {terms.number(number)}")
+    check_finite(np.array(number), ValueError, lambda bad, size: (
+        f"loss (a custom callable) returned a non-finite value {terms.number(number)}"))
     return number, None

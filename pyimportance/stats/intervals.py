@@ -1,4 +1,4 @@
-"""Data-level inference for perturbation importance: per-row statistics, intervals, p-values.
+"""The intervals and p-values of perturbation importance: about the population (``ci="data"``) or over repeats.
 
 The run's importance of a unit is a mean of per-row loss increases over (row, repeat)
 evaluations. How sure a user can be about the importance *in the population the rows come
@@ -28,17 +28,17 @@ small effect of the data's mean is not counted). Each row's shuffle noise is par
 noise enters through both terms of a row; the SE is about 10% large for 200 i.i.d. rows).
 
 *Slots.* The sums are additive, so rows are grouped into slots of ``rows_per_slot``
-consecutive rows to keep memory bounded (:class:`RowAccumulator`); a slot's ``c`` is the sum of
-its rows'. Everything below works on the slot series, in the data's row order.
+consecutive rows to keep memory bounded (:class:`~.accumulator.RowAccumulator`); a slot's ``c``
+is the sum of its rows'. Everything below works on the slot series, in the data's row order.
 
 *Dependence between neighbouring rows* (overlapping windows of one series): the variance of
 ``sum_j c_j`` is that of a circular block bootstrap (CBB, arch's recommendation over the moving
 block bootstrap, which under-weights the edge rows) of the slot series, computed in closed form
-(:func:`circular_block_cumulants`): exactly what infinitely many CBB replicates give (tested
+(:func:`.block_bootstrap.circular_block_cumulants`): exactly what infinitely many CBB replicates give (tested
 against ``arch.bootstrap.CircularBlockBootstrap``), deterministic, no seed, milliseconds for 600
 units x 10,000 rows. For blocks of 1 it is ``sum_j c_j**2``, the i.i.d. sandwich variance.
 
-*Block length.* ``block_size`` (rows) overrides. Otherwise ``BLOCK_MULTIPLIER`` (3) times the
+*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise ``BLOCK_MULTIPLIER`` (3) times the
 Politis-White (2004/2009) circular-bootstrap length (``arch.bootstrap.optimal_block_length``),
 the median over the slot series of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the
 clearest signal (largest ``|estimate| / sqrt(sum_j c_j**2)``, non-zero variance). One length for
@@ -77,6 +77,12 @@ error)) is not a mean of per-row values; its SE comes from the delta method. Wit
 ``c_j / (2 N sqrt(P)) + (b_j - size_j B) / n_rows * (1 / (2 sqrt(P)) - 1 / (2 sqrt(B)))``,
 ``b_j`` the slot's summed baseline squared errors (``baseline_rows``); then as above.
 
+*Which interval a run reports* is decided once, by :func:`run_intervals`: the data interval
+where the loss has row-wise values (a mean, or rmse), else the repeats interval with a note;
+none for a deterministic method (evaluated once). The runner calls it for the stopping rule
+and for the result alike, so the rule reads the intervals the result reports. The level is
+:data:`CONFIDENCE`.
+
 Written by hand, and why: the accumulation (specific to the engine's jobs and donors), the
 projection, and the closed-form CBB cumulants (arch's bootstraps are Monte Carlo, one series at
 a time). The block length (arch), the t distribution and Benjamini-Hochberg (SciPy) come from
@@ -85,199 +91,23 @@ libraries.
 
 from __future__ import annotations
 
-import importlib
-import threading
-import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-#: The automatic block length is this multiple of the Politis-White length (see the module docstring).
-BLOCK_MULTIPLIER = 3.0
-#: The automatic block length is the median over at most this many units (the clearest signals).
-BLOCK_LENGTH_SERIES = 50
+from .accumulator import RowStatistics
+from .block_bootstrap import block_slots, circular_block_cumulants
+
+#: The coverage of every interval a run reports (two-sided), and so of "95%" wherever it is shown.
+CONFIDENCE = 0.95
 #: Largest skewness correction of the interval, in standard errors.
 MAX_SKEW_SHIFT = 0.5
 
-__all__ = [
-    "Intervals",
-    "RowAccumulator",
-    "RowStatistics",
-    "adjust_p_values",
-    "circular_block_cumulants",
-    "data_intervals",
-    "repeats_intervals",
-]
 
-
-@dataclass(frozen=True)
-class RowStatistics:
-    """Per-(unit, slot) sums accumulated during a run (a snapshot; the arrays are copies).
-
-    Attributes
-    ----------
-    recipient_sum : ndarray of shape (n_units, n_slots, n_outputs)
-        Sum of the loss increases of the slot's rows as recipients (over all jobs of the unit).
-    recipient_count : ndarray of shape (n_units, n_slots)
-        Number of recipient evaluations of the slot's rows.
-    donor_sum : ndarray of shape (n_units, n_slots, n_outputs) or None
-        Sum of the loss increases the slot's rows caused as donors; None for methods without donors.
-    donation_count : ndarray of shape (n_units, n_slots) or None
-        Number of donations of the slot's rows; None for methods without donors.
-    rows_per_slot : int
-        Consecutive rows (in the data's order) per slot; the last slot may hold fewer.
-    n_rows : int
-        Number of rows of the data.
-    """
-
-    recipient_sum: np.ndarray
-    recipient_count: np.ndarray
-    donor_sum: np.ndarray | None
-    donation_count: np.ndarray | None
-    rows_per_slot: int
-    n_rows: int
-
-    @property
-    def n_units(self) -> int:
-        return self.recipient_sum.shape[0]
-
-    @property
-    def n_slots(self) -> int:
-        return self.recipient_sum.shape[1]
-
-    @property
-    def n_outputs(self) -> int:
-        return self.recipient_sum.shape[2]
-
-    @property
-    def slot_sizes(self) -> np.ndarray:
-        """Number of data rows in each slot, shape (n_slots,)."""
-        sizes = np.full(self.n_slots, self.rows_per_slot, dtype=np.int64)
-        sizes[-1] = self.n_rows - self.rows_per_slot * (self.n_slots - 1)
-        return sizes
-
-
-class RowAccumulator:
-    """Sums of per-row loss increases, as recipients and as donors, per (unit, slot).
-
-    Parameters
-    ----------
-    n_units, n_rows, n_outputs : int
-        Units of the run, rows of the data, outputs per row (columns of ``increase``).
-    track_donors : bool
-        True for donor-based methods (permute, resample, conditional): ``add`` then needs ``donors``.
-    max_values : int
-        Bound on ``n_units * n_slots * n_outputs``. Rows are grouped into slots of
-        ``rows_per_slot`` consecutive rows, 1 whenever it fits. Memory is about
-        ``8 * n_units * n_slots * (2 * n_outputs + 2)`` bytes with donors (half without), i.e. at
-        most about 130 MB at the default.
-
-    Notes
-    -----
-    ``add`` is not thread-safe (``np.add.at`` on shared arrays): call it from one thread, or
-    under a lock, e.g. where the runner collects finished jobs.
-
-    Examples
-    --------
-    >>> acc = RowAccumulator(n_units=1, n_rows=4, track_donors=True)
-    >>> acc.add(0, np.array([0, 1, 2, 3]), np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 3, 2]))
-    >>> acc.statistics().donor_sum[0, :, 0]
-    array([2., 1., 4., 3.])
-    """
-
-    def __init__(
-        self,
-        n_units: int,
-        n_rows: int,
-        n_outputs: int = 1,
-        *,
-        track_donors: bool,
-        max_values: int = 4_000_000,
-    ) -> None:
-        for name, value in (("n_units", n_units), ("n_rows", n_rows), ("n_outputs", n_outputs)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if max_values < n_units * n_outputs:
-            raise ValueError(
-                f"max_values must be at least n_units * n_outputs = {n_units * n_outputs}, got {max_values!r}"
-            )
-        self.n_units, self.n_rows, self.n_outputs = int(n_units), int(n_rows), int(n_outputs)
-        self.track_donors = bool(track_donors)
-        max_slots = max_values // (self.n_units * self.n_outputs)
-        self.rows_per_slot = -(-self.n_rows // max_slots)
-        self.n_slots = -(-self.n_rows // self.rows_per_slot)
-        shape = (self.n_units, self.n_slots, self.n_outputs)
-        self._recipient_sum = np.zeros(shape)
-        self._recipient_count = np.zeros(shape[:2], dtype=np.int64)
-        self._donor_sum = np.zeros(shape) if self.track_donors else None
-        self._donation_count = np.zeros(shape[:2], dtype=np.int64) if self.track_donors else None
-
-    def add(self, unit: int, rows: np.ndarray, increase: np.ndarray, donors: np.ndarray | None) -> None:
-        """Add one job's per-row loss increases.
-
-        Parameters
-        ----------
-        unit : int
-            The job's unit (0-based).
-        rows : int ndarray of shape (k,)
-            Original row indices of the evaluated rows.
-        increase : ndarray of shape (k, n_outputs) or (k,)
-            ``loss_i(perturbed) - loss_i(baseline)`` of each evaluated row.
-        donors : int ndarray of shape (k,) or None
-            Local positions into ``rows``: recipient ``rows[j]`` got the values of
-            ``rows[donors[j]]``. Required when ``track_donors``, else must be None.
-        """
-        rows = np.asarray(rows)
-        increase = np.asarray(increase, dtype=np.float64)
-        if increase.ndim == 1:
-            increase = increase[:, None]
-        if not 0 <= unit < self.n_units:
-            raise ValueError(f"unit must be in [0, {self.n_units}), got {unit!r}")
-        if rows.ndim != 1 or increase.shape != (rows.shape[0], self.n_outputs):
-            raise ValueError(
-                f"increase must have shape ({rows.shape[0]}, {self.n_outputs}) to match rows, got {increase.shape}"
-            )
-        if (donors is None) == self.track_donors:
-            expectation = "an array of local positions" if self.track_donors else "None"
-            raise ValueError(f"donors must be {expectation} (track_donors={self.track_donors}), got {type(donors)}")
-        if rows.size and (rows.min() < 0 or rows.max() >= self.n_rows):
-            raise ValueError(f"rows must be row indices in [0, {self.n_rows}), got {rows.min()}..{rows.max()}")
-        if donors is not None:
-            donors = np.asarray(donors)
-            if donors.shape != rows.shape or (donors.size and (donors.min() < 0 or donors.max() >= rows.size)):
-                raise ValueError(
-                    f"donors must be {rows.size} local positions in [0, {rows.size}), got shape {donors.shape}"
-                )
-        slots = rows // self.rows_per_slot
-        self._scatter(self._recipient_sum[unit], self._recipient_count[unit], slots, increase)
-        if donors is not None:
-            self._scatter(self._donor_sum[unit], self._donation_count[unit], slots[donors], increase)
-
-    def _scatter(self, sums: np.ndarray, counts: np.ndarray, slots: np.ndarray, increase: np.ndarray) -> None:
-        """``sums[slots] += increase`` and ``counts[slots] += 1``, repeated slots included: bincount is the
-        fast scatter-add (np.add.at is several times slower, and this runs once per job)."""
-        counts += np.bincount(slots, minlength=self.n_slots)
-        for output in range(self.n_outputs):
-            sums[:, output] += np.bincount(slots, weights=increase[:, output], minlength=self.n_slots)
-
-    def slot_sums(self, per_row: np.ndarray) -> np.ndarray:
-        """Sums of per-row values over each slot, e.g. ``baseline_rows`` for ``aggregate="rmse"``.
-
-        ``per_row`` has shape (n_rows,) or (n_rows, n_outputs); returns (n_slots, n_outputs).
-        """
-        per_row = np.asarray(per_row, dtype=np.float64).reshape(self.n_rows, -1)
-        return np.add.reduceat(per_row, np.arange(0, self.n_rows, self.rows_per_slot), axis=0)
-
-    def statistics(self) -> RowStatistics:
-        """A snapshot of the sums (copies: later ``add`` calls do not change it)."""
-        return RowStatistics(
-            recipient_sum=self._recipient_sum.copy(),
-            recipient_count=self._recipient_count.copy(),
-            donor_sum=None if self._donor_sum is None else self._donor_sum.copy(),
-            donation_count=None if self._donation_count is None else self._donation_count.copy(),
-            rows_per_slot=self.rows_per_slot,
-            n_rows=self.n_rows,
-        )
+def level_text(confidence: float = CONFIDENCE) -> str:
+    """The level as text: ``"95%"``."""
+    return f"{confidence:.0%}"
 
 
 @dataclass(frozen=True)
@@ -308,50 +138,6 @@ class Intervals:
     p_value: np.ndarray
     block_size: int | None
     method: str
-
-
-def circular_block_cumulants(series: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Variance and third cumulant of the sum of a circular block bootstrap resample, in closed form.
-
-    Parameters
-    ----------
-    series : ndarray of shape (..., J)
-        Series along the last axis (one per leading index).
-    block_size : int
-        Block length ``b`` (cut to [1, J]).
-
-    Returns
-    -------
-    variance, third_cumulant : ndarray of shape (...,)
-        Of the sum of the J resampled values: what infinitely many replicates of
-        ``arch.bootstrap.CircularBlockBootstrap(b, series)`` would give. The resample is
-        ``k = ceil(J / b)`` independent blocks (the last cut to ``r = J - (k - 1) b``), so its
-        cumulants are ``(k - 1)`` times those of a block sum of length ``b`` plus one of length
-        ``r``, over the J circular starting points.
-
-    Examples
-    --------
-    >>> variance, third = circular_block_cumulants(np.array([1.0, 2.0, 4.0, 1.0]), 1)
-    >>> float(variance), float(third)
-    (6.0, 6.0)
-    """
-    series = np.asarray(series, dtype=np.float64)
-    n = series.shape[-1]
-    block = int(min(max(block_size, 1), n))
-    n_blocks = -(-n // block)
-    last = n - (n_blocks - 1) * block
-    centred = series - series.mean(axis=-1, keepdims=True)
-    wrapped = np.concatenate([centred, centred[..., : block - 1]], axis=-1)
-    cumulative = np.concatenate([np.zeros(series.shape[:-1] + (1,)), np.cumsum(wrapped, axis=-1)], axis=-1)
-
-    def block_sum_moments(length: int) -> tuple[np.ndarray, np.ndarray]:
-        sums = cumulative[..., length : length + n] - cumulative[..., :n]
-        squares = sums * sums
-        return squares.mean(axis=-1), (squares * sums).mean(axis=-1)
-
-    full_second, full_third = block_sum_moments(block)
-    last_second, last_third = (full_second, full_third) if last == block else block_sum_moments(last)
-    return (n_blocks - 1) * full_second + last_second, (n_blocks - 1) * full_third + last_third
 
 
 def _t_quantile(df, confidence: float):
@@ -411,55 +197,6 @@ def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations)
     )
 
 
-def _politis_white_slots(series: np.ndarray, estimate: np.ndarray) -> float:
-    """Median Politis-White circular block length (in slots) over the clearest series.
-
-    ``series`` (n_series, J) and ``estimate`` (n_series,): the at most ``BLOCK_LENGTH_SERIES``
-    series with the largest ``|estimate| / sqrt(sum of squares)`` and a non-zero variance; 1.0
-    when there is none or the series are too short.
-    """
-    from arch.bootstrap import optimal_block_length
-
-    series = np.nan_to_num(series)
-    spread = np.sqrt((series**2).sum(axis=1))
-    varying = np.flatnonzero((series.std(axis=1) > 0) & np.isfinite(estimate))
-    if varying.size == 0 or series.shape[1] < _MIN_SERIES_FOR_BLOCK_LENGTH:
-        return 1.0
-    strength = np.abs(estimate[varying]) / spread[varying]
-    chosen = varying[np.argsort(-strength, kind="stable")[:BLOCK_LENGTH_SERIES]]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            lengths = optimal_block_length(series[chosen].T)["circular"].to_numpy()
-        except ValueError:  # too short for its lag window
-            return 1.0
-    lengths = lengths[np.isfinite(lengths)]
-    return float(np.median(lengths)) if lengths.size else 1.0
-
-
-def prefetch() -> None:
-    """Import arch on a background thread, so its import (0.4-1.5 s, statsmodels included) overlaps the
-    model evaluations of a run instead of following them; the later import then finds it loaded."""
-    if "arch.bootstrap" not in __import__("sys").modules:
-        threading.Thread(target=importlib.import_module, args=("arch.bootstrap",), name="pyimportance-import",
-                         daemon=True).start()
-
-
-# Politis-White needs some room for its lag window (arch fails on a handful of slots).
-_MIN_SERIES_FOR_BLOCK_LENGTH = 16
-
-
-def _block_slots(block_size: int | None, series: np.ndarray, estimate: np.ndarray, rows_per_slot: int) -> int:
-    """Block length in slots: the override, or BLOCK_MULTIPLIER x Politis-White; at most J // 3."""
-    n_slots = series.shape[-1]
-    if block_size is None:
-        chosen = _politis_white_slots(series.reshape(-1, n_slots), estimate.reshape(-1))
-        slots = int(np.ceil(BLOCK_MULTIPLIER * chosen))
-    else:
-        slots = -(-int(block_size) // rows_per_slot)
-    return max(1, min(slots, n_slots // 3))
-
-
 def _blocks_with_evaluations(recipient_count: np.ndarray, block_slots: int) -> np.ndarray:
     """Per unit: how many consecutive length-``block_slots`` stretches hold an evaluated slot."""
     n_units, n_slots = recipient_count.shape
@@ -473,7 +210,7 @@ def data_intervals(
     estimate: np.ndarray,
     *,
     block_size: int | None = None,
-    confidence: float = 0.95,
+    confidence: float = CONFIDENCE,
     baseline_rows: np.ndarray | None = None,
     aggregate: str = "mean",
 ) -> Intervals:
@@ -526,14 +263,14 @@ def data_intervals(
         else:
             contributions = terms / evaluations[:, None, None]
     series = contributions.transpose(0, 2, 1)  # (n_units, n_outputs, n_slots)
-    block_slots = _block_slots(block_size, series, estimate, stats.rows_per_slot)
-    variance, third_cumulant = circular_block_cumulants(series, block_slots)
+    slots = block_slots(block_size, series, estimate, stats.rows_per_slot)
+    variance, third_cumulant = circular_block_cumulants(series, slots)
     variance = np.maximum(variance, 0.0)
     std_error = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
         skewness = np.where(variance > 0, third_cumulant / variance**1.5, 0.0)
 
-    df = _blocks_with_evaluations(stats.recipient_count, block_slots)[:, None] - 1.0
+    df = _blocks_with_evaluations(stats.recipient_count, slots)[:, None] - 1.0
     usable = ((stats.recipient_count > 0).sum(axis=1)[:, None] >= 2) & (df >= 1)
     df = np.broadcast_to(np.where(usable, df, np.nan), std_error.shape)
     std_error = np.where(usable, std_error, np.nan)
@@ -543,10 +280,10 @@ def data_intervals(
     shape = estimate.shape
     std_error, shift, df = std_error.reshape(shape), shift.reshape(shape), df.reshape(shape)
     ci_low, ci_high, p_value = _interval(estimate, std_error, shift, df, confidence)
-    return Intervals(std_error, ci_low, ci_high, p_value, block_slots * stats.rows_per_slot, "data")
+    return Intervals(std_error, ci_low, ci_high, p_value, slots * stats.rows_per_slot, "data")
 
 
-def repeats_intervals(importances: np.ndarray, *, confidence: float = 0.95) -> Intervals:
+def repeats_intervals(importances: np.ndarray, *, confidence: float = CONFIDENCE) -> Intervals:
     """The t-interval over repeats: conditional on this data set (measures shuffle noise only).
 
     Parameters
@@ -577,31 +314,57 @@ def repeats_intervals(importances: np.ndarray, *, confidence: float = 0.95) -> I
     return Intervals(std_error, ci_low, ci_high, p_value, None, "repeats")
 
 
-def adjust_p_values(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values; NaN entries stay NaN and are not counted.
+#: Why a run reports another interval than the ``ci`` asked for.
+NOT_ROW_WISE_NOTE = "the loss is not a mean over rows (custom callable or several rmse heads): interval over repeats"
+DETERMINISTIC_NOTE = "deterministic method: no interval over repeats"
+
+
+def run_intervals(importances: np.ndarray, statistics: RowStatistics | None, aggregates: Sequence[str], ci: str,
+                  block_size: int | None, baseline_rows, deterministic: bool) -> tuple[Intervals, str | None]:
+    """The intervals a run reports, and a note when they are not the kind ``ci`` asked for.
 
     Parameters
     ----------
-    p_values : ndarray of shape (n_units,) or (n_units, n_outputs)
-        One-sided p-values; a 2-D array is adjusted per output column (over the units).
+    importances : ndarray of shape (n_units, n_repeats, n_outputs)
+    statistics : RowStatistics or None
+        The run's per-row sums (None when the loss has no row-wise values or ``ci="repeats"``).
+    aggregates : sequence of str
+        How each output's row-wise values combine: "mean", "rmse" or "none"
+        (:meth:`pyimportance.scoring.scoring.Scoring.output_aggregate`).
+    ci : {"data", "repeats"}
+    block_size : int or None
+    baseline_rows : ndarray or None
+        Summed baseline squared errors per slot (what an rmse interval needs).
+    deterministic : bool
+        Whether the method gives the same values every repeat (evaluated once: no repeats interval).
 
     Returns
     -------
-    ndarray
-        Adjusted p-values of the same shape (``scipy.stats.false_discovery_control``, method "bh").
-
-    Examples
-    --------
-    >>> adjust_p_values(np.array([0.01, np.nan, 0.04, 0.03]))
-    array([0.03,  nan, 0.04, 0.04])
+    (Intervals, str or None)
+        The data interval where every output's values are means (or all rmse, with
+        ``baseline_rows``), else the repeats interval (with a note when ``ci="data"`` was
+        asked for); for a deterministic method without a data interval, NaN (method "none").
     """
-    from scipy.stats import false_discovery_control
-
-    p_values = np.asarray(p_values, dtype=np.float64)
-    if p_values.ndim == 2:
-        return np.stack([adjust_p_values(column) for column in p_values.T], axis=1)
-    adjusted = np.full(p_values.shape, np.nan)
-    present = ~np.isnan(p_values)
-    if present.any():
-        adjusted[present] = false_discovery_control(p_values[present], method="bh")
-    return adjusted
+    estimate = importances.mean(axis=1)
+    intervals = None
+    if ci == "data" and statistics is not None:
+        if all(aggregate == "mean" for aggregate in aggregates):
+            intervals = data_intervals(statistics, estimate, block_size=block_size)
+        elif all(aggregate == "rmse" for aggregate in aggregates) and baseline_rows is not None:
+            intervals = data_intervals(statistics, estimate, block_size=block_size, baseline_rows=baseline_rows,
+                                       aggregate="rmse")
+    if intervals is not None:
+        return intervals, None
+    if deterministic:
+        nan = np.full(estimate.shape, np.nan)
+        return Intervals(np.zeros_like(nan), nan, nan.copy(), nan.copy(), None, "none"), DETERMINISTIC_NOTE
+    per_output = [repeats_intervals(importances[:, :, k]) for k in range(importances.shape[2])]
+    intervals = Intervals(
+        std_error=np.stack([i.std_error for i in per_output], axis=1),
+        ci_low=np.stack([i.ci_low for i in per_output], axis=1),
+        ci_high=np.stack([i.ci_high for i in per_output], axis=1),
+        p_value=np.stack([i.p_value for i in per_output], axis=1),
+        block_size=None,
+        method="repeats",
+    )
+    return intervals, NOT_ROW_WISE_NOTE if ci == "data" else None

@@ -1,0 +1,157 @@
+"""What a Keras model says about itself: its flavour, inputs, outputs, Masking layers and stateful layers.
+
+Keras is never imported here: a model is recognised by the classes of the Keras packages the
+caller has already imported (Keras 3 as ``keras``, Keras 2 as ``tf_keras``). Anything that is
+not a Keras model answers None or nothing, and is called as it is (:mod:`.predict`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import terms
+from ..errors import NotRowWiseError
+
+
+def keras_flavour(model) -> str | None:
+    """'keras' (Keras 3), 'tf_keras' (Keras 2) or None, without importing either package."""
+    keras3 = sys.modules.get("keras")
+    if keras3 is not None and isinstance(model, getattr(keras3, "Model", ())):
+        return "keras"
+    tf_keras = sys.modules.get("tf_keras")
+    if tf_keras is not None and isinstance(model, getattr(tf_keras, "Model", ())):
+        return "tf_keras"
+    return None
+
+
+def is_keras_model(model) -> bool:
+    """Whether ``model`` is a Keras 3 or tf-keras model."""
+    return keras_flavour(model) is not None
+
+
+def uses_tensorflow(flavour: str) -> bool:
+    """Whether a Keras model of this flavour runs on TensorFlow (tf-keras always; Keras 3 by its backend)."""
+    if flavour == "tf_keras":
+        return True
+    return sys.modules["keras"].backend.backend() == "tensorflow"
+
+
+def keras_inputs(model) -> list[tuple[str, tuple]] | None:
+    """``(name, shape)`` of each input of a Keras model, e.g. ``[("seq", (None, 30, 20))]``; None if unknown.
+
+    Names are the keys of a model built on a dict of inputs, else the names of its ``Input`` layers.
+    """
+    if keras_flavour(model) is None:
+        return None
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs:
+        return None
+    structure = getattr(model, "_inputs_struct", None)
+    if isinstance(structure, dict):
+        return [(str(key), tuple(tensor.shape)) for key, tensor in structure.items()]
+    legacy_names = getattr(model, "input_names", None)  # tf-keras
+    found = []
+    for position, tensor in enumerate(inputs):
+        history = getattr(tensor, "_keras_history", None)
+        operation = getattr(history, "operation", None) or getattr(history, "layer", None)
+        name = getattr(operation, "name", None)
+        if legacy_names and len(legacy_names) == len(inputs):
+            name = legacy_names[position]
+        found.append((str(name or getattr(tensor, "name", None) or f"input{position + 1}"), tuple(tensor.shape)))
+    return found
+
+
+def keras_takes_dict(model) -> bool:
+    """Whether a Keras model was built on a dict of inputs (and must be called with one)."""
+    return isinstance(getattr(model, "_inputs_struct", None), dict)
+
+
+def check_model_input(model, shapes: Sequence[tuple[int, ...]], names: Sequence[str] | None = None) -> None:
+    """Raise ``ValueError`` if a Keras ``model`` cannot take inputs of these shapes."""
+    expected = keras_inputs(model)
+    if expected is None:
+        return
+    if shapes and isinstance(shapes[0], (int, np.integer)):  # one shape given as a tuple of ints
+        shapes = [tuple(shapes)]
+    x_name = terms.arg("X")
+    if len(expected) != len(shapes):
+        raise ValueError(
+            f"{x_name} does not fit the model: the model has {len(expected)} inputs "
+            f"{terms.vector([name for name, _ in expected])}, got {len(shapes)} array(s); pass a list (or a "
+            f"{terms.either('dict', 'named list')} by input name) with one array per input"
+        )
+    for position, ((name, want), shape) in enumerate(zip(expected, shapes)):
+        given = (None,) + tuple(shape[1:])
+        fits = len(want) == len(given) and all(e is None or e == g for e, g in zip(want[1:], given[1:]))
+        if not fits:
+            which = x_name if len(shapes) == 1 else terms.element(x_name, names[position] if names else name)
+            raise ValueError(
+                f"{which} does not fit the model: the model expects input of {_model_shape(want)}, "
+                f"got {which} of {terms.shape(shape)}"
+            )
+
+
+def _model_shape(dims) -> str:
+    """A Keras input shape with its open batch size: ``shape (None, 5, 3)``; in R ``dim c(NA, 5, 3)``."""
+    shown = [terms.either("None", "NA") if d is None else str(d) for d in dims]
+    return terms.either(f"shape ({', '.join(shown)})", f"dim c({', '.join(shown)})")
+
+
+def check_not_stateful(model) -> None:
+    """Refuse Keras models with stateful layers: their output depends on earlier calls and other rows."""
+    if keras_flavour(model) is None:
+        return
+    layers = getattr(model, "_flatten_layers", None)
+    found = list(layers(include_self=False)) if callable(layers) else list(getattr(model, "layers", []))
+    stateful = [layer.name for layer in found if getattr(layer, "stateful", False)]
+    if stateful:
+        raise NotRowWiseError(
+            f"model has stateful layers {terms.vector(stateful)}: their output depends on earlier calls and on the "
+            "other rows of a batch, so importance cannot be measured row by row; rebuild the model with "
+            + terms.either("stateful=False (same weights: model_2.set_weights(model.get_weights()))",
+                           "stateful = FALSE (same weights: model_2$set_weights(model$get_weights()))")
+        )
+
+
+def output_names(model) -> list[str] | None:
+    """Names of a Keras model's output heads, or None."""
+    names = getattr(model, "output_names", None)
+    if names is None:
+        return None
+    try:
+        return [str(name) for name in names]
+    except TypeError:
+        return None
+
+
+def keras_mask_values(model) -> dict[int, float]:
+    """``mask_value`` of each Keras ``Masking`` layer fed directly by a model input, by input position."""
+    found: dict[int, float] = {}
+    layers = getattr(model, "layers", None)
+    if not layers:
+        return found
+    try:
+        inputs = list(model.inputs)
+    except (AttributeError, ValueError):
+        return found
+    for layer in layers:
+        if type(layer).__name__ != "Masking":
+            continue
+        value = float(layer.get_config().get("mask_value", 0.0))
+        if len(inputs) == 1:
+            found[0] = value
+            continue
+        try:
+            source = layer.input
+        except (AttributeError, ValueError):
+            continue
+        for position, tensor in enumerate(inputs):
+            if source is tensor:
+                found[position] = value
+    return found

@@ -1,0 +1,184 @@
+"""The settings of a run: one table that the Python signature, the command line and R agree on.
+
+Each argument of :func:`pyimportance.perturbation_importance` is one line of :data:`SETTINGS`:
+its name, its default, and whether R (the R package and the rpy2 layer) and the command line
+offer it; how each of them spells it is :mod:`pyimportance.terms`' business (``random_state``
+is ``seed`` in R, ``--seed`` on the command line). Tests check the Python signature, the
+command line's parser and the R package's formals against this table.
+
+What a single value must be is checked where it is used (:mod:`pyimportance.data.arguments`
+and the layers). A combination of settings that cannot work is one line of :data:`RULES`: the
+engine applies them (:func:`check_rules`), and so does the command line, before it reads a
+file (:func:`rule_problem`, a usage error), so one rule gives one answer everywhere, in each
+caller's terms.
+
+:func:`recorded` is what a result keeps of the settings (``ImportanceResult.settings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import terms
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One argument of the run.
+
+    Attributes
+    ----------
+    name : str
+        The Python keyword (``X`` and ``y`` are positional, after ``model``).
+    default : object
+        The default of the Python signature (and of R's, unless ``r_default``).
+    in_r, in_cli : bool
+        Whether R and the command line offer it.
+    r_default : str, optional
+        R's default as R code, where it is not the Python default written in R.
+    """
+
+    name: str
+    default: Any = None
+    in_r: bool = True
+    in_cli: bool = True
+    r_default: str | None = None
+
+
+REQUIRED = object()  # the default of an argument that has none
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model", REQUIRED),
+    Setting("X", REQUIRED),
+    Setting("y", None),
+    Setting("method", "gaussian"),
+    Setting("scale", 0.1),
+    Setting("relative_scale", True),  # the command line's --absolute-scale sets it to False
+    Setting("loss", None),
+    Setting("n_repeats", 5),
+    Setting("by", "feature"),
+    Setting("groups", None),
+    Setting("feature_names", None),
+    Setting("max_samples", None),
+    Setting("batch_size", None),
+    Setting("random_state", None),
+    Setting("progress", None, r_default="interactive()"),  # None: when stderr is a terminal
+    Setting("ci", "data"),
+    Setting("block_size", None),
+    Setting("tolerance", None),
+    Setting("output", None),
+    Setting("per_output", False),
+    Setting("mask_value", "auto"),  # the command line: --mask-value V, or --no-mask for None
+    Setting("reference", None),
+    Setting("jit_compile", "auto", in_r=False, in_cli=False),
+    Setting("executor", None, in_cli=False),
+    Setting("task_size", None, in_r=False, in_cli=False),
+)
+
+BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS if setting.default is not REQUIRED}
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Settings that cannot go together: ``broken(values)`` says whether they do, ``message(values)`` why."""
+
+    names: tuple[str, ...]
+    broken: Callable[[Mapping[str, Any]], bool]
+    message: Callable[[Mapping[str, Any]], str]
+
+
+def given_loss(loss):
+    """The first loss given (``loss`` may be one, a list or a dict of them), or None."""
+    losses = loss.values() if isinstance(loss, Mapping) else loss if isinstance(loss, (list, tuple)) else [loss]
+    return next((one for one in losses if one is not None), None)
+
+
+def _loss_needs_y(values) -> str:
+    loss = given_loss(values["loss"])
+    shown = terms.setting("loss", loss) if isinstance(loss, str) else f"loss={loss!r}"
+    y = terms.arg("y")
+    return terms.either(
+        f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}",
+        f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}",
+        cli=f"{shown} needs {y} (the true targets); without {y} the importance is the prediction change",
+    )
+
+
+def _groups_need_units(values) -> str:
+    return (
+        f"{terms.arg('groups')} cannot be used with {terms.setting('by', 'timestep')}, which perturbs all features "
+        f"of a time step together; use {terms.setting('by', 'cell')} for each group at each time step, or "
+        f"{terms.setting('by', 'feature')}"
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(("loss", "y"), lambda v: v["y"] is None and given_loss(v["loss"]) is not None, _loss_needs_y),
+    Rule(("groups", "by"), lambda v: v["groups"] is not None and v["by"] == "timestep", _groups_need_units),
+    Rule(("task_size", "executor"), lambda v: v["task_size"] is not None and v["executor"] is None,
+         lambda v: f"task_size needs an executor, got {terms.setting('executor', None)}"),
+    Rule(("block_size", "ci"), lambda v: v["block_size"] is not None and v["ci"] != "data",
+         lambda v: f"{terms.arg('block_size')} applies to {terms.setting('ci', 'data')} (the block bootstrap "
+                   f"over rows), got {terms.setting('ci', v['ci'])}"),
+    Rule(("reference", "method"), lambda v: v["reference"] is not None and v["method"] != "conditional",
+         lambda v: f"{terms.arg('reference')} is used by {terms.setting('method', 'conditional')} only, got "
+                   f"{terms.setting('method', v['method'])}"),
+)
+
+
+def rule_problem(values: Mapping[str, Any], rules: Sequence[Rule] = RULES) -> str | None:
+    """What the first broken rule says about ``values`` (settings by Python name), in the caller's terms.
+
+    Rules whose settings are not all in ``values`` (the command line has no executor) are skipped.
+    """
+    for rule in rules:
+        if all(name in values for name in rule.names) and rule.broken(values):
+            return rule.message(values)
+    return None
+
+
+def check_rules(values: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` with the first broken rule's message."""
+    problem = rule_problem(values)
+    if problem is not None:
+        raise ValueError(problem)
+
+
+# ----------------------------------------------------------------------------- what a result records
+
+
+def recorded(*, method, scale, relative_scale, loss_name: str, by: str, groups, feature_names, n_repeats: int,
+             n_samples: int, random_state, input_names, ci: str, ci_note, block_size_used, tolerance,
+             per_output: bool, mask_values) -> dict[str, Any]:
+    """The settings a result records (``ImportanceResult.settings``; R's ``attr(result, "settings")``).
+
+    ``method`` is the resolved :class:`~pyimportance.methods.perturbations.Method`; ``groups``
+    maps group names to feature positions; ``random_state`` is what the caller passed or, for
+    anything but an int, the seed drawn from it (``RootSeed.describe()``).
+    """
+    return {
+        "method": method.name,
+        "scale": scale if method.uses_scale else None,
+        "relative_scale": bool(relative_scale),
+        "loss": loss_name,
+        "by": by,
+        "groups": {name: [feature_names[i] for i in members] for name, members in groups.items()} if groups else None,
+        "n_repeats": n_repeats,
+        "n_samples": n_samples,
+        "random_state": random_state,
+        "feature_names": list(feature_names),
+        "inputs": list(input_names),
+        "ci": ci,
+        "ci_note": ci_note,
+        "block_size_used": block_size_used,
+        "tolerance": tolerance,
+        "per_output": per_output,
+        "deterministic": method.deterministic,
+        "mask_value": mask_values or None,
+    }
