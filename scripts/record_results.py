@@ -259,6 +259,7 @@ def record(result) -> dict:
     if not hasattr(result, "importances_all"):
         frame = _plain(result)
         header = frame["attributes"].pop("summary", None)
+        frame["attributes"].pop("confidence", None)  # added with the summary: the level R shows
         return {"numbers": frame, "text": {"header": header}}
     intervals = result.intervals
     numbers = {

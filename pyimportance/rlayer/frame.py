@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..result import ImportanceResult
+from ..stats.intervals import CONFIDENCE
 from .. import terms
 from ..data.units import ALL_FEATURES
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
@@ -113,7 +114,8 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
     order, named by unit: ``"x1"``, ``"t3"``, ``"x1@t3"``, with ``"[output]"`` appended per
     output), ``settings``, ``baseline_score`` (one per output), ``n_rows_used``,
     ``n_repeats_used``, ``converged`` and ``precision`` (NA without ``tolerance``), ``summary``
-    (the lines of :meth:`ImportanceResult.summary`, in R's terms: what R prints as the header);
+    (the lines of :meth:`ImportanceResult.summary`, in R's terms: what R prints as the header),
+    ``confidence`` (the level of ``ci_low``/``ci_high``);
     class ``c("pyimportance_result", "data.frame")``.
     """
     frame = result.to_frame(sort=False)  # unit by unit, outputs within a unit
@@ -150,6 +152,7 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
                                                            else float(result.precision)]),
                                 na=np.array([result.precision is None])),
             "summary": RValue("character", values=np.array(result.summary().split("\n"))),
+            "confidence": as_r_setting(CONFIDENCE),
             "class": RValue("character", values=np.array(["pyimportance_result", "data.frame"])),
         },
     )

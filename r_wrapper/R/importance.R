@@ -64,7 +64,7 @@
 #'   rows) and the perturbations; `"repeats"` for the t-interval over repeats,
 #'   conditional on this data set.
 #' @param block_size Rows per block for `ci = "data"` (default: chosen from
-#'   the data).
+#'   the data); refused with `ci = "repeats"`, which has no blocks.
 #' @param tolerance Stop early once every interval's half-width is at most
 #'   this fraction of the largest importance (rows are evaluated in seeded
 #'   random blocks); `NULL` evaluates all rows.
@@ -96,7 +96,10 @@
 #'   e.g. `seed`; `classes` holds the levels of a factor `y`), `baseline_score`
 #'   (loss of the unperturbed model, one per output; 0 for the
 #'   prediction-change measure), `n_rows_used`, `n_repeats_used`, `converged`
-#'   and `precision` (with `tolerance`; else `NA`).
+#'   and `precision` (with `tolerance`; else `NA`), `summary` (the lines
+#'   `print()` shows above the table: what was measured, the interval and the
+#'   stopping rule, as the engine words them) and `confidence` (the level of
+#'   `ci_low`/`ci_high`, 0.95).
 #'
 #' @section Errors:
 #' Errors are R conditions that inherit `pyimportance_error`, with the

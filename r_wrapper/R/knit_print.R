@@ -7,8 +7,8 @@
 #' document, it is shown as a Markdown [knitr::kable()] table (the result's
 #' columns: feature, time step when there is one, importance, sd, the 95%
 #' interval, p-values), each column in one number format, with a caption that
-#' summarises the run: unit, method, loss, repeats, samples, baseline score and
-#' interval. Each output format styles it as its own tables. In the console the
+#' summarises the run (the header `print()` shows: unit, method, loss, repeats,
+#' rows, baseline score, interval and stopping rule). Each output format styles it as its own tables. In the console the
 #' usual `print()` method is used.
 #'
 #' @param x A `pyimportance_result` from [perturbation_importance()].
@@ -69,43 +69,17 @@ importance_table <- function(x) {
   rownames(table) <- NULL
   names(table)[names(table) == "timestep"] <- "time step"
   names(table)[names(table) == "std"] <- "sd"
-  names(table)[names(table) == "ci_low"] <- "95% low"
-  names(table)[names(table) == "ci_high"] <- "95% high"
+  names(table)[names(table) == "ci_low"] <- paste(level_text(x), "low")
+  names(table)[names(table) == "ci_high"] <- paste(level_text(x), "high")
   names(table)[names(table) == "p_value"] <- "p"
   names(table)[names(table) == "p_adjusted"] <- "p (BH)"
   table
 }
 
-#' One sentence saying what the numbers are: method (and noise scale), loss or
-#' prediction change, unit, repeats, samples, baseline score.
+#' What the numbers are: the engine's summary lines (the console header) as sentences.
 #' @noRd
 importance_caption <- function(x) {
-  settings <- attr(x, "settings") %or% list()
-  method <- settings$method %or% "?"
-  if (!is.null(settings$scale) && !identical(settings$relative_scale, FALSE)) {
-    method <- paste0(method, " (sd = ", format(settings$scale), " x feature sd)")
-  } else if (!is.null(settings$scale)) {
-    method <- paste0(method, " (sd = ", format(settings$scale), ")")
-  }
-  loss <- settings$loss %or% "prediction_change"
-  measure <- if (identical(loss, "prediction_change")) {
-    "mean absolute change of the predictions"
-  } else if (identical(loss, "accuracy")) {
-    "drop of accuracy"
-  } else {
-    paste("increase of", loss)
-  }
-  n_repeats <- settings$n_repeats %or% NCOL(attr(x, "importances"))
-  repeats <- if (isTRUE(settings$deterministic)) "evaluated once" else paste(n_repeats, "repeats")
-  baseline <- attr(x, "baseline_score")
-  paste0(
-    "Perturbation importance by ", unit_phrase(settings), ": ", measure, " when perturbed with ", method, "; ",
-    repeats, if (!is.null(settings$n_samples)) paste0(" on ", settings$n_samples, " samples"),
-    if (!is.null(baseline) && !identical(loss, "prediction_change")) {
-      paste0("; baseline ", loss, " = ", paste(format(signif(baseline, 4)), collapse = ", "))
-    },
-    ". ", interval_phrase(x), "."
-  )
+  paste0(paste(attr(x, "summary"), collapse = ". "), ".")
 }
 
 #' `a`, or `b` when `a` is NULL (base R has `%||%` only from 4.4).

@@ -1,11 +1,12 @@
 # Printing, converting and plotting the result. The data frame itself (sorted, with the raw
-# repeats as an attribute) is built by the engine's R layer, pyimportance.rlayer.
+# repeats as an attribute) is built by the engine's R layer, pyimportance.rlayer; so is the
+# header print() shows (attribute "summary": the engine's summary lines, in R's terms).
 
 utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep", "output"))
 
 #' @export
 print.pyimportance_result <- function(x, ..., n = 20L) {
-  cat(result_header(x), "\n", sep = "")
+  cat(attr(x, "summary"), sep = "\n")
   table <- formatted_table(utils::head(as.data.frame(x), n))
   print(table, row.names = FALSE, right = TRUE)
   if (nrow(x) > n) {
@@ -14,65 +15,10 @@ print.pyimportance_result <- function(x, ..., n = 20L) {
   invisible(x)
 }
 
-#' Two lines saying how the numbers were made: what was measured, and the interval.
+#' The interval's level as R shows it ("95%"): the engine's, from the result.
 #' @noRd
-result_header <- function(x) {
-  settings <- attr(x, "settings")
-  method <- settings$method
-  if (!is.null(settings$scale)) {
-    method <- sprintf("%s (scale %s%s)", method, format(settings$scale),
-                      if (isTRUE(settings$relative_scale)) " x sd" else "")
-  }
-  measure <- if (identical(settings$loss, "prediction_change")) {
-    "mean absolute change of predictions (no y)"
-  } else {
-    sprintf("loss %s (baseline %s)", settings$loss,
-            paste(format(attr(x, "baseline_score"), digits = 6), collapse = ", "))
-  }
-  repeats <- if (isTRUE(settings$deterministic)) "evaluated once" else paste(settings$n_repeats, "repeats")
-  rows <- attr(x, "n_rows_used") %or% settings$n_samples
-  samples <- if (!is.null(rows) && rows < settings$n_samples) {
-    sprintf("%d of %d samples", as.integer(rows), as.integer(settings$n_samples))
-  } else {
-    sprintf("%d samples", as.integer(settings$n_samples))
-  }
-  paste0(
-    sprintf("Perturbation importance by %s: method %s, %s, %s, %s", unit_phrase(settings), method, measure,
-            repeats, samples),
-    "\n", interval_phrase(x)
-  )
-}
-
-#' How the interval was made, and the stopping rule's outcome when there was one.
-#' @noRd
-interval_phrase <- function(x) {
-  settings <- attr(x, "settings")
-  text <- switch(settings$ci %or% "repeats",
-    data = paste0("Interval: 95% over rows and perturbations (block bootstrap",
-                  if (!is.null(settings$block_size_used)) paste0(", blocks of ", settings$block_size_used, " rows"),
-                  ")"),
-    repeats = "Interval: 95% t-interval over repeats, for this data set",
-    paste("Interval:", settings$ci)
-  )
-  if (!is.null(settings$ci_note)) {
-    text <- paste0(text, "; ", settings$ci_note)
-  }
-  if (!is.null(settings$tolerance)) {
-    text <- paste0(text, "; tolerance ", format(settings$tolerance),
-                   if (isTRUE(attr(x, "converged"))) " met" else " not met (rows ran out)")
-  }
-  text
-}
-
-#' What a unit is, in words: "feature", "group", "time step", "cell (time step x feature)".
-#' @noRd
-unit_phrase <- function(settings) {
-  members <- if (is.null(settings$groups)) "feature" else "group"
-  switch(settings$by %or% "feature",
-    timestep = "time step",
-    cell = paste0("cell (time step x ", members, ")"),
-    members
-  )
+level_text <- function(x) {
+  paste0(format(100 * attr(x, "confidence")), "%")
 }
 
 #' The numeric columns as text with one format per column: as many decimals as give
@@ -140,7 +86,7 @@ autoplot.pyimportance_result <- function(object, top = 30L, ...) {
   plot <- switch(settings$by,
     cell = plot_cells(frame[!is.na(frame$timestep), , drop = FALSE], settings, title),
     timestep = plot_timesteps(frame[!is.na(frame$timestep), , drop = FALSE], title),
-    plot_bars(utils::head(frame, top), title)
+    plot_bars(utils::head(frame, top), title, level_text(object))
   )
   if (several_outputs) plot + ggplot2::facet_wrap(~output) else plot
 }
@@ -162,7 +108,7 @@ plot.pyimportance_result <- function(x, ...) {
   autoplot.pyimportance_result(x, ...)
 }
 
-plot_bars <- function(frame, title) {
+plot_bars <- function(frame, title, level) {
   frame$feature <- factor(frame$feature, levels = rev(unique(frame$feature)))
   plot <- ggplot2::ggplot(frame, ggplot2::aes(x = importance, y = feature)) +
     ggplot2::geom_col(fill = "steelblue")
@@ -171,7 +117,7 @@ plot_bars <- function(frame, title) {
       ggplot2::aes(xmin = ci_low, xmax = ci_high), width = 0.3, orientation = "y", na.rm = TRUE
     )
   }
-  plot + ggplot2::labs(title = title, x = "importance (95% interval)", y = NULL)
+  plot + ggplot2::labs(title = title, x = paste0("importance (", level, " interval)"), y = NULL)
 }
 
 plot_timesteps <- function(frame, title) {

@@ -38,6 +38,11 @@ signal_lstm <- local({
   }
 })
 
+#' The Python engine's result for the same call (Python argument names).
+python_result <- function(model, x, y = NULL, ...) {
+  engine()$perturbation_importance(model, x, y, ...)
+}
+
 #' Python's importances for the same call, rows named like the R result's.
 python_importances <- function(result) {
   matrix <- result$importances

@@ -16,7 +16,10 @@ mock_result <- function(importance, by = "feature", groups = NULL, timestep = NU
             importances = cbind(repeat1 = importance, repeat2 = importance),
             settings = list(method = "permute", scale = NULL, relative_scale = TRUE, loss = "mse", by = by,
                             groups = groups, n_repeats = 2L, n_samples = 100L, ci = "repeats"),
-            baseline_score = 0.5, n_rows_used = 100L)
+            baseline_score = 0.5, n_rows_used = 100L,
+            summary = c("Perturbation importance by feature: method \"permute\", loss \"mse\", 2 repeats, 100 rows; baseline 0.5",
+                        "Interval: 95% t-interval over repeats, conditional on this data set"),
+            confidence = 0.95)
 }
 
 test_that("the result is a sorted data frame with the engine's columns and the documented attributes", {
@@ -42,6 +45,7 @@ test_that("the result is a sorted data frame with the engine's columns and the d
   expect_identical(attr(result, "n_repeats_used"), 3L)
   expect_identical(attr(result, "converged"), NA)
   expect_identical(attr(result, "precision"), NA_real_)
+  expect_identical(attr(result, "confidence"), 0.95)
   expect_identical(attributes(result)$row.names, 1:3)
 })
 
@@ -73,11 +77,11 @@ test_that("each numeric column is printed in one format: the decimals its larges
   expect_identical(format_column(c(0, 0)), c("0.000", "0.000"))
 })
 
-test_that("print() shows what was measured, the interval, then the table in one format per column", {
+test_that("print() shows the engine's summary lines, then the table in one format per column", {
   output <- capture.output(print(mock_result(c(3.552, 0.2264, 8.048e-06))))
   expect_identical(output, c(
-    "Perturbation importance by feature: method permute, loss mse (baseline 0.5), 2 repeats, 100 samples",
-    "Interval: 95% t-interval over repeats, for this data set",
+    "Perturbation importance by feature: method \"permute\", loss \"mse\", 2 repeats, 100 rows; baseline 0.5",
+    "Interval: 95% t-interval over repeats, conditional on this data set",
     " feature importance    std ci_low ci_high",
     "      x1      3.552 0.3552  2.842   4.262",
     "      x2      0.226 0.0226  0.181   0.272",
@@ -85,39 +89,43 @@ test_that("print() shows what was measured, the interval, then the table in one 
   ))
 })
 
-test_that("the header names groups, time steps and cells", {
-  groups <- list(a = c("x1", "x2"), b = "x3")
-  expect_match(capture.output(print(mock_result(c(2, 1), groups = groups)))[1],
-               "^Perturbation importance by group: ")
-  expect_match(capture.output(print(mock_result(c(2, 1), by = "timestep", timestep = 1:2)))[1],
-               "^Perturbation importance by time step: ")
-  expect_match(capture.output(print(mock_result(c(2, 1), by = "cell", timestep = 1:2)))[1],
-               "^Perturbation importance by cell \\(time step x feature\\): ")
-  expect_match(capture.output(print(mock_result(c(2, 1), by = "cell", groups = groups, timestep = 1:2)))[1],
-               "^Perturbation importance by cell \\(time step x group\\): ")
-})
-
-test_that("print() with real results: the data interval and the samples", {
+test_that("the header is the engine's summary in R's terms: what was measured, the interval, the stopping rule", {
   skip_if_no_python()
-  output <- capture.output(print(small_result()))
+  result <- small_result()
+  output <- capture.output(print(result))
+  expect_identical(output[1:2], attr(result, "summary"))
   expect_identical(
-    output[1:2],
-    c(paste("Perturbation importance by feature: method gaussian (scale 0.1 x sd), mean absolute change of",
-            "predictions (no y), 3 repeats, 200 samples"),
-      "Interval: 95% over rows and perturbations (block bootstrap, blocks of 4 rows)")
+    attr(result, "summary"),
+    c(paste("Perturbation importance by feature: method \"gaussian\" (sd 0.1 x feature sd), mean |change of",
+            "prediction| (no y), 3 repeats, 200 rows"),
+      "Interval: 95% interval for the population the rows come from (rows and perturbations) (block length 4 rows)")
   )
   expect_match(output[3], "^ *feature +importance +std +ci_low +ci_high +p_value +p_adjusted$")
   expect_match(output[4], "^ *signal ")
   expect_length(output, 6)
+  stopped <- attr(small_result(tolerance = 0.5, ci = "repeats"), "summary")
+  expect_identical(stopped[2], "Interval: 95% t-interval over repeats, conditional on this data set")
+  expect_match(stopped[3], "^Stopping: tolerance 0.5 met; precision [0-9.]+ after 200 of 200 rows$")
 })
 
-test_that("in a report the result is a Markdown table with a caption, formatted like the console", {
+test_that("the header names groups, time steps and cells, as the engine does", {
+  skip_if_no_python()
+  groups <- list(a = c("signal", "weak"), b = "noise")
+  expect_match(attr(small_result(groups = groups), "summary")[1], "^Perturbation importance by group: ")
+  expect_match(attr(small_result(by = "timestep"), "summary")[1], "^Perturbation importance by time step: ")
+  expect_match(attr(small_result(by = "cell"), "summary")[1],
+               "^Perturbation importance by cell \\(time step x feature\\): ")
+  expect_match(attr(small_result(by = "cell", groups = groups), "summary")[1],
+               "^Perturbation importance by cell \\(time step x group\\): ")
+})
+
+test_that("in a report the result is a Markdown table captioned with the summary, formatted like the console", {
   printed <- knitr::knit_print(mock_result(c(3.552, 0.2264, 8.048e-06), groups = list(a = "x1")))
   lines <- strsplit(as.character(printed), "\n")[[1]]
   lines <- lines[nzchar(lines)]
   expect_identical(lines, c(
-    paste("Table: Perturbation importance by group: increase of mse when perturbed with permute; 2 repeats",
-          "on 100 samples; baseline mse = 0.5. Interval: 95% t-interval over repeats, for this data set."),
+    paste("Table: Perturbation importance by feature: method \"permute\", loss \"mse\", 2 repeats, 100 rows;",
+          "baseline 0.5. Interval: 95% t-interval over repeats, conditional on this data set."),
     "|feature | importance|     sd| 95% low| 95% high|",
     "|:-------|----------:|------:|-------:|--------:|",
     "|x1      |      3.552| 0.3552|   2.842|    4.262|",

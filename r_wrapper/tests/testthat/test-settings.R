@@ -1,0 +1,36 @@
+# The R function's arguments are the engine's table of settings (pyimportance.settings): the
+# same names (as R spells them), the same defaults, and the same rules for settings that cannot
+# go together.
+
+test_that("perturbation_importance() has the settings R offers, under R's names, with the table's defaults", {
+  skip_if_no_python()
+  settings <- reticulate::import("pyimportance.settings")
+  terms <- reticulate::import("pyimportance.terms")
+  offered <- Filter(function(setting) setting$in_r, settings$SETTINGS)
+  r_names <- vapply(offered, function(setting) terms$R$name_of(setting$name), character(1))
+  formal <- formals(perturbation_importance)
+  expect_identical(sort(names(formal)), sort(r_names))
+  for (setting in offered) {
+    name <- terms$R$name_of(setting$name)
+    default <- setting$default
+    if (inherits(default, "python.builtin.object")) {  # settings.REQUIRED: no default
+      expect_identical(deparse(formal[[name]]), "", label = name)
+    } else if (!is.null(setting$r_default)) {
+      expect_identical(deparse(formal[[name]]), setting$r_default, label = name)
+    } else if (is.numeric(default)) {
+      expect_identical(as.numeric(eval(formal[[name]])), as.numeric(default), label = name)
+    } else {
+      expect_identical(eval(formal[[name]]), default, label = name)
+    }
+  }
+})
+
+test_that("the R names are those of the engine's R layer and of the settings R records", {
+  skip_if_no_python()
+  rlayer <- reticulate::import("pyimportance.rlayer")
+  r_names <- vapply(rlayer$ARGUMENTS, function(argument) argument$r_name, character(1))
+  expect_identical(sort(c("model", "x", "y", r_names)), sort(names(formals(perturbation_importance))))
+  result <- perturbation_importance(function(x) x[, 10, 1], signal_x(), n_repeats = 2, seed = 3)
+  expect_identical(attr(result, "settings")$seed, 3L)
+  expect_null(attr(result, "settings")$random_state)
+})
