@@ -177,6 +177,7 @@ def perturbation_importance(
     >>> result.to_frame()["feature"].tolist()
     ['x1', 'x2', 'x3']
     """
+    # check: the model, the data and every setting, before any model call
     check_model(model)
     check_not_stateful(model)
     keras_model_inputs = keras_inputs(model)
@@ -210,6 +211,7 @@ def perturbation_importance(
     inputs = with_masks(inputs, mask_value, masking_layers)
     root = seeding.root_seed(random_state)
 
+    # plan: the evaluated rows, the units and every job's perturbation, fixed by the seed
     n_rows = check_max_samples(max_samples, inputs.n_samples)
     inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
     warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
@@ -230,6 +232,7 @@ def perturbation_importance(
         if resolved.conditional
         else None,
     )
+    # run: the baseline and the jobs, block by block, with the intervals the result reports
     with Progress(progress, inputs.n_samples * (len(units) * repeats + 1), tolerance) as shown:
         options = RunOptions(
             batch_size=batch_size, jit_compile=jit_compile, executor=executor, task_size=task_size,
@@ -237,6 +240,7 @@ def perturbation_importance(
             on_rows=shown.rows, on_round=shown.round,
         )
         outcome = run_plan(plan, model, targets, losses, output=output, per_output=per_output, options=options)
+    # wrap: the result and the settings it records
     recorded = settings.recorded(
         method=resolved, scale=scale, relative_scale=relative_scale, loss_name=outcome.scoring.loss_name, by=by,
         groups=groups, feature_names=inputs.feature_names, n_repeats=repeats, n_samples=inputs.n_samples,

@@ -32,9 +32,10 @@ class ImportanceResult:
         Mean and sample standard deviation (ddof=1) over repeats (``std`` is NaN for 1 repeat
         and 0 for the deterministic methods ``"zero"``/``"mean"``, which are evaluated once).
     ci_low, ci_high, p_value, p_adjusted : ndarray like ``importances_mean``
-        The 95% interval (:data:`~pyimportance.stats.intervals.CONFIDENCE`) chosen by ``ci`` (``settings["ci"]``), the one-sided p-value of
-        H0 "importance <= 0" (below 0.025 exactly when ``ci_low > 0``) and its
-        Benjamini-Hochberg adjustment over all units (and outputs) of the run.
+        The 95% interval (:data:`~pyimportance.stats.intervals.CONFIDENCE`) chosen by ``ci``
+        (``settings["ci"]``), the one-sided p-value of H0 "importance <= 0" (below 0.025
+        exactly when ``ci_low > 0``) and its Benjamini-Hochberg adjustment over all units (and
+        outputs) of the run.
     feature, timestep, output : lists
         Label of each unit; 0-based time step (None for ``by="feature"`` and static inputs);
         labels of the reported outputs.
@@ -208,7 +209,8 @@ class ImportanceResult:
         method = terms.literal(settings.get("method"))
         if settings.get("scale") is not None:
             method += f" (sd {settings['scale']:g}{' x feature sd' if settings.get('relative_scale') else ''})"
-        measure = "mean |change of prediction| (no y)" if score == "prediction_change" else f"loss {terms.literal(score)}"
+        no_y = score == "prediction_change"
+        measure = "mean |change of prediction| (no y)" if no_y else f"loss {terms.literal(score)}"
         lines = [
             f"Perturbation importance by {unit}: method {method}, {measure}, {repeats}, {self.n_rows_used} rows"
             + ("" if score == "prediction_change" else f"; baseline {shown}"),

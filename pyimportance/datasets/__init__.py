@@ -11,8 +11,8 @@ from .sales import (
     NOISE_FEATURES,
     TRUE_DRIVERS,
     DemoSequences,
-    load_demo_series,
     load_demo_sequences,
+    load_demo_series,
     simulate_demo_series,
 )
 

@@ -96,7 +96,7 @@ class PredictFunction:
     """A model as ``f(arguments) -> (rows, n_columns)`` float64 predictions.
 
     ``arguments`` is what the model takes: one array, a list, or a dict of arrays (see
-    :meth:`pyimportance.inputs.Inputs.call_arguments`). The heads of a several-output model
+    :meth:`pyimportance.data.inputs.Inputs.call_arguments`). The heads of a several-output model
     are concatenated column-wise; :attr:`head_shapes` records each head's name and per-row shape.
 
     Parameters

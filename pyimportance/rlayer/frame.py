@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..result import ImportanceResult
-from ..stats.intervals import CONFIDENCE
 from .. import terms
 from ..data.units import ALL_FEATURES
+from ..result import ImportanceResult
+from ..stats.intervals import CONFIDENCE
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
