@@ -3,8 +3,11 @@
 A job's predictions become, per row, the values of each scored part (:mod:`pyimportance.scoring`). A
 :class:`JobResult` holds their sums over the job's rows (the repeat's importance follows from
 them) and, for row-wise measures, each row's increase over the baseline with the donors of
-donor-based methods. :class:`Tally` adds job results up in any order: results do not depend on
-how the jobs were batched, ordered or spread over workers.
+donor-based methods. :class:`Tally` adds job results up. The runner adds them in the plan's
+job order, block by block, whether they were computed here or by an executor's tasks (which
+return them in job order), so the sums, rounding included, do not depend on how the jobs were
+batched or spread over workers. (Added in another order, sums of three or more terms would
+differ in their last bits.)
 """
 
 from __future__ import annotations
