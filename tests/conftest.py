@@ -1,4 +1,4 @@
-"""Shared fixtures of the engine's tests.
+"""Shared fixtures of the engine's tests (the shared plain functions and constants are in ``helpers.py``).
 
 Keras is imported only inside the fixtures that need it (used by tests marked ``keras``), so
 the unmarked tests run in an environment without TensorFlow. The one trained LSTM of the
@@ -11,21 +11,10 @@ import os
 
 import numpy as np
 import pytest
+from helpers import CLASS_N, GT_FEATURES, GT_TIMESTEPS, ground_truth_target, stopping_model, three_class_model
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-# The ground-truth task: y = 2 * x1[last step] + x2[LAG steps before the end]; x3..x5 are noise.
-GT_TIMESTEPS = 6
-GT_FEATURES = 5
-GT_LAG = 3
-GT_DRIVERS = ("x1", "x2")
-GT_NOISE = ("x3", "x4", "x5")
-
-
-def ground_truth_target(X: np.ndarray) -> np.ndarray:
-    """The known function the LSTM learns."""
-    return 2.0 * X[:, -1, 0] + 1.0 * X[:, -GT_LAG, 1]
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +55,25 @@ def rng():
 def sequence_X(rng):
     """Small 3D evaluation data: 40 samples, 4 time steps, 3 features."""
     return rng.normal(size=(40, 4, 3))
+
+
+@pytest.fixture
+def class_X():
+    """(CLASS_N, 4, 3) values for the classifiers of helpers (three_class_model, sigmoid_model)."""
+    return np.random.default_rng(3).normal(size=(CLASS_N, 4, 3))
+
+
+@pytest.fixture
+def class_labels(class_X):
+    """Class labels 0..2 drawn from three_class_model's probabilities for class_X."""
+    rng = np.random.default_rng(4)
+    probabilities = three_class_model(class_X)
+    return np.array([rng.choice(3, p=row) for row in probabilities])
+
+
+@pytest.fixture(scope="module")
+def stopping_data():
+    """(X, y) of 20 000 rows for the stopping rule: y = helpers.stopping_model(X) + noise."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 3, 4))
+    return X, stopping_model(X) + 0.3 * rng.normal(size=len(X))

@@ -22,7 +22,8 @@ import pytest
 from scipy import signal, stats
 
 from pyimportance import perturbation_importance
-from pyimportance.inference import Intervals, RowAccumulator, data_intervals
+from pyimportance.stats.accumulator import RowAccumulator
+from pyimportance.stats.intervals import Intervals, data_intervals
 
 WEIGHTS = np.array([1.0, 0.5, 0.0])
 N_TIMESTEPS = 12

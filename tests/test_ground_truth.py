@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GT_DRIVERS, GT_LAG, GT_NOISE, GT_TIMESTEPS
+from helpers import GT_DRIVERS, GT_LAG, GT_NOISE, GT_TIMESTEPS
 
 from pyimportance import perturbation_importance
 

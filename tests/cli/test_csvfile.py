@@ -1,4 +1,4 @@
-"""Numeric CSV files (pyimportance.csvfile): the header rule, and every refusal to the word.
+"""Numeric CSV files (pyimportance.cli.csvfile): the header rule, and every refusal to the word.
 
 Each message names the option the file came from, the file, and the line, column and field.
 """
@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pandas as pd
 import pytest
 
-from pyimportance.csvfile import header_flags, read_csv
+from pyimportance.cli.csvfile import header_flags, read_csv
 
 
 def _csv(tmp_path: Path, text: str, name: str = "X.csv") -> Path:
@@ -224,3 +225,27 @@ def test_a_file_for_a_named_input_is_told_the_flags_of_its_option(tmp_path):
     )
     assert header_flags("--reference seq") == ("--reference-header", "--no-reference-header")
 
+
+# --- the header rule through the command line ------------------------------------------------------
+
+
+def test_numeric_header_is_asked_for_and_then_read_as_told(tmp_path, linear_model, capsys):
+    x_path = tmp_path / "X.csv"
+    x_path.write_text(
+        "2020,2021,2022\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in helpers.MEASURED)
+    )
+    assert helpers.run_zero(tmp_path, "--x", str(x_path)) == 1
+    assert helpers.error_line(capsys) == (
+        f"pyimportance: error: --x: cannot tell whether the first row of {x_path} (2020, 2021, 2022) is a header or "
+        "data: it holds whole numbers over columns with fractions, as a header of numbers (years, ids) would; pass "
+        "--x-header if it is a header (column names) or --no-x-header if it is data"
+    )
+    assert helpers.run_zero(tmp_path, "--x", str(x_path), "--x-header") == 0
+    result = pd.read_csv(tmp_path / "r.csv", dtype={"feature": str}).set_index("feature")["importance"]
+    np.testing.assert_allclose(result[["2020", "2021", "2022"]], helpers.zero_importances(helpers.MEASURED), rtol=1e-12)
+    assert "evaluated once (deterministic method), 4 rows\n" in capsys.readouterr().out
+    assert helpers.run_zero(tmp_path, "--x", str(x_path), "--no-x-header", "--overwrite") == 0
+    with_first_row = np.vstack([[2020.0, 2021.0, 2022.0], helpers.MEASURED])
+    result = helpers.read_result(tmp_path / "r.csv").set_index("feature")["importance"]
+    np.testing.assert_allclose(result[["x1", "x2", "x3"]], helpers.zero_importances(with_first_row), rtol=1e-12)
+    assert "evaluated once (deterministic method), 5 rows\n" in capsys.readouterr().out

@@ -1,7 +1,9 @@
-"""File handling of the command line (pyimportance.io): what each odd file gets, to the word.
+"""One file in, safely; results out, atomically (pyimportance.cli.files): what each odd file gets,
+to the word, from the loader and through ``pyimportance run``.
 
-Every message names the option, the file and the actual problem. None of these tests needs
-TensorFlow: model files are checked by their content before Keras is imported.
+Every message names the option, the file and the actual problem. Model files are checked by
+their content before Keras is imported; only the tests that save or load real Keras models are
+marked ``keras``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import CLI_F, MEASURED, error_line, files_in, read_result, run_zero
 
-from pyimportance.io import (
+from pyimportance import cli
+from pyimportance.cli.files import (
     _native_stderr_held,
     atomic_write,
     check_writable,
@@ -34,11 +38,7 @@ def _refused(path: Path, message: str, what: str = "--x", **kwargs) -> None:
     assert str(error.value) == message
 
 
-def _files(directory: Path) -> list[str]:
-    return sorted(path.name for path in directory.iterdir())
-
-
-# --- CSV files (read by pyimportance.csvfile, see test_csvfile.py) -----------------------------------
+# --- CSV files (read by pyimportance.cli.csvfile, see test_csvfile.py) -------------------------------
 
 
 def test_a_csv_that_is_not_text_is_refused_before_reading(tmp_path):
@@ -165,7 +165,7 @@ def test_object_array_in_npz_is_refused(tmp_path):
 
 
 def test_large_npy_is_memory_mapped_read_only(tmp_path, monkeypatch):
-    monkeypatch.setattr("pyimportance.io.MMAP_MIN_BYTES", 1)
+    monkeypatch.setattr("pyimportance.cli.files.MMAP_MIN_BYTES", 1)
     np.save(tmp_path / "X.npy", np.arange(24.0).reshape(2, 3, 4))
     values = load_array(tmp_path / "X.npy").values
     assert isinstance(values, np.memmap) and not values.flags.writeable
@@ -324,7 +324,7 @@ def test_failed_csv_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch)
     monkeypatch.setattr(pd.DataFrame, "to_csv", _failing_to_csv)
     with pytest.raises(OSError, match="No space left on device"):
         write_csv(pd.DataFrame({"a": [1.0]}), tmp_path / "r.csv")
-    assert _files(tmp_path) == []
+    assert files_in(tmp_path) == []
 
 
 def test_failed_csv_write_keeps_the_old_file(tmp_path, monkeypatch):
@@ -334,7 +334,7 @@ def test_failed_csv_write_keeps_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_csv(pd.DataFrame({"a": [1.0]}), target, overwrite=True)
     assert target.read_text() == "old,content\n"
-    assert _files(tmp_path) == ["r.csv"]
+    assert files_in(tmp_path) == ["r.csv"]
 
 
 def test_failed_png_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch):
@@ -348,7 +348,7 @@ def test_failed_png_write_leaves_no_file_and_no_temp_file(tmp_path, monkeypatch)
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
     with pytest.raises(KeyboardInterrupt):
         write_figure(figure, tmp_path / "plot.png")
-    assert _files(tmp_path) == []
+    assert files_in(tmp_path) == []
 
 
 def test_atomic_write_creates_the_directory_and_the_usual_permissions(tmp_path):
@@ -360,7 +360,7 @@ def test_atomic_write_creates_the_directory_and_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
-    assert _files(target.parent) == ["r.txt"]
+    assert files_in(target.parent) == ["r.txt"]
 
 
 def test_atomic_write_refuses_a_directory(tmp_path):
@@ -381,3 +381,183 @@ def test_native_stderr_is_held_back_and_replayed_only_on_failure(capfd):
     assert capfd.readouterr().err == "libfoo.so: cannot open shared object file\n"
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
+
+
+# --- input files through the command line ----------------------------------------------------------
+
+
+def test_missing_x_file_names_the_option(tmp_path, capsys):
+    missing = tmp_path / "nope.npy"
+    code = cli.main(["run", "--model", "m.keras", "--x", str(missing), "--out", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert error_line(capsys) == f"pyimportance: error: --x: file not found: {missing}"
+
+
+def test_unknown_extension_names_the_option(tmp_path, arrays, capsys):
+    (tmp_path / "y.txt").write_text("1\n2\n")
+    code = cli.main(
+        ["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--y", str(tmp_path / "y.txt"),
+         "--out", str(tmp_path / "r.csv")]
+    )
+    assert code == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --y: unsupported file type '.txt' for {tmp_path / 'y.txt'}; use .npy, .npz, .csv"
+    )
+
+
+def test_missing_model_file_and_wrong_model_extension(tmp_path, arrays, capsys):
+    base = ["run", "--x", str(tmp_path / "X.npy"), "--out", str(tmp_path / "r.csv")]
+    assert cli.main([*base, "--model", str(tmp_path / "m.keras")]) == 1
+    assert error_line(capsys) == f"pyimportance: error: --model: file not found: {tmp_path / 'm.keras'}"
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps({"not": "a model"}))
+    assert cli.main([*base, "--model", str(tmp_path / "m.pkl")]) == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --model: unsupported file type '.pkl' for {tmp_path / 'm.pkl'}; "
+        "use .keras, .h5, .hdf5"
+    )
+
+
+def test_object_array_npy_is_refused(tmp_path, capsys):
+    path = tmp_path / "X.npy"
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    code = cli.main(["run", "--model", "m.keras", "--x", str(path), "--out", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --x: {path} holds Python objects (pickled data), which pyimportance never loads; "
+        "save a numeric array instead (numpy.save(path, array.astype(float)))"
+    )
+
+
+# --- outputs through the command line: never overwritten by default, always written atomically ----
+
+
+def test_existing_output_is_not_overwritten(tmp_path, arrays, capsys):
+    out = tmp_path / "result.csv"
+    out.write_text("keep me\n")
+    code = cli.main(["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--out", str(out)])
+    assert code == 1
+    assert error_line(capsys) == f"pyimportance: error: --out: {out} already exists; pass --overwrite to replace it"
+    assert out.read_text() == "keep me\n"
+
+
+def test_existing_plot_is_not_overwritten(tmp_path, arrays, capsys):
+    plot = tmp_path / "plot.png"
+    plot.write_bytes(b"old")
+    code = cli.main(
+        ["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--out", str(tmp_path / "r.csv"),
+         "--plot", str(plot)]
+    )
+    assert code == 1
+    assert error_line(capsys) == f"pyimportance: error: --plot: {plot} already exists; pass --overwrite to replace it"
+    assert plot.read_bytes() == b"old"
+
+
+def test_output_under_a_file_is_refused_before_any_work(tmp_path, linear_model, capsys):
+    np.save(tmp_path / "X.npy", MEASURED)
+    (tmp_path / "results").write_text("a file")
+    out = tmp_path / "results" / "r.csv"
+    assert cli.main(["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--out", str(out)]) == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --out: cannot write {out}: {tmp_path / 'results'} is a file, not a directory"
+    )
+
+
+def test_plot_format_follows_its_suffix(tmp_path, linear_model):
+    np.save(tmp_path / "X.npy", MEASURED)
+    assert run_zero(tmp_path, "--x", str(tmp_path / "X.npy"), "--plot", str(tmp_path / "p.svg")) == 0
+    assert (tmp_path / "p.svg").read_text().startswith("<?xml")
+
+
+# --- model files through the command line ----------------------------------------------------------
+
+
+def test_truncated_keras_model_is_reported_as_truncated(tmp_path, arrays, capsys):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "full.keras", "w") as archive:
+        archive.writestr("config.json", "{}" * 500)
+    data = (tmp_path / "full.keras").read_bytes()
+    (tmp_path / "m.keras").write_bytes(data[: len(data) // 2])
+    code = cli.main(["run", "--model", str(tmp_path / "m.keras"), "--x", str(tmp_path / "X.npy"),
+                     "--out", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --model: {tmp_path / 'm.keras'} is truncated or damaged: it starts as a zip archive "
+        "but has no complete directory"
+    )
+
+
+# --- with Keras ------------------------------------------------------------------------------------
+
+
+@pytest.mark.keras
+def test_run_overwrites_only_with_overwrite(saved_models, tmp_path, arrays):
+    _, models = saved_models
+    out = tmp_path / "r.csv"
+    out.write_text("old\n")
+    args = ["run", "--model", str(models / "model.keras"), "--x", str(tmp_path / "X.npy"), "--n-repeats", "2",
+            "--out", str(out)]
+    assert cli.main(args) == 1
+    assert out.read_text() == "old\n"
+    assert cli.main([*args, "--overwrite"]) == 0
+    assert read_result(out).columns.tolist() == [
+        "feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"
+    ]
+
+
+@pytest.mark.keras
+def test_run_failing_midway_through_the_csv_keeps_the_old_file(saved_models, tmp_path, arrays, monkeypatch, capsys):
+    _, models = saved_models
+    out = tmp_path / "r.csv"
+    out.write_text("old\n")
+    def full_disk(self, path, **kwargs):
+        Path(path).write_text("feature,importance\nx1,0.")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    code = cli.main(["run", "--model", str(models / "model.keras"), "--x", str(tmp_path / "X.npy"),
+                     "--n-repeats", "2", "--out", str(out), "--overwrite"])
+    assert code == 1
+    assert error_line(capsys) == "pyimportance: error: [Errno 28] No space left on device"
+    assert out.read_text() == "old\n"
+    assert files_in(tmp_path) == ["X.npy", "r.csv", "y.npy"]
+
+
+@pytest.mark.keras
+def test_lambda_model_is_refused_without_unsafe_and_loaded_with_it(saved_models, tmp_path, arrays, capsys):
+    _, models = saved_models
+    model_path = models / "lambda.keras"
+    args = ["run", "--model", str(model_path), "--x", str(tmp_path / "X.npy"), "--n-repeats", "2",
+            "--out", str(tmp_path / "r.csv")]
+    assert cli.main(args) == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --model: {model_path} contains a Lambda layer with Python code, which is not "
+        "loaded by default because it can run arbitrary code; if you trust this file, pass --unsafe"
+    )
+    assert not (tmp_path / "r.csv").exists()
+    assert cli.main([*args, "--unsafe"]) == 0
+    assert len(read_result(tmp_path / "r.csv")) == CLI_F
+
+
+@pytest.mark.keras
+def test_lambda_model_in_legacy_h5_is_refused_too(saved_models, tmp_path, arrays, capsys):
+    _, models = saved_models
+    args = ["run", "--model", str(models / "lambda.h5"), "--x", str(tmp_path / "X.npy"), "--n-repeats", "2",
+            "--out", str(tmp_path / "r.csv")]
+    assert cli.main(args) == 1
+    assert error_line(capsys).endswith("if you trust this file, pass --unsafe")
+    assert cli.main([*args, "--unsafe"]) == 0
+
+
+@pytest.mark.keras
+def test_truncated_h5_model_is_reported_as_truncated(saved_models, tmp_path, arrays, capsys):
+    _, models = saved_models
+    data = (models / "model.h5").read_bytes()
+    (tmp_path / "m.h5").write_bytes(data[: len(data) // 2])
+    code = cli.main(["run", "--model", str(tmp_path / "m.h5"), "--x", str(tmp_path / "X.npy"),
+                     "--out", str(tmp_path / "r.csv")])
+    assert code == 1
+    assert error_line(capsys).startswith(
+        f"pyimportance: error: --model: {tmp_path / 'm.h5'} is truncated or damaged (Unable to synchronously open "
+        "file (truncated file: eof = "
+    )

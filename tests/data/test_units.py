@@ -1,12 +1,20 @@
-"""Units: which block(s) of the inputs each granularity perturbs."""
+"""Units (pyimportance.data.units): which block(s) of the inputs each granularity perturbs, groups
+of features (within and across inputs) and their checks: names that read the same as text,
+integer members that match integer feature names or are ambiguous, groups with
+``by='timestep'``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import MULTI_F as F
+from helpers import MULTI_T as T
+from helpers import SEQ, STATIC, seq_data, seq_model, two_input_model
 
-from pyimportance.inputs import Inputs, ModelInput
-from pyimportance.units import ALL_FEATURES, Block, Unit, build_units
+from pyimportance import perturbation_importance
+from pyimportance.data.inputs import Inputs, ModelInput
+from pyimportance.data.units import ALL_FEATURES, Block, Unit, build_units
 
 NAMES = ("a", "b", "c")
 
@@ -99,3 +107,56 @@ def test_unknown_by_is_rejected():
     with pytest.raises(ValueError) as error:
         build_units("sample", _inputs(2))
     assert str(error.value) == "by must be one of 'feature', 'timestep' or 'cell', got 'sample'"
+
+
+# ---------------------------------------------------------------- through the public function
+
+
+def test_by_cell_covers_the_sequence_input_and_leaves_static_features_without_a_time_step():
+    y = two_input_model([SEQ, STATIC])
+    result = perturbation_importance(two_input_model, [SEQ, STATIC], y, method="permute", by="cell", random_state=0)
+    frame = result.to_frame()
+    assert frame.loc[0, "feature"] == "input1:x1" and frame.loc[0, "timestep"] == T - 3
+    static = frame[frame["timestep"].isna()]
+    assert sorted(static["feature"]) == ["input2:x1", "input2:x2"]
+    assert static.set_index("feature").loc["input2:x2", "importance"] > 1.0
+    assert len(frame) == T * F + 2
+
+
+def test_a_group_can_span_inputs():
+    y = two_input_model([SEQ, STATIC])
+    result = perturbation_importance(two_input_model, [SEQ, STATIC], y, method="permute", random_state=0,
+                                     groups={"drivers": ["input1:x1", "input2:x2"], "rest": ["x3"]})
+    assert result.feature == ["drivers", "rest"]
+    assert result.importances_mean[0] > 3.0 and result.importances_mean[1] == 0.0
+
+
+def test_group_names_that_read_the_same_as_text_are_refused():
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(seq_model, seq_data(), groups={1: ["x1"], "1": ["x2"]})
+    assert str(error.value) == (
+        "groups must have distinct names, got keys that read the same as text: ['1'] (from [1, '1'])"
+    )
+
+
+def test_groups_with_by_timestep_are_refused():
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(seq_model, seq_data(), by="timestep", groups={"g": ["x1", "x2"]})
+    assert str(error.value) == (
+        "groups cannot be used with by='timestep', which perturbs all features of a time step together; "
+        "use by='cell' for each group at each time step, or by='feature'"
+    )
+
+
+def test_integer_group_members_match_integer_feature_names_or_say_they_are_ambiguous():
+    names = ["2020", "2021", "2022"]
+    by_name = perturbation_importance(seq_model, seq_data(), feature_names=names, groups={"g": [2020]}, random_state=0)
+    by_text = perturbation_importance(seq_model, seq_data(), feature_names=names, groups={"g": ["2020"]},
+                                      random_state=0)
+    np.testing.assert_array_equal(by_name.importances, by_text.importances)
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(seq_model, seq_data(), feature_names=["2", "0", "1"], groups={"g": [1]})
+    assert str(error.value) == (
+        "groups['g'] member 1 is ambiguous: feature names are numbers too; pass the name as text ('1') "
+        "or the position of another feature"
+    )

@@ -1,4 +1,6 @@
-"""The embedded demo data set: file, generator, windowing and its known true drivers (no TensorFlow)."""
+"""The embedded demo data set (pyimportance.datasets.sales): file, generator, windowing and its known true drivers
+(no TensorFlow).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +15,17 @@ from pyimportance.datasets import (
     FEATURES,
     LAGS,
     NOISE_FEATURES,
-    NOISE_SD,
     TRUE_DRIVERS,
     DemoSequences,
     load_demo_sequences,
     load_demo_series,
     simulate_demo_series,
 )
+from pyimportance.datasets.sales import NOISE_SD
 
 
 def test_embedded_csv_is_small_and_plain_text():
-    path = resources.files("pyimportance").joinpath("data").joinpath("demo_sales.csv")
+    path = resources.files("pyimportance").joinpath("datasets").joinpath("demo_sales.csv")
     data = path.read_bytes()
     assert len(data) < 300_000
     assert data.splitlines()[0] == b"day,sales,temperature,price,advertising,humidity,wind,stock_index"

@@ -1,4 +1,5 @@
-"""Running the jobs on an executor: same numbers as the local run, failures named, model sent once.
+"""Running the jobs on an executor (pyimportance.engine.distributed): same numbers as the local run,
+failures named, model sent once.
 
 Thread and process pools with a NumPy model run everywhere; the Dask tests use Keras models
 and are marked ``keras`` (Dask is installed with the Keras stack, not in the NumPy 2 env).
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from pyimportance import ModelFailedError, api, perturbation_importance
-from pyimportance import distributed as dist
+from pyimportance.engine import distributed as dist
 
 
 def rowwise_model(x: np.ndarray) -> np.ndarray:
@@ -86,19 +87,27 @@ def test_task_that_cannot_start_names_its_jobs(X, process_pool):
 
 
 class _CountingBar:
-    def __init__(self, total):
+    """Stands in for pyimportance.engine.progress.Progress: counts the rows reported."""
+
+    def __init__(self, enabled, total, tolerance):
         self.total, self.n = total, 0
 
-    def update(self, rows):
+    def rows(self, rows):
         self.n += rows
 
-    def close(self):
+    def round(self, rows, precision):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
         pass
 
 
 def test_progress_counts_every_row_of_every_task(X, monkeypatch):
     bars = []
-    monkeypatch.setattr(api, "_progress_bar", lambda enabled, total: bars.append(_CountingBar(total)) or bars[-1])
+    monkeypatch.setattr(api, "Progress", lambda *args: bars.append(_CountingBar(*args)) or bars[-1])
     with ThreadPoolExecutor(2) as pool:
         _importances(rowwise_model, X, executor=pool, task_size=2)
     assert bars[0].total == X.shape[0] * (3 * 3 + 1)

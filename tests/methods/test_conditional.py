@@ -1,11 +1,18 @@
-"""method="conditional" (issue 14) against closed forms: correlated features, AR(1) time steps, independence."""
+"""The conditional method (pyimportance.methods.conditional): its perturbation keeps the fitted part
+and permutes the residual; end to end against closed forms for correlated features, AR(1) time
+steps and independence, with a reference set, groups, time steps and several inputs, and with
+padding left out of the reference rows.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import unit_context
 
 from pyimportance import perturbation_importance
+from pyimportance.methods.conditional import perturb_conditional
+from pyimportance.methods.context import UnitContext
 
 W1, W2, RHO = 1.0, 0.5, 0.8
 
@@ -27,6 +34,15 @@ def _linear(X):
 def correlated():
     X = _correlated()
     return X, _linear(X)
+
+
+def test_conditional_keeps_the_fitted_part_and_permutes_the_residual():
+    fitted = np.arange(10, dtype=float).reshape(10, 1, 1)
+    residual = 100 + np.arange(10, dtype=float).reshape(10, 1, 1)
+    base = unit_context(1)
+    context = UnitContext(base.mean, base.noise_sd, conditional=[(fitted, residual)])
+    perturbed = perturb_conditional([fitted + residual], np.random.default_rng(2), context)
+    np.testing.assert_array_equal(perturbed.blocks[0], fitted + residual[perturbed.donors])
 
 
 def test_conditional_importance_of_correlated_features_is_2_w2_var_times_1_minus_rho2(correlated):

@@ -1,17 +1,20 @@
-"""Perturbation functions, and closed-form importances of linear models for every method."""
+"""The perturbations and their table (pyimportance.methods.perturbations): each function keeps the
+shape and its input, noise of the context's sd, permutations and resampling of whole sequences
+with their donors, constant ablations; unknown, failing and wrongly shaped methods refused,
+deterministic methods evaluated once, a permutation of one row warned about; and the closed-form
+importances of a linear model for every method.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import CLASS_N, seq_data, seq_model, unit_context
 
 from pyimportance import MethodFailedError, perturbation_importance
-from pyimportance.perturbations import (
+from pyimportance.methods.context import UnitContext
+from pyimportance.methods.perturbations import (
     METHODS,
-    UnitContext,
-    feature_stats,
-    keep_padding,
-    perturb_conditional,
     perturb_gaussian,
     perturb_mean,
     perturb_permute,
@@ -34,13 +37,9 @@ def linear_X():
     return np.random.default_rng(7).normal(loc=0.5, scale=1.5, size=(2000, 3, 4))
 
 
-def _context(n_features: int = 2, sd: float = 0.5) -> UnitContext:
-    return UnitContext(mean=[np.full((1, 1, n_features), 3.0)], noise_sd=[np.full((1, 1, n_features), sd)])
-
-
 def _one(function, values, rng=None, context=None):
     """The new values of a one-block unit."""
-    return function([values], rng, context or _context()).blocks[0]
+    return function([values], rng, context or unit_context()).blocks[0]
 
 
 # ---------------------------------------------------------------- the functions themselves
@@ -49,7 +48,7 @@ def _one(function, values, rng=None, context=None):
 def test_every_method_keeps_the_shape_and_leaves_its_input_alone():
     values = np.random.default_rng(0).normal(size=(50, 3, 2))
     original = values.copy()
-    context = _context()
+    context = unit_context()
     conditional = UnitContext(context.mean, context.noise_sd, [(values * 0.5, values * 0.5)])
     for name, method in METHODS.items():
         perturbed = method.function([values], np.random.default_rng(1), conditional)
@@ -59,20 +58,20 @@ def test_every_method_keeps_the_shape_and_leaves_its_input_alone():
 
 
 def test_gaussian_noise_has_the_context_sd():
-    noise = _one(perturb_gaussian, np.zeros((20_000, 2, 2)), np.random.default_rng(0), _context(sd=0.5))
+    noise = _one(perturb_gaussian, np.zeros((20_000, 2, 2)), np.random.default_rng(0), unit_context(sd=0.5))
     assert abs(noise.mean()) < 0.01
     assert noise.std() == pytest.approx(0.5, rel=0.01)
 
 
 def test_uniform_noise_has_the_context_sd_and_bounded_support():
-    noise = _one(perturb_uniform, np.zeros((20_000, 2, 2)), np.random.default_rng(0), _context(sd=0.5))
+    noise = _one(perturb_uniform, np.zeros((20_000, 2, 2)), np.random.default_rng(0), unit_context(sd=0.5))
     assert noise.std() == pytest.approx(0.5, rel=0.01)
     assert np.abs(noise).max() <= np.sqrt(3.0) * 0.5
 
 
 def test_permute_shuffles_whole_sequences_across_samples_and_reports_the_donors():
     values = np.arange(60, dtype=float).reshape(10, 3, 2)
-    perturbed = perturb_permute([values], np.random.default_rng(3), _context())
+    perturbed = perturb_permute([values], np.random.default_rng(3), unit_context())
     result = perturbed.blocks[0]
     np.testing.assert_array_equal(result, values[perturbed.donors])
     np.testing.assert_array_equal(np.sort(perturbed.donors), np.arange(10))
@@ -82,73 +81,22 @@ def test_permute_shuffles_whole_sequences_across_samples_and_reports_the_donors(
 def test_permute_moves_every_block_of_a_unit_with_the_same_donors():
     first = np.arange(20, dtype=float).reshape(10, 1, 2)
     second = -np.arange(10, dtype=float).reshape(10, 1, 1)
-    perturbed = perturb_permute([first, second], np.random.default_rng(3), _context())
+    perturbed = perturb_permute([first, second], np.random.default_rng(3), unit_context())
     np.testing.assert_array_equal(perturbed.blocks[0], first[perturbed.donors])
     np.testing.assert_array_equal(perturbed.blocks[1], second[perturbed.donors])
 
 
 def test_resample_draws_whole_sequences_with_replacement():
     values = np.arange(60, dtype=float).reshape(10, 3, 2)
-    perturbed = perturb_resample([values], np.random.default_rng(3), _context())
+    perturbed = perturb_resample([values], np.random.default_rng(3), unit_context())
     np.testing.assert_array_equal(perturbed.blocks[0], values[perturbed.donors])
     assert len(set(perturbed.donors.tolist())) < 10  # with replacement: some row repeats (for this seed)
-
-
-def test_conditional_keeps_the_fitted_part_and_permutes_the_residual():
-    fitted = np.arange(10, dtype=float).reshape(10, 1, 1)
-    residual = 100 + np.arange(10, dtype=float).reshape(10, 1, 1)
-    base = _context(1)
-    context = UnitContext(base.mean, base.noise_sd, conditional=[(fitted, residual)])
-    perturbed = perturb_conditional([fitted + residual], np.random.default_rng(2), context)
-    np.testing.assert_array_equal(perturbed.blocks[0], fitted + residual[perturbed.donors])
 
 
 def test_zero_and_mean_are_constant():
     values = np.random.default_rng(0).normal(size=(5, 2, 2))
     np.testing.assert_array_equal(_one(perturb_zero, values), np.zeros((5, 2, 2)))
     np.testing.assert_array_equal(_one(perturb_mean, values), np.full((5, 2, 2), 3.0))
-
-
-def test_keep_padding_leaves_padded_steps_and_never_feeds_padding_to_real_steps():
-    values = np.arange(1.0, 13.0).reshape(4, 3, 1)
-    real = np.array([[True, True, True], [False, True, True], [False, False, True], [True, True, True]])
-    values[~real] = 0.0  # padding
-    donors = np.array([2, 0, 1, 3])  # row 0 would receive row 2's two padded steps
-    new = values[donors]
-    kept = keep_padding([new], [values], [real], donors, np.random.default_rng(0))[0]
-    np.testing.assert_array_equal(kept[~real], values[~real])  # padded steps untouched
-    for row, step in zip(*np.nonzero(real)):
-        donors_real_there = values[real[:, step], step, 0]
-        assert kept[row, step, 0] in donors_real_there  # always a real value of that step
-    assert kept[0, 2, 0] == values[2, 2, 0]  # where the donor is real, its value is used
-
-
-def test_feature_stats_are_mean_and_population_sd_over_samples_and_steps():
-    values = np.random.default_rng(0).normal(size=(5000, 3, 2)) * [1.0, 4.0] + [0.0, 2.0]
-    stats = feature_stats(values)
-    flat = values.reshape(-1, 2)
-    np.testing.assert_allclose(stats.mean, flat.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(stats.std, flat.std(axis=0), rtol=1e-10)
-
-
-def test_feature_stats_leave_padded_steps_out():
-    values = np.random.default_rng(0).normal(size=(300, 4, 2)) + 5.0
-    mask = np.ones((300, 4), dtype=bool)
-    mask[:100, :2] = False
-    values[~mask] = -1.0
-    stats = feature_stats(values, mask)
-    real = values[mask]
-    np.testing.assert_allclose(stats.mean, real.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(stats.std, real.std(axis=0), rtol=1e-10)
-
-
-def test_feature_stats_context_scales_relative_or_absolute():
-    stats = feature_stats(np.array([[[0.0, 0.0]], [[2.0, 10.0]]]))
-    mean, relative = stats.context(np.array([1]), scale=0.1, relative_scale=True)
-    _, absolute = stats.context(np.array([1]), scale=0.1, relative_scale=False)
-    np.testing.assert_allclose(relative, [[[0.5]]])
-    np.testing.assert_allclose(absolute, [[[0.1]]])
-    np.testing.assert_allclose(mean, [[[5.0]]])
 
 
 def test_resolve_method_rejects_unknown_names_with_the_choices():
@@ -167,6 +115,52 @@ def test_custom_method_returning_the_wrong_shape_is_rejected(sequence_X):
         "method (a custom perturbation) must return an array of the shape (40, 4, 1) it was given, "
         "got shape (40, 1, 1), while perturbing feature 'x1'"
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [
+        (lambda v, rng: v * np.nan,
+         "method (a custom perturbation) returned NaN or infinite values (160 of 160); it must return finite "
+         "numbers, while perturbing feature 'x1'"),
+        (lambda v, rng: np.full(v.shape, "a"),
+         "method (a custom perturbation) must return numbers, got ndarray of dtype <U1, while perturbing feature 'x1'"),
+        (lambda v, rng: 1 / 0,
+         "method (<lambda>) failed while perturbing feature 'x1': ZeroDivisionError: division by zero"),
+    ],
+    ids=["NaN", "strings", "raises"],
+)
+def test_a_failing_custom_method_names_the_unit_and_is_not_blamed_on_the_model(method, message):
+    with pytest.raises(MethodFailedError) as error:
+        perturbation_importance(seq_model, seq_data(), method=method, n_repeats=1)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("method", ["zero", "mean"])
+def test_deterministic_methods_are_evaluated_once_with_std_0_and_no_repeats_interval(class_X, method):
+    calls = []
+
+    def model(x):
+        calls.append(len(x))
+        return x[:, -1, 0] + 0.5 * x[:, -1, 1]
+
+    result = perturbation_importance(model, class_X, method=method, n_repeats=5, ci="repeats", batch_size=CLASS_N)
+    assert len(calls) == 1 + 1 + 3  # baseline, row-wise check, one call per feature
+    assert result.importances.shape == (3, 1)
+    np.testing.assert_array_equal(result.importances_std, 0.0)
+    assert np.isnan(result.ci_low).all() and np.isnan(result.ci_high).all() and np.isnan(result.p_value).all()
+    assert result.settings["n_repeats"] == 1
+    assert "evaluated once (deterministic method)" in repr(result).splitlines()[0]
+    assert "deterministic method: no interval over repeats" in repr(result).splitlines()[1]
+
+
+@pytest.mark.parametrize("max_samples", [None, 1])
+def test_permutation_on_one_row_warns_and_has_no_interval(max_samples):
+    X = seq_data()[:1] if max_samples is None else seq_data()
+    with pytest.warns(UserWarning, match="cannot move any values between rows"):
+        result = perturbation_importance(seq_model, X, method="permute", max_samples=max_samples, random_state=0)
+    np.testing.assert_array_equal(result.importances, 0.0)
+    assert np.isnan(result.ci_low).all() and np.isnan(result.ci_high).all()
 
 
 # ---------------------------------------------------------------- closed forms, linear model

@@ -1,4 +1,6 @@
-"""Ridge models of a block of columns given the others: closed-form conditional variances, scikit-learn agreement."""
+"""The ridge algebra of the conditional method (pyimportance.methods.ridge): models of a block of columns given
+the others, their closed-form conditional variances, scikit-learn agreement, edge cases and refusals.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge, RidgeCV
 
-from pyimportance.conditional import LinearConditional
+from pyimportance.methods.ridge import LinearConditional
 
 RHO = 0.8
 PHI = 0.9

@@ -1,12 +1,16 @@
-"""Prefix reuse: skipping the unperturbed first time steps never changes a number."""
+"""Prefix reuse for recurrent models (pyimportance.model.prefix): skipping the unperturbed first time steps never
+changes a number; models the shortcut is not exact for run in full; the start steps spread over the sequence.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pyimportance import evaluate, perturbation_importance, prefix
-from pyimportance.prefix import PrefixPolicy, PrefixReuse, starts_for
+from pyimportance import perturbation_importance
+from pyimportance.engine import evaluate
+from pyimportance.model import prefix
+from pyimportance.model.prefix import PrefixPolicy, PrefixReuse, starts_for
 
 pytestmark = pytest.mark.keras
 

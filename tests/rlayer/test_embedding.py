@@ -1,11 +1,13 @@
-"""R through reticulate: the library path of the processes it starts."""
+"""What an R session embedding this Python needs (pyimportance.rlayer.embedding): the library path of the
+processes it starts.
+"""
 
 from __future__ import annotations
 
 import os
 import sysconfig
 
-from pyimportance.interop import prefer_own_libpython
+from pyimportance.rlayer.embedding import prefer_own_libpython
 
 
 def _python_build(monkeypatch, shared: bool, libdir: str) -> None:

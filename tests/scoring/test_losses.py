@@ -1,12 +1,18 @@
-"""Losses, scores and target checks, against their textbook formulas and scikit-learn."""
+"""The losses and scores (pyimportance.scoring.losses) against their textbook formulas and
+scikit-learn: per-row values, the sign that makes importance a loss increase or a score drop,
+Keras' loss names, aliases and loss objects (from_logits included), custom losses, and how a
+loss is resolved with and without y.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import CLASS_N, LABELS, P_BIN, P_CAT, P_REG, SCORING_RNG, Y_BIN, Y_REG, sigmoid_model, three_class_model
 from sklearn import metrics
 
-from pyimportance.scoring import (
+from pyimportance import perturbation_importance
+from pyimportance.scoring.losses import (
     ALIASES,
     LOSSES,
     PREDICTION_CHANGE,
@@ -18,15 +24,6 @@ from pyimportance.scoring import (
     log_loss,
     resolve_loss,
 )
-from pyimportance.targets import build_scoring, check_targets
-
-RNG = np.random.default_rng(0)
-Y_REG = RNG.normal(size=50)
-P_REG = RNG.normal(size=(50, 1))
-Y_BIN = (RNG.random(50) < 0.4).astype(float)
-P_BIN = RNG.uniform(0.05, 0.95, size=(50, 1))
-LABELS = RNG.integers(0, 3, 50).astype(float)
-P_CAT = RNG.dirichlet([1.0, 1.0, 1.0], size=50)
 
 
 def _score(loss: str, y, predictions) -> float:
@@ -59,11 +56,11 @@ def test_classification_losses_match_scikit_learn():
 
 
 def test_from_logits_equals_the_loss_of_the_probabilities():
-    logits = RNG.normal(size=(50, 1)) * 3
+    logits = SCORING_RNG.normal(size=(50, 1)) * 3
     probabilities = 1 / (1 + np.exp(-logits))
     np.testing.assert_allclose(binary_crossentropy(Y_BIN, logits, True), binary_crossentropy(Y_BIN, probabilities),
                                rtol=1e-9)
-    logits = RNG.normal(size=(50, 3)) * 3
+    logits = SCORING_RNG.normal(size=(50, 3)) * 3
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(categorical_crossentropy(LABELS, logits, True),
                                categorical_crossentropy(LABELS, probabilities), rtol=1e-9)
@@ -108,13 +105,14 @@ def test_keras_loss_objects_are_read_from_their_config(keras):
     assert resolve_loss(keras.losses.SparseCategoricalCrossentropy(), has_y=True) is LOSSES["categorical_crossentropy"]
 
 
-
-
 def test_resolve_loss_defaults_and_errors():
     assert resolve_loss(None, has_y=False) is PREDICTION_CHANGE
     assert resolve_loss(None, has_y=True) is LOSSES["mse"]
+    # Without y the measure is the prediction change; a loss given without y is refused by the rule of
+    # pyimportance.settings that the run applies.
+    assert resolve_loss("mse", has_y=False) is PREDICTION_CHANGE
     with pytest.raises(ValueError) as error:
-        resolve_loss("mse", has_y=False)
+        perturbation_importance(lambda x: x[:, 0], np.ones((4, 2)), loss="mse")
     assert str(error.value) == "loss='mse' needs y (the true targets); pass y or leave loss=None"
     with pytest.raises(ValueError) as error:
         resolve_loss("r2", has_y=True)
@@ -151,89 +149,30 @@ def test_custom_loss_gets_1d_predictions_for_1d_y_so_nothing_broadcasts():
     assert value == pytest.approx((0.25 + 0 + 0 + 1) / 4)
 
 
-# ---------------------------------------------------------------- targets against the model's outputs
+# ---------------------------------------------------------------- Keras' losses in a run
 
 
-def _check(loss, y, predictions):
-    scoring = build_scoring([("output", predictions.shape[1:])], [(None, y)], loss)
-    check_targets(scoring, predictions)
+@pytest.mark.keras
+def test_a_keras_from_logits_loss_scores_logits_like_the_probabilities(keras, class_X):
+    y = (np.random.default_rng(5).random(CLASS_N) < sigmoid_model(class_X)[:, 0]).astype(int)
+    logits = perturbation_importance(lambda x: 2.0 * x[:, -1, 0], class_X, y, method="permute", random_state=1,
+                                     loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    probabilities = perturbation_importance(sigmoid_model, class_X, y, loss="binary_crossentropy", method="permute",
+                                            random_state=1)
+    assert logits.baseline_score == pytest.approx(probabilities.baseline_score, rel=1e-9)
+    np.testing.assert_allclose(logits.importances, probabilities.importances, rtol=1e-6, atol=1e-12)
+    assert logits.settings["loss"] == "binary_crossentropy (from logits)"
 
 
-def test_matching_targets_pass():
-    _check("mse", Y_REG, P_REG)
-    _check("log_loss", Y_BIN, P_BIN)
-    _check("log_loss", LABELS, P_CAT)
-    _check("accuracy", np.eye(3)[LABELS.astype(int)], P_CAT)
-
-
-def _message(loss, y, predictions) -> str:
-    with pytest.raises(ValueError) as error:
-        _check(loss, y, predictions)
-    return str(error.value)
-
-
-def test_continuous_y_for_binary_losses_is_refused():
-    assert _message("log_loss", np.array([0.0, 0.5, 1.0]), P_BIN[:3]) == (
-        "loss='log_loss' needs y with classes 0/1, got values such as [0.0, 0.5, 1.0] (continuous y: use loss='mse')"
-    )
-
-
-def test_labels_out_of_range_are_refused():
-    assert _message("categorical_crossentropy", np.array([0.0, 3.0]), P_CAT[:2]) == (
-        "loss='categorical_crossentropy' needs y as class labels 0..2 for a model with 3 outputs, "
-        "got values such as [0.0, 3.0]"
-    )
-
-
-def test_non_one_hot_matrices_wrong_widths_and_empty_or_multi_hot_rows_are_refused():
-    assert _message("categorical_crossentropy", np.full((2, 3), 0.5), P_CAT[:2]) == (
-        "loss='categorical_crossentropy' needs one-hot y (0/1 columns), got continuous values"
-    )
-    assert _message("categorical_crossentropy", np.zeros((2, 2)), P_CAT[:2]) == (
-        "loss='categorical_crossentropy' needs y as labels (n,) or one-hot (n, 3), got shape (2, 2)"
-    )
-    assert _message("mse", np.zeros((2, 2)), P_REG[:2]) == (
-        "y must have one column per model output (1), got 2 column(s)"
-    )
-    one_hot = np.eye(3)[[0, 1, 2, 0]]
-    one_hot[1] = 0.0
-    assert _message("accuracy", one_hot, P_CAT[:4]) == (
-        "loss='accuracy' needs one-hot y with exactly one 1 per row, got 1 rows that are not: row 1 marks no class"
-    )
-    one_hot[1] = [1.0, 1.0, 0.0]
-    assert _message("log_loss", one_hot, P_CAT[:4]) == (
-        "loss='log_loss' needs one-hot y with exactly one 1 per row, got 1 rows that are not: row 1 marks 2 classes"
-    )
-
-
-def test_one_hot_y_for_a_one_output_sigmoid_model_is_refused_with_the_fix():
-    y = np.eye(2)[Y_BIN.astype(int)]
-    for loss in ("accuracy", "log_loss", "binary_crossentropy"):
-        assert _message(loss, y, P_BIN) == (
-            f"loss='{loss}' needs y with one 0/1 column per model output (1), got 2 columns "
-            "(one-hot y for a one-output sigmoid model: pass the class labels 0/1 instead)"
-        )
-
-
-def test_logits_under_probability_losses_are_refused_with_the_from_logits_fix():
-    logits = np.array([[-3.0], [2.5], [0.1]])
-    assert _message("log_loss", np.array([0.0, 1.0, 1.0]), logits) == (
-        "loss='log_loss' needs predicted probabilities, but the model returned values outside [0, 1] (from -3 to 2.5): "
-        "it seems to output logits. Add a sigmoid activation to its last layer, or pass "
-        "loss=keras.losses.BinaryCrossentropy(from_logits=True)"
-    )
-    scores = np.array([[0.2, 0.3, 0.1], [0.5, 0.4, 0.3]])
-    assert _message("categorical_crossentropy", np.array([0.0, 2.0]), scores) == (
-        "loss='categorical_crossentropy' needs predicted probabilities, but the model returned rows that do not sum "
-        "to 1 (one sums to 0.6): it seems to output logits. Add a softmax activation to its last layer, or pass "
-        "loss=keras.losses.CategoricalCrossentropy(from_logits=True)"
-    )
-
-
-def test_argmax_accuracy_reads_logits_as_they_are():
-    _check("accuracy", LABELS, np.log(P_CAT))  # no error: argmax of logits is argmax of probabilities
-
-
-def test_a_brier_score_on_class_labels_warns():
-    with pytest.warns(UserWarning, match="measures the Brier score"):
-        _check("mse", Y_BIN, P_BIN)
+@pytest.mark.parametrize(
+    ("name", "same_as"),
+    [("mean_squared_error", "mse"), ("MSE", "mse"), ("mean_absolute_error", "mae"),
+     ("sparse_categorical_crossentropy", "categorical_crossentropy"), ("Accuracy", "accuracy")],
+)
+def test_keras_loss_names_give_the_same_numbers_as_ours(class_X, class_labels, name, same_as):
+    y = class_labels if "categ" in same_as or same_as == "accuracy" else class_X[:, -1, 0]
+    model = three_class_model if y is class_labels else (lambda x: x[:, -1, 0] * 0.9)
+    theirs = perturbation_importance(model, class_X, y, loss=name, random_state=2)
+    ours = perturbation_importance(model, class_X, y, loss=same_as, random_state=2)
+    np.testing.assert_array_equal(theirs.importances, ours.importances)
+    assert theirs.settings["loss"] == same_as

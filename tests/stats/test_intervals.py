@@ -1,185 +1,20 @@
-"""Data-level inference: the row accumulator, closed forms of the intervals, p-values, BH."""
+"""Intervals and p-values (pyimportance.stats.intervals): the data-level interval's closed forms
+(Hoeffding projection, sandwich over row means, slots, partly evaluated units, the delta method
+for rmse, several outputs), the interval over repeats as scipy's t-interval, and which interval a
+run reports: p-values that agree with it, ``ci`` changing only the intervals, a data interval
+for deterministic methods.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import signal, stats
+from helpers import run_stopping
+from scipy import stats
 
-from pyimportance.inference import (
-    RowAccumulator,
-    adjust_p_values,
-    circular_block_cumulants,
-    data_intervals,
-    repeats_intervals,
-)
-
-# --- RowAccumulator ------------------------------------------------------------------------
-
-
-def _reference_sums(n_units, n_rows, rows_per_slot, jobs):
-    """Loop-by-loop sums per (unit, slot): recipient sum/count, donor sum/count."""
-    n_slots = -(-n_rows // rows_per_slot)
-    recipient_sum, donor_sum = np.zeros((n_units, n_slots)), np.zeros((n_units, n_slots))
-    recipient_count = np.zeros((n_units, n_slots), dtype=int)
-    donation_count = np.zeros((n_units, n_slots), dtype=int)
-    for unit, rows, increase, donors in jobs:
-        for j, row in enumerate(rows):
-            recipient_sum[unit, row // rows_per_slot] += increase[j]
-            recipient_count[unit, row // rows_per_slot] += 1
-            donor_row = rows[donors[j]]
-            donor_sum[unit, donor_row // rows_per_slot] += increase[j]
-            donation_count[unit, donor_row // rows_per_slot] += 1
-    return recipient_sum, recipient_count, donor_sum, donation_count
-
-
-def _random_jobs(rng, n_units, n_rows, n_jobs, block=None):
-    jobs = []
-    for _ in range(n_jobs):
-        rows = np.sort(rng.choice(n_rows, size=block, replace=False)) if block else np.arange(n_rows)
-        jobs.append((int(rng.integers(n_units)), rows, rng.standard_normal(rows.size), rng.permutation(rows.size)))
-    return jobs
-
-
-@pytest.mark.parametrize(("max_values", "rows_per_slot"), [(4_000_000, 1), (60, 2), (40, 3)])
-def test_accumulator_sums_match_a_loop_over_rows_repeats_and_blocks(max_values, rows_per_slot):
-    rng = np.random.default_rng(0)
-    n_units, n_rows = 2, 50
-    jobs = _random_jobs(rng, n_units, n_rows, 6) + _random_jobs(rng, n_units, n_rows, 6, block=17)
-    accumulator = RowAccumulator(n_units, n_rows, track_donors=True, max_values=max_values)
-    for job in jobs:
-        accumulator.add(*job)
-    statistics = accumulator.statistics()
-    assert statistics.rows_per_slot == rows_per_slot
-    expected = _reference_sums(n_units, n_rows, rows_per_slot, jobs)
-    np.testing.assert_allclose(statistics.recipient_sum[..., 0], expected[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(statistics.recipient_count, expected[1])
-    np.testing.assert_allclose(statistics.donor_sum[..., 0], expected[2], rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(statistics.donation_count, expected[3])
-
-
-def test_accumulator_without_donors_keeps_recipient_sums_only_and_accepts_outputs():
-    accumulator = RowAccumulator(1, 3, n_outputs=2, track_donors=False)
-    accumulator.add(0, np.array([2, 0]), np.array([[1.0, 10.0], [2.0, 20.0]]), None)
-    accumulator.add(0, np.array([2]), np.array([[3.0, 30.0]]), None)
-    statistics = accumulator.statistics()
-    np.testing.assert_array_equal(statistics.recipient_sum[0], [[2.0, 20.0], [0.0, 0.0], [4.0, 40.0]])
-    np.testing.assert_array_equal(statistics.recipient_count[0], [1, 0, 2])
-    assert statistics.donor_sum is None and statistics.donation_count is None
-
-
-@pytest.mark.parametrize(
-    ("n_units", "n_rows", "n_outputs", "rows_per_slot", "n_slots"),
-    [
-        (600, 100_000, 1, 16, 6250),
-        (600, 10_000, 1, 2, 5000),
-        (5, 10_000, 1, 1, 10_000),
-        (600, 6666, 1, 1, 6666),
-        (600, 6667, 1, 2, 3334),
-        (3, 10, 2, 1, 10),
-    ],
-)
-def test_slots_keep_units_times_slots_times_outputs_within_max_values(
-    n_units, n_rows, n_outputs, rows_per_slot, n_slots
-):
-    accumulator = RowAccumulator(n_units, n_rows, n_outputs, track_donors=False)
-    assert (accumulator.rows_per_slot, accumulator.n_slots) == (rows_per_slot, n_slots)
-    assert n_units * n_slots * n_outputs <= 4_000_000
-    statistics = accumulator.statistics()
-    assert statistics.recipient_sum.shape == (n_units, n_slots, n_outputs)
-    assert statistics.slot_sizes.sum() == n_rows and statistics.slot_sizes.max() == rows_per_slot
-
-
-def test_slot_sums_add_per_row_values_over_each_slot():
-    accumulator = RowAccumulator(2, 7, track_donors=False, max_values=8)  # 4 slots: 2, 2, 2, 1 rows
-    np.testing.assert_array_equal(accumulator.slot_sums(np.arange(7.0)), [[1.0], [5.0], [9.0], [6.0]])
-    two_outputs = np.stack([np.arange(7.0), np.ones(7)], axis=1)
-    np.testing.assert_array_equal(accumulator.slot_sums(two_outputs)[:, 1], [2.0, 2.0, 2.0, 1.0])
-
-
-def test_statistics_are_a_snapshot_and_callers_arrays_stay_unchanged():
-    accumulator = RowAccumulator(1, 4, track_donors=True)
-    rows, increase, donors = np.arange(4), np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 3, 2])
-    copies = rows.copy(), increase.copy(), donors.copy()
-    accumulator.add(0, rows, increase, donors)
-    first = accumulator.statistics()
-    accumulator.add(0, rows, increase, donors)
-    np.testing.assert_array_equal(first.recipient_sum[0, :, 0], increase)
-    np.testing.assert_array_equal(accumulator.statistics().recipient_sum[0, :, 0], 2 * increase)
-    for original, copy in zip((rows, increase, donors), copies):
-        np.testing.assert_array_equal(original, copy)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"unit": 2}, r"unit must be in \[0, 2\), got 2"),
-        ({"increase": np.zeros(3)}, r"increase must have shape \(4, 1\) to match rows, got \(3, 1\)"),
-        ({"donors": None}, r"donors must be an array of local positions \(track_donors=True\)"),
-        ({"donors": np.array([0, 1, 2, 4])}, r"donors must be 4 local positions in \[0, 4\)"),
-        ({"rows": np.array([0, 1, 2, 9])}, r"rows must be row indices in \[0, 5\), got 0..9"),
-    ],
-)
-def test_add_names_the_bad_argument(kwargs, message):
-    accumulator = RowAccumulator(2, 5, track_donors=True)
-    job = {"unit": 0, "rows": np.arange(4), "increase": np.zeros(4), "donors": np.array([1, 0, 3, 2])}
-    job.update(kwargs)
-    with pytest.raises(ValueError, match=message):
-        accumulator.add(**job)
-
-
-def test_constructor_rejects_too_small_max_values_and_bad_counts():
-    with pytest.raises(ValueError, match=r"max_values must be at least n_units \* n_outputs = 20, got 10"):
-        RowAccumulator(10, 100, 2, track_donors=False, max_values=10)
-    with pytest.raises(ValueError, match="n_rows must be a positive integer, got 0"):
-        RowAccumulator(1, 0, track_donors=False)
-    with pytest.raises(ValueError, match=r"donors must be None \(track_donors=False\)"):
-        RowAccumulator(1, 2, track_donors=False).add(0, np.arange(2), np.zeros(2), np.array([1, 0]))
-
-
-# --- circular block bootstrap cumulants ----------------------------------------------------
-
-
-@pytest.mark.parametrize("block_size", [1, 3, 4, 7])
-def test_circular_block_variance_equals_archs_bootstrap_monte_carlo(block_size):
-    from arch.bootstrap import CircularBlockBootstrap
-
-    rng = np.random.default_rng(3)
-    series = rng.exponential(size=26) + np.sin(np.arange(26) / 3)  # skewed and autocorrelated
-    bootstrap = CircularBlockBootstrap(block_size, series, seed=np.random.default_rng(4))
-    sums = np.array([data[0][0].sum() for data in bootstrap.bootstrap(40_000)])
-    variance, third = circular_block_cumulants(series, block_size)
-    assert variance == pytest.approx(sums.var(), rel=0.03)
-    deviations = (sums - sums.mean()) ** 3
-    assert abs(third - deviations.mean()) < 4 * deviations.std() / np.sqrt(sums.size)
-
-
-@pytest.mark.parametrize(("n_values", "block_size"), [(6, 2), (7, 3), (5, 1), (7, 5)])
-def test_circular_block_cumulants_equal_the_exact_bootstrap_distribution(n_values, block_size):
-    """Every combination of block starts, indexed as arch's CircularBlockBootstrap does."""
-    series = np.random.default_rng(n_values).exponential(size=n_values)
-    n_blocks = -(-n_values // block_size)
-    starts = np.stack(np.meshgrid(*[np.arange(n_values)] * n_blocks, indexing="ij"), -1).reshape(-1, n_blocks)
-    indices = ((starts[:, :, None] + np.arange(block_size)).reshape(len(starts), -1) % n_values)[:, :n_values]
-    sums = series[indices].sum(axis=1)
-    variance, third = circular_block_cumulants(series, block_size)
-    assert variance == pytest.approx(sums.var(), rel=1e-10)
-    assert third == pytest.approx(((sums - sums.mean()) ** 3).mean(), rel=1e-10)
-
-
-def test_circular_block_cumulants_closed_forms():
-    series = np.array([[1.0, 2.0, 4.0, 1.0, 7.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
-    centred = series[0] - series[0].mean()
-    variance, third = circular_block_cumulants(series, 1)
-    # blocks of one: the i.i.d. bootstrap of the sum
-    np.testing.assert_allclose(variance, [(centred**2).sum(), 0.0])
-    np.testing.assert_allclose(third, [(centred**3).sum(), 0.0])
-    # blocks of 2 over 6 values: 3 blocks, each the sum of two circular neighbours
-    pairs = centred + np.roll(centred, -1)
-    assert circular_block_cumulants(series[0], 2)[0] == pytest.approx(3 * (pairs**2).mean())
-    # one block spanning the whole circle always sums to the total: no variance
-    assert circular_block_cumulants(series[0], 6)[0] == pytest.approx(0.0, abs=1e-12)
-
+from pyimportance import perturbation_importance
+from pyimportance.stats.accumulator import RowAccumulator
+from pyimportance.stats.intervals import data_intervals, repeats_intervals
 
 # --- data_intervals ------------------------------------------------------------------------
 
@@ -278,29 +113,6 @@ def test_p_value_below_half_alpha_exactly_when_lower_bound_above_zero(confidence
     assert np.all(agree)
 
 
-def test_automatic_block_length_is_short_for_independent_rows_and_long_for_autocorrelated_rows():
-    rng = np.random.default_rng(11)
-    n_rows = 2000
-    lengths = {}
-    for name, series in {
-        "independent": rng.standard_normal(n_rows),
-        "ar(0.9)": signal.lfilter([1.0], [1.0, -0.9], rng.standard_normal(n_rows)),
-    }.items():
-        accumulator = RowAccumulator(1, n_rows, track_donors=False)
-        accumulator.add(0, np.arange(n_rows), series + 1.0, None)
-        lengths[name] = data_intervals(accumulator.statistics(), np.array([series.mean() + 1.0])).block_size
-    assert lengths["independent"] <= 9
-    assert lengths["ar(0.9)"] >= 30
-
-
-def test_block_size_override_is_rounded_up_to_slots_and_capped_at_a_third():
-    accumulator = RowAccumulator(1, 30, track_donors=False, max_values=10)  # 3 rows per slot
-    accumulator.add(0, np.arange(30), np.arange(30.0), None)
-    statistics = accumulator.statistics()
-    assert data_intervals(statistics, np.array([14.5]), block_size=4).block_size == 6
-    assert data_intervals(statistics, np.array([14.5]), block_size=30).block_size == 9  # 10 slots // 3 = 3 slots
-
-
 def test_outputs_are_treated_as_separate_series_with_one_block_length():
     rng = np.random.default_rng(12)
     both = RowAccumulator(2, 50, n_outputs=2, track_donors=False)
@@ -377,6 +189,7 @@ def test_data_intervals_name_the_bad_argument(kwargs, message):
 
 # --- repeats_intervals ---------------------------------------------------------------------
 
+
 IMPORTANCES = np.array([[0.1, 0.3, 0.2], [2.0, 2.5, 1.5], [-0.1, 0.0, 0.1], [-1.0, -0.2, -0.6]])
 
 
@@ -402,26 +215,27 @@ def test_repeats_interval_is_nan_for_one_repeat_and_a_point_for_no_spread():
     np.testing.assert_array_equal(flat.p_value, [0.0, 1.0])
 
 
-# --- Benjamini-Hochberg --------------------------------------------------------------------
+# --- the interval a run reports ------------------------------------------------------------
 
 
-def test_adjusted_p_values_equal_statsmodels_benjamini_hochberg_ignoring_nan():
-    from statsmodels.stats.multitest import multipletests
-
-    rng = np.random.default_rng(16)
-    p_values = np.concatenate([rng.uniform(size=40), rng.uniform(0, 0.01, size=10), [np.nan, np.nan]])
-    rng.shuffle(p_values)
-    adjusted = adjust_p_values(p_values)
-    present = ~np.isnan(p_values)
-    np.testing.assert_allclose(adjusted[present], multipletests(p_values[present], method="fdr_bh")[1], rtol=1e-12)
-    assert np.isnan(adjusted[~present]).all()
+def test_p_values_agree_with_the_intervals(stopping_data):
+    for ci in ("data", "repeats"):
+        result = run_stopping(stopping_data, max_samples=400, ci=ci, n_repeats=3)
+        below = result.p_value < 0.025
+        np.testing.assert_array_equal(below, result.ci_low > 0)
+        assert np.all(result.p_adjusted >= result.p_value)
+        assert np.all(np.diff(result.to_frame().sort_values("p_value")["p_adjusted"].to_numpy()) >= -1e-15)
 
 
-def test_adjusted_p_values_closed_form_and_columns():
-    # m = 4: sorted 0.01, 0.02, 0.03, 0.5 -> 0.04, 0.04, 0.04, 0.5
-    np.testing.assert_allclose(adjust_p_values(np.array([0.03, 0.5, 0.01, 0.02])), [0.04, 0.5, 0.04, 0.04])
-    matrix = np.array([[0.03, 0.2], [0.5, np.nan], [0.01, 0.1], [0.02, 0.9]])
-    adjusted = adjust_p_values(matrix)
-    np.testing.assert_allclose(adjusted[:, 0], [0.04, 0.5, 0.04, 0.04])
-    np.testing.assert_allclose(adjusted[:, 1], [0.3, np.nan, 0.3, 0.9])
-    assert np.isnan(adjust_p_values(np.array([np.nan, np.nan]))).all()
+def test_ci_only_changes_the_intervals(stopping_data):
+    on_data = run_stopping(stopping_data, max_samples=500)
+    on_repeats = run_stopping(stopping_data, max_samples=500, ci="repeats")
+    np.testing.assert_array_equal(on_data.importances, on_repeats.importances)
+    assert on_data.settings["ci"] == "data" and on_repeats.settings["ci"] == "repeats"
+    assert not np.allclose(on_data.ci_low, on_repeats.ci_low)
+
+
+def test_deterministic_methods_still_get_a_data_interval(class_X):
+    result = perturbation_importance(lambda x: x[:, -1, 0], class_X, method="zero", ci="data")
+    assert result.ci_low[0] < result.importances_mean[0] < result.ci_high[0]
+    assert result.ci_high[1] == result.ci_low[1] == 0.0
