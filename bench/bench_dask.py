@@ -54,7 +54,7 @@ def run(size: str, n_workers: int) -> dict:
     from dask.distributed import Client, LocalCluster
 
     from pyimportance import perturbation_importance
-    from pyimportance.distributed import default_task_size
+    from pyimportance.engine.distributed import default_task_size
 
     case = SIZES[size]
     model, X, y, options = build_case(**case)

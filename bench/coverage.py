@@ -4,7 +4,7 @@ Usage::
 
     python bench/coverage.py --out bench/RESULTS_coverage.md [--datasets 5000] [--workers 2]
 
-The simulation is the reference run of ``tests/test_coverage.py`` (imported from there, one piece
+The simulation is the reference run of ``tests/stats/test_coverage.py`` (imported from there, one piece
 of code): y = x1 + 0.5 x2 + noise (sd 1) on the last time step of (n, 12, 3) inputs, x3 unused,
 ``method="permute"`` (whole sequences), mse, 5 repeats; truth 2 w^2 var(x). Cases: i.i.d. rows
 (n = 200, issue 12's first target: >= 93%), overlapping windows of one AR(1) series per feature
@@ -35,12 +35,13 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "stats"))
 
 import test_coverage as simulation  # noqa: E402
 
-from pyimportance import inference  # noqa: E402
-from pyimportance.inference import RowAccumulator, data_intervals, repeats_intervals  # noqa: E402
+from pyimportance.stats import block_bootstrap, intervals  # noqa: E402
+from pyimportance.stats.accumulator import RowAccumulator  # noqa: E402
+from pyimportance.stats.intervals import data_intervals, repeats_intervals  # noqa: E402
 
 CASES = {
     "iid, n=200": (simulation.iid_inputs, 200, {}),
@@ -52,7 +53,7 @@ TARGETS = {"iid, n=200": 0.93, "AR(1) 0.8, n=300": 0.90}
 INTERVALS = ("perturbation_importance", "data", "data, b=1", "data, PW x1, no skew", "data, no skew", "rows t",
              "repeats")
 # ablations of the two tuning choices of data_intervals (module docstring): block multiplier, skewness shift
-ABLATIONS = {"data, PW x1, no skew": (1.0, 0.0), "data, no skew": (inference.BLOCK_MULTIPLIER, 0.0)}
+ABLATIONS = {"data, PW x1, no skew": (1.0, 0.0), "data, no skew": (block_bootstrap.BLOCK_MULTIPLIER, 0.0)}
 
 
 def _one_case(arguments) -> dict:
@@ -89,12 +90,12 @@ def _one_case(arguments) -> dict:
 
 def _ablated(statistics, estimate, block_multiplier: float, max_skew_shift: float):
     """data_intervals with other tuning constants (this worker process only)."""
-    saved = inference.BLOCK_MULTIPLIER, inference.MAX_SKEW_SHIFT
-    inference.BLOCK_MULTIPLIER, inference.MAX_SKEW_SHIFT = block_multiplier, max_skew_shift
+    saved = block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT
+    block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT = block_multiplier, max_skew_shift
     try:
         return data_intervals(statistics, estimate)
     finally:
-        inference.BLOCK_MULTIPLIER, inference.MAX_SKEW_SHIFT = saved
+        block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT = saved
 
 
 def _summary_rows(result: dict) -> list[str]:

@@ -3,7 +3,7 @@ as a binding makes them: what they receive (chunks named like ``x``, data frames
 seed), what they must return, and their errors and interrupts.
 
 No R is needed: a Python function stands in for an R function behind a binding. The same code
-serves the R package (reticulate) and the rpy2 layer; tests/test_r_layers.py checks that both
+serves the R package (reticulate) and the rpy2 layer; tests/rlayer/test_bindings.py checks that both
 give identical R data frames.
 """
 

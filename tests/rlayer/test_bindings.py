@@ -18,7 +18,7 @@ import pytest
 
 pytestmark = pytest.mark.r
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # R code that makes every object the calls use (run in both R sessions, so the data are the same).
 SETUP = r"""
