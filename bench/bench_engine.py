@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old", type=Path, required=True, help="source tree of the engine to compare against")
     parser.add_argument("--cases", default="medium,cell")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--old-name", default="the tree given as --old", help="what the old engine is, for the table")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS_engine.md")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -96,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine_description()}",
         "",
         "Default settings (Gaussian noise, no y, ci='data'), first-call compilation included; best of "
-        f"{args.repeats} alternating runs per engine, each in a fresh interpreter. `old` is the engine before the "
-        "runner split (one ChunkedEvaluator, baseline top-up); `new` is this checkout.",
+        f"{args.repeats} alternating runs per engine, each in a fresh interpreter. `old` is {args.old_name}; "
+        "`new` is this checkout.",
         "",
         "| case | rows | limit s | old s | new s | old/limit | new/limit | new/old | agreement |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {case.name} | {case.total_rows:,} | {limit:.1f} | {old:.1f} | {new:.1f} | {old / limit:.3f}x | "
             f"{new / limit:.3f}x | {new / old:.3f} | {agreement:.4f} |"
         )
-    lines += ["", "`agreement`: correlation of the two engines' importances (different random streams).", ""]
+    lines += ["", "`agreement`: correlation of the two engines' importances (same seed; 1.0000 where both draw the same perturbations).", ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
     return 0

@@ -103,11 +103,9 @@ def _loss_needs_y(values) -> str:
     loss = given_loss(values["loss"])
     shown = terms.setting("loss", loss) if isinstance(loss, str) else f"loss={loss!r}"
     y = terms.arg("y")
-    return terms.either(
-        f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}",
-        f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}",
-        cli=f"{shown} needs {y} (the true targets); without {y} the importance is the prediction change",
-    )
+    in_code = f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}"  # Python and R
+    on_the_command_line = f"{shown} needs {y} (the true targets); without {y} the importance is the prediction change"
+    return terms.either(in_code, in_code, cli=on_the_command_line)
 
 
 def _groups_need_units(values) -> str:

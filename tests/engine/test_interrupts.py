@@ -96,27 +96,33 @@ _LONG_RUN = textwrap.dedent(
 )
 
 
-def _interrupt_after_start(mode: str, wait_s: float = 1.0) -> tuple[subprocess.CompletedProcess, float]:
-    """Start the long run in a fresh interpreter, send SIGINT ``wait_s`` after it starts predicting."""
+def _interrupt_child(script: str, arguments: list[str], ready: str,
+                     wait_s: float) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``script`` in a fresh interpreter, send SIGINT ``wait_s`` after it prints ``ready``; time to its end."""
     process = subprocess.Popen(
-        [sys.executable, "-c", _LONG_RUN, mode],
+        [sys.executable, "-c", script, *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert process.stdout.readline().strip() == "running"
+        assert process.stdout.readline().strip() == ready
         time.sleep(wait_s)
         assert process.poll() is None, "the run ended before it was interrupted"
         process.send_signal(signal.SIGINT)
         sent = time.perf_counter()
-        stdout, stderr = process.communicate(timeout=30)
+        stdout, stderr = process.communicate(timeout=60)
         elapsed = time.perf_counter() - sent
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), elapsed
+
+
+def _interrupt_after_start(mode: str, wait_s: float = 1.0) -> tuple[subprocess.CompletedProcess, float]:
+    """Start the long run in a fresh interpreter, send SIGINT ``wait_s`` after it starts predicting."""
+    return _interrupt_child(_LONG_RUN, [mode], "running", wait_s)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
@@ -192,20 +198,8 @@ def test_uncaught_sigint_during_the_background_import_still_ends_the_interpreter
     # thread runs exec/eval (a namedtuple, on import) after the main module ended; the engine waits
     # for its import thread before the interrupt leaves the run. The stand-in import is slow and
     # deterministic, so this fails every time without that wait.
-    process = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_DURING_IMPORT], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline().strip() == "importing"
-        time.sleep(0.3)
-        process.send_signal(signal.SIGINT)
-        sent = time.perf_counter()
-        stdout, stderr = process.communicate(timeout=60)
-        elapsed = time.perf_counter() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == -signal.SIGINT, stderr[-2000:]
-    assert stderr.rstrip().endswith("KeyboardInterrupt")
-    assert "finished" not in stdout
+    done, elapsed = _interrupt_child(_INTERRUPTED_DURING_IMPORT, [], "importing", 0.3)
+    assert done.returncode == -signal.SIGINT, done.stderr[-2000:]
+    assert done.stderr.rstrip().endswith("KeyboardInterrupt")
+    assert "finished" not in done.stdout
     assert elapsed < 10.0  # the rest of the 2 s stand-in import, then the exit
