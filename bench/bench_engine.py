@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {case.name} | {case.total_rows:,} | {limit:.1f} | {old:.1f} | {new:.1f} | {old / limit:.3f}x | "
             f"{new / limit:.3f}x | {new / old:.3f} | {agreement:.4f} |"
         )
-    lines += ["", "`agreement`: correlation of the two engines' importances (same seed; 1.0000 where both draw the same perturbations).", ""]
+    lines += ["", "`agreement`: correlation of the two engines' importances (same seed; 1.0000 where both draw the "
+              "same perturbations).", ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
