@@ -77,7 +77,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("task_size", None, in_r=False, in_cli=False),
 )
 
-BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS if setting.default is not REQUIRED}
 
 
@@ -93,14 +92,14 @@ class Rule:
     message: Callable[[Mapping[str, Any]], str]
 
 
-def given_loss(loss):
+def _given_loss(loss):
     """The first loss given (``loss`` may be one, a list or a dict of them), or None."""
     losses = loss.values() if isinstance(loss, Mapping) else loss if isinstance(loss, (list, tuple)) else [loss]
     return next((one for one in losses if one is not None), None)
 
 
 def _loss_needs_y(values) -> str:
-    loss = given_loss(values["loss"])
+    loss = _given_loss(values["loss"])
     shown = terms.setting("loss", loss) if isinstance(loss, str) else f"loss={loss!r}"
     y = terms.arg("y")
     in_code = f"{shown} needs y (the true targets); pass y or leave {terms.setting('loss', None)}"  # Python and R
@@ -117,7 +116,7 @@ def _groups_need_units(values) -> str:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(("loss", "y"), lambda v: v["y"] is None and given_loss(v["loss"]) is not None, _loss_needs_y),
+    Rule(("loss", "y"), lambda v: v["y"] is None and _given_loss(v["loss"]) is not None, _loss_needs_y),
     Rule(("groups", "by"), lambda v: v["groups"] is not None and v["by"] == "timestep", _groups_need_units),
     Rule(("task_size", "executor"), lambda v: v["task_size"] is not None and v["executor"] is None,
          lambda v: f"task_size needs an executor, got {terms.setting('executor', None)}"),
