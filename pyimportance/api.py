@@ -207,7 +207,8 @@ def perturbation_importance(
     groups = check_units(by, groups, inputs)
     check_model_input(model, [part.values.shape if part.is_sequence else part.values[:, 0].shape
                               for part in inputs.parts], inputs.names)
-    masking_layers = keras_mask_values(model) if is_keras_model(model) else {}
+    auto_mask = isinstance(mask_value, str) and mask_value == "auto"
+    masking_layers = keras_mask_values(model) if auto_mask and is_keras_model(model) else {}
     inputs = with_masks(inputs, mask_value, masking_layers)
     root = seeding.root_seed(random_state)
 

@@ -111,15 +111,17 @@ def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: boo
             used_blocks = block + 1
             if options.tolerance is not None and used_blocks >= min(MIN_BLOCKS, n_blocks):
                 reported = _intervals(plan, tally, scoring, baseline, options)
-                precision = _precision(reported[0], tally.importances())
+                precision = _precision(*reported[:2])
                 options.on_round(int(sum(len(plan.block_rows(b)) for b in range(used_blocks))), precision)
                 converged = precision is not None and precision <= options.tolerance
                 if converged:
                     break
-        intervals, note = reported if reported is not None else _intervals(plan, tally, scoring, baseline, options)
+        if reported is None:
+            reported = _intervals(plan, tally, scoring, baseline, options)
+    intervals, importances, note = reported
     used_rows = np.concatenate([plan.block_rows(b) for b in range(used_blocks)])
     return RunOutcome(
-        importances=tally.importances(),
+        importances=importances,
         baseline_score=baseline.score(used_rows, range(used_blocks)),
         scoring=scoring,
         intervals=intervals,
@@ -187,13 +189,15 @@ def _run_jobs(plan: Plan, predict: PredictFunction, model, scoring: Scoring, bas
 
 
 def _intervals(plan: Plan, tally: Tally, scoring: Scoring, baseline: _Baseline,
-               options: RunOptions) -> tuple[Intervals, str | None]:
-    """The intervals of the rows scored so far (those the result reports if the run ends here), and their note."""
+               options: RunOptions) -> tuple[Intervals, np.ndarray, str | None]:
+    """The intervals of the rows scored so far (those the result reports if the run ends here), the
+    importances they are about and their note."""
     importances = tally.importances()
     aggregates = [scoring.output_aggregate(k) for k in range(importances.shape[2])]
     statistics = tally.accumulator.statistics() if tally.accumulator is not None else None
-    return run_intervals(importances, statistics, aggregates, options.ci, options.block_size,
-                         baseline.slot_sums(tally), plan.method.deterministic)
+    intervals, note = run_intervals(importances, statistics, aggregates, options.ci, options.block_size,
+                                    baseline.slot_sums(tally), plan.method.deterministic)
+    return intervals, importances, note
 
 
 def _precision(intervals: Intervals, importances: np.ndarray) -> float | None:
