@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -229,12 +230,66 @@ class ImportanceResult:
 
     def __repr__(self) -> str:
         frame = self.to_frame()
-        shown = frame.head(15)
+        shown = frame.head(_SHOWN_ROWS)
         formats = {name: _column_format(shown[name]) for name in shown.columns if shown[name].dtype.kind == "f"}
         table = shown.to_string(index=False, formatters=formats)
-        more = len(frame) - 15
+        more = len(frame) - _SHOWN_ROWS
         footer = f"\n... {more} more rows (use .to_frame())" if more > 0 else ""
         return f"{self.summary()}\n{table}{footer}"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the summary lines and the table, each row with a bar and its interval."""
+        frame = self.to_frame()
+        shown = frame.head(_SHOWN_ROWS)
+        more = len(frame) - _SHOWN_ROWS
+        footer = f"<p>... {more} more rows (use <code>.to_frame()</code>)</p>" if more > 0 else ""
+        return (f'<div class="pyimportance-result"><pre>{escape(self.summary())}</pre>'
+                f"{_html_table(shown)}{footer}</div>")
+
+
+_SHOWN_ROWS = 15  # rows of the table a repr shows
+_BAR_WIDTH = 120  # pixels of the inline bar of the HTML table
+
+
+def _html_table(frame) -> str:
+    """The table as HTML: labels escaped, numbers in one format per column, an SVG bar (importance) with the
+    interval as a whisker, all bars on one scale that includes 0."""
+    import pandas as pd
+
+    labels = [name for name in frame.columns if frame[name].dtype.kind != "f"]
+    numbers = [name for name in frame.columns if frame[name].dtype.kind == "f"]
+    formats = {name: _column_format(frame[name]) for name in numbers}
+    ends = np.concatenate([frame[name].to_numpy(dtype=np.float64) for name in ("importance", "ci_low", "ci_high")])
+    ends = ends[np.isfinite(ends)]
+    low, high = min(0.0, ends.min(initial=0.0)), max(0.0, ends.max(initial=0.0))
+    span = (high - low) or 1.0
+
+    def position(value: float) -> float:
+        return round((value - low) / span * _BAR_WIDTH, 1)
+
+    def bar(row) -> str:
+        zero, parts = position(0.0), []
+        if np.isfinite(row.importance):
+            left, right = sorted((zero, position(row.importance)))
+            parts.append(f'<rect x="{left}" y="3" width="{right - left}" height="10" fill="#4c72b0"/>')
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+            parts.append(f'<line x1="{position(row.ci_low)}" x2="{position(row.ci_high)}" y1="8" y2="8" '
+                         'stroke="#222" stroke-width="1.5"/>')
+        parts.append(f'<line x1="{zero}" x2="{zero}" y1="0" y2="16" stroke="#999"/>')
+        return f'<svg width="{_BAR_WIDTH}" height="16" role="img">{"".join(parts)}</svg>'
+
+    def cell(value, formatter, align: str) -> str:
+        shown = "" if pd.isna(value) else escape(formatter(value))
+        return f'<td style="text-align:{align}">{shown}</td>'
+
+    head = "".join(f"<th>{escape(str(name))}</th>" for name in labels) + '<th>importance and interval</th>' + "".join(
+        f"<th>{escape(str(name))}</th>" for name in numbers)
+    rows = []
+    for row in frame.itertuples(index=False):
+        values = row._asdict()
+        rows.append("<tr>" + "".join(cell(values[name], str, "left") for name in labels) + f"<td>{bar(row)}</td>"
+                    + "".join(cell(values[name], formats[name], "right") for name in numbers) + "</tr>")
+    return f'<table class="pyimportance-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _column_format(values):
