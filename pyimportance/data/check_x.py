@@ -47,6 +47,7 @@ class _Array:
     values: np.ndarray  # 2D or 3D float array (a view of the caller's data where possible)
     frame_names: list[str] | None
     index: object | None  # the pandas index of a DataFrame, else None
+    integer_data: tuple[bool, ...]  # per feature: an integer or bool dtype before the float conversion
 
 
 def _check_array(X, name: str) -> _Array:
@@ -64,6 +65,7 @@ def _check_array(X, name: str) -> _Array:
                 f"{shown} must contain only numeric columns, got non-numeric columns {terms.vector(non_numeric)}"
             )
         frame_names = [str(c) for c in X.columns]
+        integer_data = tuple(getattr(dtype, "kind", None) in ("b", "i", "u") for dtype in X.dtypes)
         index = X.index
         X = X.to_numpy(dtype=np.float64, na_value=np.nan)
     if not isinstance(X, np.ndarray):
@@ -80,12 +82,14 @@ def _check_array(X, name: str) -> _Array:
         )
     if 0 in X.shape:
         raise ValueError(f"{shown} must not be empty, got an array of {terms.shape(X.shape)}")
+    if frame_names is None:
+        integer_data = (X.dtype.kind in "biu",) * X.shape[-1]
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
     bad = first_non_finite(X)
     if bad is not None:
         raise ValueError(non_finite_message(name, X, bad) + "; remove or impute them first")
-    return _Array(X, frame_names, index)
+    return _Array(X, frame_names, index, integer_data)
 
 
 def is_several_arrays(X) -> bool:
@@ -113,13 +117,15 @@ def check_X(X, feature_names=None, input_names: Sequence[str] | None = None) -> 
         else:
             names = default_feature_names(n_features)
         name = input_names[0] if input_names else "input"
-        return Inputs((_model_input(name, array.values, names),), "array")
+        return Inputs((_model_input(name, array, names),), "array")
     return _check_several(X, feature_names, input_names)
 
 
-def _model_input(name: str, values: np.ndarray, feature_names: tuple[str, ...]) -> ModelInput:
+def _model_input(name: str, array: _Array, feature_names: tuple[str, ...]) -> ModelInput:
+    values = array.values
     is_sequence = values.ndim == 3
-    return ModelInput(name, values if is_sequence else values[:, np.newaxis, :], feature_names, is_sequence)
+    return ModelInput(name, values if is_sequence else values[:, np.newaxis, :], feature_names, is_sequence,
+                      integer_data=array.integer_data)
 
 
 def _check_several(X, feature_names, input_names: Sequence[str] | None) -> Inputs:
@@ -160,7 +166,7 @@ def _check_several(X, feature_names, input_names: Sequence[str] | None) -> Input
         raise ValueError(f"every input in {x_name} must have the same number of samples, got {{{counts}}}")
     own_names = _several_feature_names(feature_names, arrays)
     inputs = Inputs(
-        tuple(_model_input(name, array.values, label) for (name, array), label in zip(arrays, own_names)), form
+        tuple(_model_input(name, array, label) for (name, array), label in zip(arrays, own_names)), form
     )
     return qualify_clashing_names(inputs)
 

@@ -7,6 +7,8 @@ False) and never written to. :class:`Inputs` keeps them in the model's order and
 the model wants them: one array, a list, or a dict keyed by input name.
 
 ``ModelInput.mask`` is True on the real (not padded) time steps; :mod:`.padding` finds them.
+``ModelInput.integer_data`` says which features came as integers (the values are float64 here):
+:mod:`.categorical` reads it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ModelInput:
     is_sequence: bool
     mask: np.ndarray | None = None  # (n, T) bool, True on real steps; None: no padding
     mask_value: float | None = None
+    integer_data: tuple[bool, ...] = ()  # per feature: the caller's data had an integer/bool dtype
 
     @property
     def n_timesteps(self) -> int:

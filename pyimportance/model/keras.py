@@ -67,6 +67,29 @@ def keras_inputs(model) -> list[tuple[str, tuple]] | None:
     return found
 
 
+def keras_input_dtypes(model) -> list[str | None] | None:
+    """The dtype name of each input of a Keras model (``"float32"``, ``"int32"``...), in :func:`keras_inputs`' order.
+
+    None for anything that is not a Keras model (or whose inputs are unknown); an input whose dtype
+    cannot be read is None.
+    """
+    if keras_flavour(model) is None:
+        return None
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs:
+        return None
+    structure = getattr(model, "_inputs_struct", None)
+    tensors = list(structure.values()) if isinstance(structure, dict) else list(inputs)
+    found = []
+    for tensor in tensors:
+        dtype = getattr(tensor, "dtype", None)
+        found.append(None if dtype is None else str(getattr(dtype, "name", dtype)))
+    return found
+
+
 def keras_takes_dict(model) -> bool:
     """Whether a Keras model was built on a dict of inputs (and must be called with one)."""
     return isinstance(getattr(model, "_inputs_struct", None), dict)
