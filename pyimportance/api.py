@@ -26,6 +26,7 @@ from .data.arguments import (
     check_positive_int,
     check_tolerance,
 )
+from .data.categorical import categorical_features
 from .data.check_x import check_X
 from .data.check_y import check_y
 from .data.inputs import Inputs
@@ -37,11 +38,12 @@ from .engine.progress import Progress
 from .engine.runner import RunOptions, run_plan
 from .methods.conditional import fit_sampler
 from .methods.feature_stats import feature_stats
-from .methods.perturbations import resolve_method, warn_if_no_donors
+from .methods.perturbations import check_categorical_units, resolve_method, warn_if_no_donors
 from .model.keras import (
     check_model_input,
     check_not_stateful,
     is_keras_model,
+    keras_input_dtypes,
     keras_inputs,
     keras_mask_values,
     keras_takes_dict,
@@ -218,6 +220,8 @@ def perturbation_importance(
     warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
     repeats = 1 if resolved.deterministic else n_repeats
     units = build_units(by, inputs, groups)
+    categorical = categorical_features(inputs, keras_input_dtypes(model))
+    check_categorical_units(resolved, units, categorical, inputs)
     stats = [feature_stats(part.values, part.mask) for part in inputs.parts]
     plan = Plan(
         inputs=inputs,

@@ -8,6 +8,12 @@ report the donor of each row, which the data-level intervals need (:mod:`pyimpor
 The conditional perturbation lives with its sampler (:mod:`.conditional`).
 
 A new perturbation is one function here plus one line in :data:`METHODS`.
+
+Integer and categorical features (:mod:`pyimportance.data.categorical`) are no measurements:
+:func:`check_categorical_units` refuses noise on features the model reads as integers and warns
+about noise on integer-typed data and one-hot columns; the donor methods (``permute``,
+``resample``) move whole codes between rows and are untouched; ``conditional`` is refused on
+them (its ridge residual is a continuous value the model never saw).
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import terms
+from ..data.categorical import MODEL_INPUT, ONE_HOT, CategoricalFeatures
 from ..data.finite import as_float64, check_finite
+from ..data.inputs import Inputs
+from ..data.units import Unit
 from ..errors import MethodFailedError
 from .conditional import perturb_conditional
 from .context import Perturbed, UnitContext
@@ -141,4 +150,76 @@ def warn_if_no_donors(method: Method, n_rows: int, row_blocks) -> None:
             "rows: every importance is 0 and the intervals are undefined (NaN); evaluate on more rows",
             UserWarning,
             stacklevel=3,
+        )
+
+
+def _labels(inputs: Inputs, features) -> str:
+    """Feature labels as the caller writes a vector, at most five of them."""
+    names = [inputs.parts[i].feature_names[f] for i, f in features]
+    shown = terms.vector(names[:5])
+    return shown if len(names) <= 5 else f"{shown} and {len(names) - 5} more"
+
+
+def _donor_fix() -> str:
+    return (f"use {terms.setting('method', 'permute')} or {terms.setting('method', 'resample')}, "
+            "which move whole codes between rows")
+
+
+def _group_fix(inputs: Inputs, run) -> str:
+    names = [inputs.parts[i].feature_names[f] for i, f in run]
+    example = terms.either(f"groups={{'category': {names!r}}}",
+                           "groups = list(category = " + terms.vector(names) + ")",
+                           cli="a group of " + ", ".join(names))
+    return f"perturb them together as one group ({example}) with {terms.setting('method', 'permute')}"
+
+
+def check_categorical_units(method: Method, units: list[Unit], categorical: CategoricalFeatures,
+                            inputs: Inputs) -> None:
+    """Refuse or warn where ``method`` would treat integer / categorical codes as measurements.
+
+    Noise (``gaussian``, ``uniform``) on an input the model reads as integers is refused: the
+    noisy code is truncated to a neighbouring category at random. Noise on integer-typed data
+    or on one-hot columns is warned about (the values may be counts; the fix is said).
+    ``conditional`` is refused on any of them. Donor methods, ablations and custom callables
+    pass untouched.
+    """
+    if not categorical or not (method.uses_scale or method.conditional):
+        return
+    touched = list(dict.fromkeys((block.input, f) for unit in units for block in unit.blocks
+                                 for f in block.features if categorical.kind((block.input, f)) is not None))
+    if not touched:
+        return
+    shown = terms.setting("method", method.name)
+    model_read = [feature for feature in touched if categorical.kind(feature) == MODEL_INPUT]
+    coded = [feature for feature in touched if categorical.kind(feature) not in (MODEL_INPUT, ONE_HOT)]
+    runs = list(dict.fromkeys(categorical.one_hot_run(feature) for feature in touched
+                              if categorical.kind(feature) == ONE_HOT))
+    if model_read:
+        dtypes = categorical.model_dtypes or {}
+        input_index = model_read[0][0]
+        raise ValueError(
+            f"{shown} cannot perturb {_labels(inputs, model_read)}: the model reads input "
+            f"{terms.literal(inputs.parts[input_index].name)} as {dtypes.get(input_index, 'integer')} codes, so "
+            f"{'its conditional residual' if method.conditional else 'noise'} would turn a code into another "
+            f"category at random; {_donor_fix()}"
+        )
+    if method.conditional and (coded or runs):
+        features = coded + [feature for run in runs for feature in run]
+        what = "integer codes" if coded else "one-hot columns"
+        fix = _donor_fix() if coded else _group_fix(inputs, runs[0])
+        raise ValueError(
+            f"{shown} cannot perturb the {what} {_labels(inputs, features)}: its linear model gives them "
+            f"continuous values that no row has (pass integer data as float if it is a measurement); {fix}"
+        )
+    if coded:
+        warnings.warn(
+            f"{shown} adds noise to integer-typed features {_labels(inputs, coded)}, giving values no row has; "
+            f"if they are codes, {_donor_fix()} (if they are measurements, pass them as float to silence this)",
+            UserWarning, stacklevel=3,
+        )
+    for run in runs:
+        warnings.warn(
+            f"{shown} adds noise to {_labels(inputs, run)}, which look like the one-hot columns of one "
+            f"category; {_group_fix(inputs, run)}",
+            UserWarning, stacklevel=3,
         )

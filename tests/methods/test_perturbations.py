@@ -289,3 +289,95 @@ def test_gaussian_absolute_scale_agrees_with_an_independent_noise_loop():
         standard_error = np.sqrt(loop.var(ddof=1) / n_repeats + engine.var(ddof=1) / n_repeats)
         assert abs(engine.mean() - loop.mean()) < 4 * standard_error + 1e-3 * loop.mean(), feature
         assert standard_error < 0.05 * loop.mean()  # the comparison is sharp, not vacuous
+
+
+# ----------------------------------------------------------------------------- integer / categorical units
+
+DAYS = 5
+
+
+def _day_codes(n: int = 60, steps: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """A real driver (sequence) and day-of-week codes 0..4 (int32), seeded."""
+    rng = np.random.default_rng(19)
+    return rng.normal(size=(n, steps, 1)), rng.integers(0, DAYS, size=(n, steps)).astype(np.int32)
+
+
+@pytest.fixture(scope="module")
+def embedding_model(keras):
+    """An untrained model of a float sequence and an int32 day code through an Embedding, fixed weights."""
+    keras.utils.set_random_seed(3)
+    values = keras.Input((4, 1), name="sales")
+    days = keras.Input((4,), dtype="int32", name="day")
+    joined = keras.layers.Concatenate()([values, keras.layers.Embedding(DAYS, 2)(days)])
+    return keras.Model([values, days], keras.layers.Dense(1)(keras.layers.Flatten()(joined)))
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("method", ["gaussian", "uniform"])
+def test_noise_on_an_int32_embedding_input_is_refused_with_the_fix(embedding_model, method):
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(embedding_model, list(_day_codes()), method=method, random_state=0)
+    assert str(error.value) == (
+        f"method='{method}' cannot perturb ['day:x1', 'x2', 'x3', 'x4']: the model reads input 'day' as int32 codes, "
+        "so noise would turn a code into another category at random; use method='permute' or "
+        "method='resample', which move whole codes between rows"
+    )
+
+
+@pytest.mark.keras
+def test_the_default_method_on_an_int32_embedding_input_is_refused(embedding_model):
+    with pytest.raises(ValueError, match="the model reads input 'day' as int32 codes"):
+        perturbation_importance(embedding_model, list(_day_codes()))
+
+
+@pytest.mark.keras
+def test_conditional_on_an_int32_embedding_input_is_refused(embedding_model):
+    with pytest.raises(ValueError, match=r"^method='conditional' cannot perturb .* its conditional residual would"):
+        perturbation_importance(embedding_model, list(_day_codes()), method="conditional")
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("method", ["permute", "resample"])
+def test_donor_methods_on_an_int32_embedding_input_run_without_a_warning(embedding_model, method, recwarn):
+    result = perturbation_importance(embedding_model, list(_day_codes()), method=method, n_repeats=2, random_state=0)
+    assert np.all(np.isfinite(result.importances_mean)) and np.all(result.importances_mean >= 0)
+    assert [str(w.message) for w in recwarn if "codes" in str(w.message)] == []
+
+
+def test_noise_on_integer_typed_data_warns_with_the_fix():
+    X = np.random.default_rng(0).integers(0, 3, size=(30, 2))
+    with pytest.warns(UserWarning) as record:
+        perturbation_importance(lambda x: x[:, 0] + x[:, 1], X, n_repeats=2, random_state=0)
+    assert [str(w.message) for w in record] == [
+        "method='gaussian' adds noise to integer-typed features ['x1', 'x2'], giving values no row has; if they are "
+        "codes, use method='permute' or method='resample', which move whole codes between rows (if they are "
+        "measurements, pass them as float to silence this)"
+    ]
+
+
+def test_noise_on_one_hot_columns_warns_and_names_the_group_to_make():
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(size=(40, 1)), np.eye(3)[rng.integers(0, 3, 40)]], axis=1)
+    with pytest.warns(UserWarning) as record:
+        perturbation_importance(lambda x: x @ np.arange(4.0), X, n_repeats=2, random_state=0)
+    assert [str(w.message) for w in record] == [
+        "method='gaussian' adds noise to ['x2', 'x3', 'x4'], which look like the one-hot columns of one category; "
+        "perturb them together as one group (groups={'category': ['x2', 'x3', 'x4']}) with method='permute'"
+    ]
+
+
+def test_conditional_on_integer_data_or_one_hot_columns_is_refused():
+    rng = np.random.default_rng(2)
+    coded = rng.integers(0, 3, size=(40, 2))
+    with pytest.raises(ValueError, match=r"^method='conditional' cannot perturb the integer codes \['x1', 'x2'\]"):
+        perturbation_importance(lambda x: x[:, 0], coded, method="conditional")
+    one_hot = np.concatenate([rng.normal(size=(40, 1)), np.eye(2)[rng.integers(0, 2, 40)]], axis=1)
+    with pytest.raises(ValueError, match=r"cannot perturb the one-hot columns \['x2', 'x3'\].*groups=\{'category'"):
+        perturbation_importance(lambda x: x[:, 0], one_hot, method="conditional")
+
+
+def test_donor_methods_and_float_measurements_give_no_categorical_warning(recwarn):
+    rng = np.random.default_rng(3)
+    perturbation_importance(lambda x: x[:, 0], rng.integers(0, 3, size=(30, 2)), method="permute", random_state=0)
+    perturbation_importance(lambda x: x[:, 0], rng.integers(0, 3, size=(30, 2)).astype(float), random_state=0)
+    assert [str(w.message) for w in recwarn] == []
