@@ -2,10 +2,10 @@
 # Install R and the R packages the wrapper, its tests and the vignettes need, from Debian,
 # when they are missing. Does nothing when everything is already there.
 set -euo pipefail
-need_packages=(r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-rmarkdown r-cran-knitr r-cran-ggplot2 pandoc)
+need_packages=(r-base-core r-base-dev r-cran-reticulate r-cran-testthat r-cran-rmarkdown r-cran-knitr r-cran-ggplot2 r-cran-generics r-cran-tibble pandoc)
 have_everything() {
   command -v Rscript >/dev/null 2>&1 && command -v pandoc >/dev/null 2>&1 &&
-    Rscript -e 'for (p in c("reticulate","testthat","rmarkdown","knitr","ggplot2")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1
+    Rscript -e 'for (p in c("reticulate","testthat","rmarkdown","knitr","ggplot2","generics","tibble")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1
 }
 if have_everything; then
   exit 0

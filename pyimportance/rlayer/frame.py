@@ -115,7 +115,8 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
     output), ``settings``, ``baseline_score`` (one per output), ``n_rows_used``,
     ``n_repeats_used``, ``converged`` and ``precision`` (NA without ``tolerance``), ``summary``
     (the lines of :meth:`ImportanceResult.summary`, in R's terms: what R prints as the header),
-    ``confidence`` (the level of ``ci_low``/``ci_high``);
+    ``confidence`` (the level of ``ci_low``/``ci_high``), ``unit_position`` (each row's 1-based
+    position in the engine's order: unit by unit, outputs within a unit);
     class ``c("pyimportance_result", "data.frame")``.
     """
     frame = result.to_frame(sort=False)  # unit by unit, outputs within a unit
@@ -153,6 +154,8 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
                                 na=np.array([result.precision is None])),
             "summary": RValue("character", values=np.array(result.summary().split("\n"))),
             "confidence": as_r_setting(CONFIDENCE),
+            # each row's 1-based position in the engine's unit order (as.vi()'s raw scores keep that order)
+            "unit_position": RValue("integer", values=(order + 1).astype(np.int32)),
             "class": RValue("character", values=np.array(["pyimportance_result", "data.frame"])),
         },
     )
