@@ -37,6 +37,7 @@ from .engine.plan import Plan
 from .engine.progress import Progress
 from .engine.runner import RunOptions, run_plan
 from .methods.conditional import fit_sampler
+from .methods.learners import check_learner, learner_name
 from .methods.feature_stats import feature_stats
 from .methods.perturbations import check_categorical_units, resolve_method, warn_if_no_donors
 from .model.keras import (
@@ -79,6 +80,7 @@ def perturbation_importance(
     per_output: bool = False,
     mask_value: float | str | None = "auto",
     reference=None,
+    learner=None,
     jit_compile: bool | str = "auto",
     executor: Executor | None = None,
     task_size: int | None = None,
@@ -158,6 +160,12 @@ def perturbation_importance(
     reference : array (or list/dict like X), optional
         Rows on which ``method="conditional"`` fits its conditional model (e.g. the training
         windows); default: the evaluation rows.
+    learner : scikit-learn regressor or callable, optional
+        The conditional model of ``method="conditional"``: any regressor with ``fit``/``predict``
+        (e.g. ``HistGradientBoostingRegressor()``), or a function ``fit(x, y)`` returning a
+        function ``predict(x)``; each of a unit's columns is predicted from every other column,
+        out of fold (5 folds of consecutive rows; fitted on ``reference`` when given). Default:
+        ridge, linear and fast. See :mod:`pyimportance.methods.learners`.
     jit_compile : bool or "auto", default "auto"
         XLA compilation of Keras models on TensorFlow; "auto" uses it for large work.
     executor : concurrent.futures.Executor, optional
@@ -204,8 +212,10 @@ def perturbation_importance(
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
     tolerance = check_tolerance(tolerance)
     per_output = check_flag(per_output, "per_output")
+    learner = check_learner(learner)
     settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
-                              block_size=block_size, ci=ci, reference=reference, method=resolved.name))
+                              block_size=block_size, ci=ci, reference=reference, learner=learner,
+                              method=resolved.name))
     groups = check_units(by, groups, inputs)
     check_model_input(model, [part.values.shape if part.is_sequence else part.values[:, 0].shape
                               for part in inputs.parts], inputs.names)
@@ -233,7 +243,7 @@ def perturbation_importance(
         relative_scale=bool(relative_scale),
         root=root,
         row_blocks=row_blocks,
-        conditional=fit_sampler(inputs, units, stats, reference, input_names, mask_value, masking_layers)
+        conditional=fit_sampler(inputs, units, stats, reference, input_names, mask_value, masking_layers, learner)
         if resolved.conditional
         else None,
     )
@@ -253,6 +263,7 @@ def perturbation_importance(
         input_names=inputs.names, ci=ci, ci_note=outcome.ci_note, block_size_used=outcome.intervals.block_size,
         tolerance=tolerance, per_output=per_output,
         mask_values={part.name: part.mask_value for part in inputs.parts if part.mask is not None},
+        learner=learner_name(learner),
     )
     return ImportanceResult(
         importances_all=outcome.importances,

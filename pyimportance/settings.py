@@ -72,12 +72,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("per_output", False),
     Setting("mask_value", "auto"),  # the command line: --mask-value V, or --no-mask for None
     Setting("reference", None),
+    Setting("learner", None, in_cli=False),  # a Python object or an R function: no command-line spelling
     Setting("jit_compile", "auto", in_r=False, in_cli=False),
     Setting("executor", None, in_cli=False),
     Setting("task_size", None, in_r=False, in_cli=False),
 )
 
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS if setting.default is not REQUIRED}
+
+#: The settings :func:`pyimportance.shapley_importance` shares (same meaning, same spelling in R and on the
+#: command line), in its signature's order, with its own: ``n_draws`` (donor rows per coalition) and
+#: ``n_repeats`` meaning unit orders per row (default 2: one antithetic pair).
+SHAPLEY_OWN: tuple[Setting, ...] = (Setting("n_repeats", 2), Setting("n_draws", 8))
+_SHAPLEY_ORDER = ("model", "X", "y", "loss", "n_repeats", "n_draws", "by", "groups", "feature_names", "max_samples",
+                  "batch_size", "random_state", "progress", "ci", "block_size", "tolerance", "output", "per_output",
+                  "mask_value", "jit_compile", "executor", "task_size")
+SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
+    next(s for s in (*SHAPLEY_OWN, *SETTINGS) if s.name == name) for name in _SHAPLEY_ORDER
+)
+SHAPLEY_DEFAULTS: dict[str, Any] = {
+    setting.name: setting.default for setting in SHAPLEY_SETTINGS if setting.default is not REQUIRED
+}
 
 
 # ----------------------------------------------------------------------------- rules
@@ -126,6 +141,9 @@ RULES: tuple[Rule, ...] = (
     Rule(("reference", "method"), lambda v: v["reference"] is not None and v["method"] != "conditional",
          lambda v: f"{terms.arg('reference')} is used by {terms.setting('method', 'conditional')} only, got "
                    f"{terms.setting('method', v['method'])}"),
+    Rule(("learner", "method"), lambda v: v["learner"] is not None and v["method"] != "conditional",
+         lambda v: f"{terms.arg('learner')} is the conditional model of {terms.setting('method', 'conditional')}, "
+                   f"got {terms.setting('method', v['method'])}"),
 )
 
 
@@ -152,7 +170,7 @@ def check_rules(values: Mapping[str, Any]) -> None:
 
 def recorded(*, method, scale, relative_scale, loss_name: str, by: str, groups, feature_names, n_repeats: int,
              n_samples: int, random_state, input_names, ci: str, ci_note, block_size_used, tolerance,
-             per_output: bool, mask_values) -> dict[str, Any]:
+             per_output: bool, mask_values, learner: str | None = None) -> dict[str, Any]:
     """The settings a result records (``ImportanceResult.settings``; R's ``attr(result, "settings")``).
 
     ``method`` is the resolved :class:`~pyimportance.methods.perturbations.Method`; ``groups``
@@ -178,4 +196,5 @@ def recorded(*, method, scale, relative_scale, loss_name: str, by: str, groups, 
         "per_output": per_output,
         "deterministic": method.deterministic,
         "mask_value": mask_values or None,
+        "learner": learner,
     }

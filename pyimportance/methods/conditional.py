@@ -4,7 +4,8 @@ Conditional permutation importance (hidimstat's CFI, Chamma et al. 2023) perturb
 values without leaving the data's joint distribution. :func:`fit_sampler` fits the model of
 every unit given everything else, once per run, on the ``reference`` rows (default: the
 evaluated rows); :class:`ConditionalSampler` splits a unit's rows into fitted part and residual
-(the ridge algebra is :mod:`.ridge`'s); :func:`perturb_conditional` is the perturbation.
+(the ridge algebra is :mod:`.ridge`'s), or any ``learner`` does, out of fold
+(:class:`~.learners.LearnedConditional`); :func:`perturb_conditional` is the perturbation.
 
 A sample is all of the model's inputs flattened side by side (``t * F + f`` within each
 input), a unit's blocks are mapped to those columns, and each unit's split of its rows is
@@ -27,6 +28,7 @@ from ..data.padding import with_masks
 from ..data.units import Unit
 from .context import Perturbed, UnitContext
 from .feature_stats import FeatureStats, feature_stats
+from .learners import LearnedConditional
 from .ridge import LinearConditional
 
 _FIT_ROWS = 4096
@@ -54,8 +56,7 @@ class ConditionalSampler:
         self._units = units
         self._in_sample = reference is None
         self._eval_means = list(means)
-        source_means = self._eval_means if reference is None else [
-            feature_stats(part.values, part.mask).mean for part in reference.parts]
+        source_means = self._eval_means if reference is None else _real_means(reference)
 
         def chunks():
             for start in range(0, source.n_samples, _FIT_ROWS):
@@ -66,14 +67,6 @@ class ConditionalSampler:
         # threads of an executor share this object, and a reader always sees a matching pair.
         self._centred: tuple[tuple[int, int], np.ndarray] | None = None
         self._last_parts: tuple[tuple[int, int, int], list[tuple[np.ndarray, np.ndarray]]] | None = None
-
-    def _columns(self, unit: Unit) -> list[np.ndarray]:
-        offsets = self._inputs.column_offsets
-        return [
-            block.flat_columns(self._inputs.parts[block.input].n_timesteps,
-                               self._inputs.parts[block.input].n_features, offsets[block.input])
-            for block in unit.blocks
-        ]
 
     def _centred_rows(self, rows: np.ndarray) -> np.ndarray | None:
         """The rows flattened and centred, kept while they fit in :data:`_CACHE_BYTES` (else None)."""
@@ -93,7 +86,7 @@ class ConditionalSampler:
         if last is not None and last[0] == key:
             return last[1]
         unit = self._units[unit_index]
-        block_columns = self._columns(unit)
+        block_columns = unit_columns(self._inputs, unit)
         model = self._model.for_columns(np.concatenate(block_columns))
         width = sum(len(columns) for columns in block_columns)
         fitted, residual = np.empty((len(rows), width)), np.empty((len(rows), width))
@@ -116,16 +109,36 @@ class ConditionalSampler:
         return result
 
 
+def unit_columns(inputs: Inputs, unit: Unit) -> list[np.ndarray]:
+    """The columns of each block of the unit in a flattened sample (:meth:`Inputs.flat_rows`)."""
+    offsets = inputs.column_offsets
+    return [
+        block.flat_columns(inputs.parts[block.input].n_timesteps, inputs.parts[block.input].n_features,
+                           offsets[block.input])
+        for block in unit.blocks
+    ]
+
+
+def _real_means(inputs: Inputs) -> list[np.ndarray]:
+    """Each input's feature means over its real (not padded) cells."""
+    return [feature_stats(part.values, part.mask).mean for part in inputs.parts]
+
+
 def fit_sampler(inputs: Inputs, units: Sequence[Unit], stats: Sequence[FeatureStats], reference,
                 input_names: Sequence[str] | None, mask_value,
-                masking_layers: Mapping[int, float]) -> ConditionalSampler:
+                masking_layers: Mapping[int, float], learner=None) -> ConditionalSampler | LearnedConditional:
     """The run's conditional sampler, fitted on ``reference`` (like ``X``; None: the evaluated rows).
 
     The padding of the reference rows is found as the evaluated rows' is (``mask_value``, or the
-    model's ``masking_layers``), so padded cells never inform the fit.
+    model's ``masking_layers``), so padded cells never inform the fit. ``learner`` None: ridge
+    (:mod:`.ridge`); else that learner, out of fold (:mod:`.learners`), fitted here and now.
     """
     reference_inputs = None
     if reference is not None:
         reference_inputs = with_masks(check_X(reference, None, input_names or list(inputs.names)), mask_value,
                                       masking_layers)
-    return ConditionalSampler(inputs, units, [found.mean for found in stats], reference_inputs)
+    means = [found.mean for found in stats]
+    if learner is None:
+        return ConditionalSampler(inputs, units, means, reference_inputs)
+    return LearnedConditional(inputs, units, [unit_columns(inputs, unit) for unit in units], means, learner,
+                              reference_inputs, None if reference_inputs is None else _real_means(reference_inputs))

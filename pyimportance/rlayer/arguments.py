@@ -15,7 +15,7 @@ import numpy as np
 from .. import terms
 from .data import as_inputs
 from .errors import RArgumentError
-from .functions import r_loss, r_method
+from .functions import r_learner, r_loss, r_method
 from .values import RValue, describe, is_null, is_r_function, named_items
 
 
@@ -165,6 +165,16 @@ def as_reference(name: str, value):
     return None if is_null(value) else as_inputs(value, name).values
 
 
+def as_learner(name: str, value):
+    """The conditional model: an R ``function(x, y)`` returning a predict function, or a Python regressor."""
+    if is_r_function(value):
+        return r_learner(value)
+    if isinstance(value, RValue) and not is_null(value):
+        raise RArgumentError(f"{name} must be an R function(x, y) returning a predict function, or a Python "
+                             f"regressor (e.g. from reticulate), got {describe(value)}")
+    return None if is_null(value) else value
+
+
 def as_loss(name: str, value):
     """A loss name or R function, or a (named) list of them, one per output head."""
     if not (isinstance(value, RValue) and value.type == "list"):
@@ -217,6 +227,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("per_output", as_flag),
     Argument("mask_value", as_mask_value),
     Argument("reference", as_reference),
+    Argument("learner", as_learner),
     Argument("executor", as_python_object),
 )
 

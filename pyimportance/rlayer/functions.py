@@ -136,3 +136,37 @@ def r_loss(function: RValue) -> Callable:
 
     loss.__name__ = function.name or "custom"
     return loss
+
+
+def _learner_output(value, n_rows: int) -> np.ndarray:
+    """What an R learner's predict function returned: one number per row, without NA."""
+    if (not isinstance(value, RValue) or value.type not in NUMERIC_TYPES or value.values.size != n_rows
+            or value.na is not None):
+        raise RFunctionError("learner", f"learner's predict function must return {n_rows} numbers (one per row), "
+                                        f"got {describe(value)}")
+    return value.values.astype(np.float64).reshape(-1)
+
+
+def r_learner(function: RValue) -> Callable:
+    """An R ``function(x, y)`` returning a ``function(x)`` of predictions, as the conditional model's fit function.
+
+    ``x`` is a numeric matrix (the rows, every column outside the unit), ``y`` a numeric vector;
+    both functions are called while the sampler is made, before the run, in the calling thread
+    (:mod:`pyimportance.methods.learners`), never from the pipeline's thread or an executor.
+    """
+
+    def fit(x: np.ndarray, y: np.ndarray):
+        predict = _call(function, "learner", RValue("double", values=np.asarray(x, dtype=np.float64)),
+                        RValue("double", values=np.asarray(y, dtype=np.float64)))
+        if not (isinstance(predict, RValue) and predict.type == "function"):
+            raise RFunctionError("learner", f"learner must return a predict function(x) from fit(x, y), "
+                                            f"got {describe(predict)}")
+
+        def predict_rows(rows: np.ndarray) -> np.ndarray:
+            output = _call(predict, "learner", RValue("double", values=np.asarray(rows, dtype=np.float64)))
+            return _learner_output(output, len(rows))
+
+        return predict_rows
+
+    fit.__name__ = function.name or "custom"
+    return fit

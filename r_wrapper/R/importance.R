@@ -77,6 +77,16 @@
 #'   reading the input) or `NULL` (no padding); a named list for several inputs.
 #' @param reference Rows on which `method = "conditional"` fits its
 #'   conditional model (like `x`, e.g. the training windows); default: `x`.
+#' @param learner The conditional model of `method = "conditional"` (default
+#'   `NULL`: ridge regression, linear and fast): an R function `fit(x, y)` that
+#'   gets a numeric matrix `x` (the rows, every column outside the unit) and a
+#'   numeric vector `y` (one column of the unit) and returns a predict
+#'   `function(x)` of one number per row, e.g.
+#'   `function(x, y) { m <- loess(y ~ x[, 1]); function(x) predict(m, x[, 1]) }`;
+#'   or a Python regressor made through reticulate (scikit-learn's
+#'   `HistGradientBoostingRegressor()`). Fitted out of fold (5 folds of
+#'   consecutive rows), or on `reference`; all fits and predictions happen
+#'   before the run, in this R process, so an `executor` may be used with it.
 #' @param executor Optional Python `concurrent.futures` executor that runs the
 #'   perturbed jobs as tasks, e.g. `client$get_executor()` of a Dask client
 #'   (`client <- reticulate::import("dask.distributed")$Client()`). Same numbers
@@ -134,11 +144,13 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
                                     batch_size = NULL, seed = NULL, progress = interactive(),
                                     feature_names = NULL, ci = "data", block_size = NULL,
                                     tolerance = NULL, output = NULL, per_output = FALSE,
-                                    mask_value = "auto", reference = NULL, executor = NULL) {
+                                    mask_value = "auto", reference = NULL, learner = NULL,
+                                    executor = NULL) {
   call <- match.call()
   # Every argument after y goes to the engine's R layer under its R name (its table there
   # says what each must be), R functions under the name they were passed as.
-  function_names <- list(method = deparse_name(substitute(method)), loss = deparse_name(substitute(loss)))
+  function_names <- list(method = deparse_name(substitute(method)), loss = deparse_name(substitute(loss)),
+                         learner = deparse_name(substitute(learner)))
   arguments <- mget(setdiff(names(formals()), c("model", "x", "y")))
   arguments <- Map(function(value, name) as_r_value(value, function_names[[name]]), arguments, names(arguments))
   outcome <- with_python_errors(call = call, rlayer$call_from_r(
