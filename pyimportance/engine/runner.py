@@ -92,7 +92,8 @@ def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: boo
         raise
     except Exception as error:
         raise ModelFailedError.raised(error, BASELINE) from error
-    scoring = build_scoring(predict.head_shapes, targets, losses, output=output, per_output=per_output)
+    scoring = build_scoring(predict.head_shapes, targets, losses, output=output, per_output=per_output,
+                            aliases=predict.head_aliases)
     check_targets(scoring, first_predictions)
     with scoring_failures(scoring, BASELINE):
         scoring = scoring.with_row_wise_custom_losses(first_predictions, first_rows)

@@ -143,9 +143,18 @@ def check_not_stateful(model) -> None:
 
 
 def output_names(model) -> list[str] | None:
-    """Names of a Keras model's output heads, or None."""
-    names = getattr(model, "output_names", None)
-    if names is None:
+    """Names of a Keras model's output layers (``model.output_names``; a Sequential's last layer), or None.
+
+    For a model built on a dict of outputs these are the layers' names, in the order of the sorted keys.
+    """
+    structure = getattr(model, "_outputs_struct", None)
+    names = getattr(model, "output_names", None)  # Keras 3 Functional, tf-keras
+    try:
+        if isinstance(structure, dict):  # Keras 3 named outputs: each key's layer, keys sorted
+            names = [structure[key]._keras_history.operation.name for key in sorted(structure)]
+        elif names is None:  # a Keras 3 Sequential: the layers its outputs come from
+            names = [tensor._keras_history.operation.name for tensor in model.outputs]
+    except (AttributeError, ValueError, TypeError):
         return None
     try:
         return [str(name) for name in names]

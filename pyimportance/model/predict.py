@@ -53,7 +53,10 @@ def _compile_forward(model_ref: weakref.ref, use_xla: bool) -> Callable:
     import tensorflow as tf
 
     def forward(x):
-        return tf.nest.flatten(model_ref()(x, training=False))
+        output = model_ref()(x, training=False)
+        if isinstance(output, dict):  # named outputs keep their names (the heads are known by them)
+            return {str(key): tf.nest.flatten(value)[0] for key, value in output.items()}
+        return tf.nest.flatten(output)
 
     plain = tf.function(forward)
     if not use_xla:
@@ -125,6 +128,8 @@ class PredictFunction:
         self.releases_gil = False
         self.uses_xla = False
         self.head_shapes: list[tuple[str, tuple[int, ...]]] | None = None
+        # Other names the heads are known by (the output layers' names): alias -> head name.
+        self.head_aliases: dict[str, str] = {}
         self._forward: Callable = self._call_generic
         self._compiled = False
         self._model = model
@@ -191,6 +196,7 @@ class PredictFunction:
         shapes = [head.shape[1:] for head in heads]
         if self.head_shapes is None:
             self.head_shapes = list(zip(self._head_names(output, len(heads)), shapes))
+            self.head_aliases = self._aliases([name for name, _ in self.head_shapes])
         elif shapes != [shape for _, shape in self.head_shapes]:
             raise ModelOutputError(
                 f"model returned output of per-row shape {shapes if len(shapes) > 1 else shapes[0]} in this call but "
@@ -200,6 +206,8 @@ class PredictFunction:
         return np.concatenate([head.reshape(rows, -1) for head in heads], axis=1)
 
     def _head_names(self, output, count: int) -> list[str]:
+        """The heads' names: a dict output's keys (sorted, as Keras flattens them), "output" for one head,
+        else the model's output names."""
         if isinstance(output, dict):
             return [str(key) for key in sorted(output)]
         if count == 1:
@@ -208,3 +216,10 @@ class PredictFunction:
         if names and len(names) == count:
             return names
         return [f"output{i + 1}" for i in range(count)]
+
+    def _aliases(self, names: list[str]) -> dict[str, str]:
+        """The output layers' names of a Keras model as other names of its heads (e.g. "forecast" for "output")."""
+        layers = output_names(self._model) if keras_flavour(self._model) else None
+        if not layers or len(layers) != len(names):
+            return {}
+        return {layer: name for layer, name in zip(layers, names) if layer != name and layer not in names}

@@ -11,6 +11,10 @@ scoring as one matrix, the heads' columns side by side, with each head's name an
 An *output unit* is what one importance number is reported for: everything (the default), or
 with ``per_output=True`` each head, or each column of a regression head (a forecast horizon, a
 time step x channel of a sequence output). ``output=`` restricts scoring to some heads/columns.
+
+Heads are known by their names (a dict output's keys, ``"output"`` for a single head, else the
+model's output names) and by the names of the Keras layers they come from (``aliases``), so
+``y``, ``loss`` and ``output`` may name a head either way; results are labelled by the name.
 """
 
 from __future__ import annotations
@@ -40,26 +44,57 @@ def build_scoring(
     *,
     output=None,
     per_output: bool = False,
+    aliases: Mapping[str, str] | None = None,
 ) -> Scoring:
     """The :class:`Scoring` for the model's heads (name, per-row shape), the targets and the options.
 
     ``losses`` is the run's loss as :func:`.losses.resolve_losses` resolved it: one
-    :class:`~.losses.Loss`, or a list or dict of them (one per head).
+    :class:`~.losses.Loss`, or a list or dict of them (one per head). ``aliases``: other names
+    of the heads (alias -> name).
     """
     model_heads = _model_heads(head_shapes)
-    if targets is None or len(targets) == 1:
+    known = _HeadNames([name for name, _ in head_shapes], dict(aliases or {}))
+    keyed = targets is not None and all(key is not None for key, _ in targets)
+    if targets is None or (len(targets) == 1 and not (keyed and len(model_heads) > 1)):
+        if keyed:  # a dict y of one target must name the one head
+            known.positions([targets[0][0]], "y")
         target = None if targets is None else targets[0][1]
-        scored = _one_loss(losses) if isinstance(losses, (list, tuple, Mapping)) else losses
+        scored = _one_loss(losses, known) if isinstance(losses, (list, tuple, Mapping)) else losses
         name = model_heads[0][0] if len(model_heads) == 1 else "output"
         shape = head_shapes[0][1] if len(model_heads) == 1 else (sum(len(c) for _, c, _ in model_heads),)
         columns = np.concatenate([columns for _, columns, _ in model_heads])
         labels = tuple(label for _, _, head_labels in model_heads for label in head_labels)
         heads = [Head(name, columns, labels, shape, scored, target)]
     else:
-        heads = _heads_per_target(head_shapes, model_heads, targets, losses)
+        heads = _heads_per_target(head_shapes, model_heads, targets, losses, known, output)
     if output is not None:
-        heads = _select(heads, model_heads, output)
+        heads = _select(heads, model_heads, output, known)
     return Scoring(heads, _output_units(heads, per_output))
+
+
+class _HeadNames:
+    """The model's head names and their aliases, and the positions of heads named or numbered by the caller."""
+
+    def __init__(self, names: list[str], aliases: dict[str, str]):
+        self.names, self.aliases = names, aliases
+
+    def find(self, key: str) -> int | None:
+        name = key if key in self.names else self.aliases.get(key)
+        return None if name is None else self.names.index(name)
+
+    def positions(self, keys, argument: str) -> list[int]:
+        """Positions of the heads ``keys`` name (``argument`` names them: "y", "loss")."""
+        unknown = [key for key in keys if self.find(key) is None]
+        if unknown:
+            raise ValueError(f"{argument} names unknown output heads {terms.vector(unknown)}; the model's heads are "
+                             f"{self.described()}")
+        return [self.find(key) for key in keys]
+
+    def described(self) -> str:
+        """The head names, and the layer names they are also known by."""
+        if not self.aliases:
+            return terms.vector(self.names)
+        return f"{terms.vector(self.names)} (their layers: {terms.vector(list(self.aliases))})"
 
 
 def _model_heads(head_shapes) -> list[tuple[str, np.ndarray, tuple[str, ...]]]:
@@ -72,43 +107,58 @@ def _model_heads(head_shapes) -> list[tuple[str, np.ndarray, tuple[str, ...]]]:
     return found
 
 
-def _one_loss(losses):
+def _one_loss(losses, known: _HeadNames):
+    if isinstance(losses, Mapping) and len(known.names) == 1 and len(losses) == 1:
+        known.positions(list(losses), terms.arg("loss"))
+        return next(iter(losses.values()))
     if isinstance(losses, Mapping) or len(losses) != 1:
         raise ValueError("loss may be one loss per output head only when y has one target per head")
     return losses[0]
 
 
-def _heads_per_target(head_shapes, model_heads, targets, losses) -> list[Head]:
-    names = [name for name, _, _ in model_heads]
-    if len(targets) != len(head_shapes):
+def _heads_per_target(head_shapes, model_heads, targets, losses, known: _HeadNames, output) -> list[Head]:
+    names = known.names
+    if all(key is not None for key, _ in targets):
+        positions = known.positions([key for key, _ in targets], "y")
+        ordered = [None] * len(names)
+        for position, (_, value) in zip(positions, targets):
+            ordered[position] = value
+        missing = [name for name, value in zip(names, ordered) if value is None]
+        if missing and not _leaves_out(output, missing, known):
+            raise ValueError(
+                f"y must have one target per model output head ({len(names)}: {known.described()}), got none for "
+                f"{terms.vector(missing)}; give them one, or score only the heads y names with "
+                f"{terms.arg('output')} {terms.vector([key for key, _ in targets])}"
+            )
+    elif len(targets) != len(head_shapes):
         raise ValueError(
             f"y must have one target per model output head ({len(head_shapes)}: {terms.vector(names)}), "
             f"got {len(targets)}"
         )
-    if all(key is not None for key, _ in targets):
-        unknown = [key for key, _ in targets if key not in names]
-        if unknown:
-            raise ValueError(f"y names unknown output heads {terms.vector(unknown)}; the model's heads are "
-                             f"{terms.vector(names)}")
-        by_name = dict(targets)
-        ordered = [by_name[name] for name in names]
     else:
         ordered = [value for _, value in targets]
-    per_head = _losses_per_head(losses, names)
+    per_head = _losses_per_head(losses, known)
     return [
         Head(name, columns, labels, shape, one_loss, target)
         for (name, columns, labels), (_, shape), target, one_loss in zip(model_heads, head_shapes, ordered, per_head)
     ]
 
 
-def _losses_per_head(losses, names: list[str]) -> list[Loss]:
+def _leaves_out(output, heads: list[str], known: _HeadNames) -> bool:
+    """Whether ``output`` selects none of ``heads`` (so they need no target)."""
+    if output is None:
+        return False
+    items = list(output) if isinstance(output, (Mapping, list, tuple)) else [output]
+    left_out = {known.names.index(head) for head in heads}
+    return not any(_head_position(item, known) in left_out for item in items)
+
+
+def _losses_per_head(losses, known: _HeadNames) -> list[Loss]:
     """One loss per head: the one loss, the list's, or the dict's by head name (heads it leaves out: mse)."""
+    names = known.names
     if isinstance(losses, Mapping):
-        unknown = [key for key in losses if key not in names]
-        if unknown:
-            raise ValueError(f"loss names unknown output heads {terms.vector(unknown)}; the model's heads are "
-                             f"{terms.vector(names)}")
-        return [losses.get(name, LOSSES["mse"]) for name in names]
+        by_position = dict(zip(known.positions(list(losses), "loss"), losses.values()))
+        return [by_position.get(position, LOSSES["mse"]) for position in range(len(names))]
     if isinstance(losses, (list, tuple)):
         if len(losses) != len(names):
             raise ValueError(f"loss must be one loss or one per output head ({len(names)}), got {len(losses)}")
@@ -116,14 +166,13 @@ def _losses_per_head(losses, names: list[str]) -> list[Loss]:
     return [losses] * len(names)
 
 
-def _select(heads: list[Head], model_heads, output) -> list[Head]:
+def _select(heads: list[Head], model_heads, output, known: _HeadNames) -> list[Head]:
     """The heads (and columns) ``output`` names: heads by name or position, or ``{head: [columns]}``."""
     wanted = dict(output) if isinstance(output, Mapping) else {
         item: None for item in (output if isinstance(output, (list, tuple)) else [output])}
-    names = [name for name, _, _ in model_heads]
     chosen: dict[int, list[int]] = {}  # head of ``heads`` -> its columns (positions within it)
     for item, columns in wanted.items():
-        position = _head_position(item, names)
+        position = _head_position(item, known)
         _, model_columns, _ = model_heads[position]
         within = np.arange(len(model_columns))
         if columns is not None:
@@ -138,16 +187,35 @@ def _select(heads: list[Head], model_heads, output) -> list[Head]:
                                                                                                  position)).tolist())
         else:
             chosen.setdefault(position, []).extend(within.tolist())
-    return [heads[h].restricted(np.asarray(columns)) for h, columns in chosen.items()]
+    return [_restricted(heads[h], np.asarray(columns)) for h, columns in chosen.items()]
 
 
-def _head_position(item, names: list[str]) -> int:
+def _restricted(head: Head, chosen: np.ndarray) -> Head:
+    """``head`` scored on its columns ``chosen``; its target holds all the head's columns or only those."""
+    target = head.target
+    if target is None or not head.per_column or len(chosen) == len(head.columns):
+        return head.restricted(chosen, target_chosen=False)
+    width = 1 if target.ndim == 1 else int(np.prod(target.shape[1:]))
+    if width == len(head.columns):
+        return head.restricted(chosen, target_chosen=False)
+    if width == len(chosen):
+        return head.restricted(chosen, target_chosen=True)
+    where = "" if head.name in ("output", None) else f" of output head {terms.literal(head.name)}"
+    raise ValueError(
+        f"y must hold all {len(head.columns)} columns{where} or only the {len(chosen)} chosen by "
+        f"{terms.arg('output')}, got {width} column(s)"
+    )
+
+
+def _head_position(item, known: _HeadNames) -> int:
     """Position of an output head given by name or by position (as the caller counts)."""
+    names = known.names
     if isinstance(item, str):
-        if item not in names:
+        position = known.find(item)
+        if position is None:
             raise ValueError(f"output names unknown output head {terms.literal(item)}; the model's heads are "
-                             f"{terms.vector(names)}")
-        return names.index(item)
+                             f"{known.described()}")
+        return position
     if isinstance(item, numbers.Integral) and not isinstance(item, bool):
         position = int(item)
         if not 0 <= position < len(names):

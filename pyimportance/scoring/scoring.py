@@ -37,10 +37,11 @@ class Head:
         """Whether the loss gives one value per column (regression-like) rather than per row."""
         return self.loss.kind in ("regression", "any") or (self.loss.kind == "binary" and len(self.columns) > 1)
 
-    def restricted(self, chosen: np.ndarray) -> Head:
-        """The head scored on its columns ``chosen`` only (positions within the head)."""
+    def restricted(self, chosen: np.ndarray, target_chosen: bool = False) -> Head:
+        """The head scored on its columns ``chosen`` only (positions within the head); ``target_chosen``:
+        the target already holds only those columns."""
         target = self.target
-        if target is not None and self.per_column and target.ndim >= 2:
+        if target is not None and self.per_column and target.ndim >= 2 and not target_chosen:
             target = target.reshape(target.shape[0], -1)[:, chosen]
         return Head(self.name, self.columns[chosen], tuple(self.labels[j] for j in chosen), (len(chosen),),
                     self.loss, target)

@@ -7,6 +7,7 @@ of a sequence output.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import MULTI_F as F
 from helpers import MULTI_T as T
 from helpers import SEQ
@@ -83,3 +84,29 @@ def test_a_sequence_output_is_reported_per_time_step_and_channel():
     assert result.output[:3] == ["output[0, 0]", "output[0, 1]", "output[1, 0]"]
     frame = result.to_frame().set_index(["feature", "output"])["importance"]
     assert frame["x1", "output[0, 0]"] > 0 and frame["x1", "output[0, 1]"] == 0.0
+
+
+def three_horizons(X):
+    return np.stack([X[:, -1, 0], X[:, -1, 1], X[:, -1, 2]], axis=1)
+
+
+def test_output_columns_take_y_with_only_those_columns():
+    Y = three_horizons(SEQ) + 0.25
+    chosen_only = perturbation_importance(three_horizons, SEQ, Y[:, [0, 2]], output={0: [0, 2]}, method="zero")
+    all_columns = perturbation_importance(three_horizons, SEQ, Y, output={0: [0, 2]}, method="zero")
+    np.testing.assert_array_equal(chosen_only.importances, all_columns.importances)
+    assert chosen_only.to_frame().set_index("feature")["importance"]["x2"] == 0.0  # column 1 is not scored
+    assert chosen_only.baseline_score == pytest.approx(0.0625)
+
+
+def test_output_columns_with_y_of_another_width_say_both_accepted_widths():
+    Y = three_horizons(SEQ)
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(three_horizons, SEQ, np.hstack([Y, Y]), output={0: [0, 2]}, method="zero")
+    assert str(error.value) == "y must hold all 3 columns or only the 2 chosen by output, got 6 column(s)"
+
+
+def test_a_dict_y_of_one_target_must_name_the_head():
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(three_horizons, SEQ, {"forecast": three_horizons(SEQ)}, method="zero")
+    assert str(error.value) == "y names unknown output heads ['forecast']; the model's heads are ['output']"
