@@ -37,9 +37,9 @@ from .engine.plan import Plan
 from .engine.progress import Progress
 from .engine.runner import RunOptions, run_plan
 from .methods.conditional import fit_sampler
-from .methods.learners import check_learner, learner_name
 from .methods.feature_stats import feature_stats
-from .methods.perturbations import check_categorical_units, resolve_method, warn_if_no_donors
+from .methods.learners import check_learner, learner_name
+from .methods.perturbations import check_categorical_units, resolve_method, warn_if_constant, warn_if_no_donors
 from .model.keras import (
     check_model_input,
     check_not_stateful,
@@ -52,6 +52,7 @@ from .model.keras import (
 from .model.predict import check_model
 from .result import ImportanceResult
 from .scoring.losses import probabilities_wanted, resolve_losses
+from .stats.intervals import warn_if_too_few_rows
 
 CI_CHOICES = ("data", "repeats")
 
@@ -228,11 +229,13 @@ def perturbation_importance(
     n_rows = check_max_samples(max_samples, inputs.n_samples)
     inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
     warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
+    warn_if_too_few_rows(inputs.n_samples)
     repeats = 1 if resolved.deterministic else n_repeats
     units = build_units(by, inputs, groups)
     categorical = categorical_features(inputs, keras_input_dtypes(model))
     check_categorical_units(resolved, units, categorical, inputs)
     stats = [feature_stats(part.values, part.mask) for part in inputs.parts]
+    warn_if_constant(resolved, bool(relative_scale), units, stats, inputs)
     plan = Plan(
         inputs=inputs,
         units=units,

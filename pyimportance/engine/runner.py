@@ -197,7 +197,7 @@ def _intervals(plan: Plan, tally: Tally, scoring: Scoring, baseline: _Baseline,
     aggregates = [scoring.output_aggregate(k) for k in range(importances.shape[2])]
     statistics = tally.accumulator.statistics() if tally.accumulator is not None else None
     intervals, note = run_intervals(importances, statistics, aggregates, options.ci, options.block_size,
-                                    baseline.slot_sums(tally), plan.method.deterministic)
+                                    baseline.slot_sums(tally), plan.method.deterministic, n_rows=plan.inputs.n_samples)
     return intervals, importances, note
 
 

@@ -147,7 +147,7 @@ def warn_if_no_donors(method: Method, n_rows: int, row_blocks) -> None:
     if method.donor_based and (n_rows < 2 or (row_blocks and min(len(block) for block in row_blocks) < 2)):
         warnings.warn(
             f"{terms.setting('method', method.name)} on {n_rows} row(s) cannot move any values between "
-            "rows: every importance is 0 and the intervals are undefined (NaN); evaluate on more rows",
+            "rows: every importance is 0; evaluate on more rows",
             UserWarning,
             stacklevel=3,
         )
@@ -223,3 +223,30 @@ def check_categorical_units(method: Method, units: list[Unit], categorical: Cate
             f"category; {_group_fix(inputs, run)}",
             UserWarning, stacklevel=3,
         )
+
+
+def warn_if_constant(method: Method, relative_scale: bool, units: list[Unit], stats, inputs: Inputs) -> None:
+    """Warn when relative noise meets a unit whose every feature is constant (sd 0): its importance is a silent 0.
+
+    ``stats`` are the evaluated rows' :class:`~.feature_stats.FeatureStats`, one per input.
+    """
+    if not (method.uses_scale and relative_scale):
+        return
+    constant = [unit.feature for unit in units
+                if all(stats[block.input].std[f] == 0 for block in unit.blocks for f in block.features)]
+    constant = list(dict.fromkeys(constant))
+    if not constant:
+        return
+    names = terms.vector(constant[:5]) + ("" if len(constant) <= 5 else f" and {len(constant) - 5} more")
+    absolute = terms.either(f"{terms.setting('relative_scale', False)} with scale in the feature's units",
+                            f"{terms.setting('relative_scale', False)} with scale in the feature's units",
+                            cli="--absolute-scale with --scale in the feature's units")
+    warnings.warn(
+        f"{terms.setting('method', method.name)} with relative noise ({terms.arg('scale')} times the feature's sd) "
+        f"leaves {names} unchanged: constant on the evaluated rows (sd 0), so the importance is exactly 0 without "
+        f"being measured; for the model's sensitivity to them use absolute noise ({absolute}), or evaluate on rows "
+        f"where they vary ({terms.setting('method', 'permute')} and {terms.setting('method', 'resample')} also give "
+        "0 here: no row differs)",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -77,6 +77,14 @@ error)) is not a mean of per-row values; its SE comes from the delta method. Wit
 ``c_j / (2 N sqrt(P)) + (b_j - size_j B) / n_rows * (1 / (2 sqrt(P)) - 1 / (2 sqrt(B)))``,
 ``b_j`` the slot's summed baseline squared errors (``baseline_rows``); then as above.
 
+*Too few rows.* Below :data:`MIN_ROWS` (3) evaluated rows no interval is reported, of any
+kind and under every method: NaN bounds, standard errors and p-values, and a warning
+(:func:`warn_if_too_few_rows`). Two rows are two blocks at most, one degree of freedom, and
+under ``permute`` the only permutation that moves anything is the swap, so the per-row terms
+cancel and the interval has width 0 and p = 0: a certainty the data cannot give. The rule is
+on rows, not blocks, because it must also hold for the repeats interval (which has no blocks)
+and is checked once, here, for every kind.
+
 *Which interval a run reports* is decided once, by :func:`run_intervals`: the data interval
 where the loss has row-wise values (a mean, or rmse), else the repeats interval with a note;
 none for a deterministic method (evaluated once). The runner calls it for the stopping rule
@@ -91,8 +99,9 @@ libraries.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -103,6 +112,8 @@ from .block_bootstrap import block_slots, circular_block_cumulants
 CONFIDENCE = 0.95
 #: Largest skewness correction of the interval, in standard errors.
 MAX_SKEW_SHIFT = 0.5
+#: The fewest evaluated rows a run reports an interval (and p-value) for (module docstring).
+MIN_ROWS = 3
 
 
 def level_text(confidence: float = CONFIDENCE) -> str:
@@ -162,7 +173,7 @@ def _interval(estimate, std_error, shift, df, confidence: float) -> tuple[np.nda
     return estimate + std_error * (shift - quantile), estimate + std_error * (shift + quantile), p_value
 
 
-def _projection(stats: RowStatistics) -> tuple[np.ndarray, np.ndarray]:
+def projection(stats: RowStatistics) -> tuple[np.ndarray, np.ndarray]:
     """Per-slot Hoeffding terms ``c`` (n_units, n_slots, n_outputs) and evaluations ``N`` (n_units,)."""
     evaluations = stats.recipient_count.sum(axis=1).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -256,7 +267,7 @@ def data_intervals(
     if block_size is not None and (isinstance(block_size, bool) or int(block_size) != block_size or block_size < 1):
         raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
 
-    terms, evaluations = _projection(stats)
+    terms, evaluations = projection(stats)
     with np.errstate(divide="ignore", invalid="ignore"):
         if aggregate == "rmse":
             contributions = _rmse_contributions(stats, baseline_rows, terms, evaluations)
@@ -317,10 +328,34 @@ def repeats_intervals(importances: np.ndarray, *, confidence: float = CONFIDENCE
 #: Why a run reports another interval than the ``ci`` asked for.
 NOT_ROW_WISE_NOTE = "the loss is not a mean over rows (custom callable or several rmse heads): interval over repeats"
 DETERMINISTIC_NOTE = "deterministic method: no interval over repeats"
+FEW_ROWS_NOTE = f"fewer than {MIN_ROWS} rows: no interval"
+
+
+def too_few_rows(n_rows: int) -> bool:
+    """Whether ``n_rows`` evaluated rows are too few for any interval (fewer than :data:`MIN_ROWS`)."""
+    return n_rows < MIN_ROWS
+
+
+def warn_if_too_few_rows(n_rows: int, stacklevel: int = 3) -> None:
+    """Warn that a run on fewer than :data:`MIN_ROWS` rows reports NaN intervals and p-values."""
+    if too_few_rows(n_rows):
+        warnings.warn(
+            f"{n_rows} evaluated row(s) are too few for an interval: the intervals and p-values are NaN "
+            f"(at least {MIN_ROWS} rows are needed); evaluate on more rows",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _without_intervals(intervals: Intervals) -> Intervals:
+    """The same kind of intervals with every standard error, bound and p-value NaN."""
+    nan = np.full(np.shape(intervals.ci_low), np.nan)
+    return replace(intervals, std_error=nan, ci_low=nan.copy(), ci_high=nan.copy(), p_value=nan.copy())
 
 
 def run_intervals(importances: np.ndarray, statistics: RowStatistics | None, aggregates: Sequence[str], ci: str,
-                  block_size: int | None, baseline_rows, deterministic: bool) -> tuple[Intervals, str | None]:
+                  block_size: int | None, baseline_rows, deterministic: bool,
+                  n_rows: int | None = None) -> tuple[Intervals, str | None]:
     """The intervals a run reports, and a note when they are not the kind ``ci`` asked for.
 
     Parameters
@@ -337,6 +372,9 @@ def run_intervals(importances: np.ndarray, statistics: RowStatistics | None, agg
         Summed baseline squared errors per slot (what an rmse interval needs).
     deterministic : bool
         Whether the method gives the same values every repeat (evaluated once: no repeats interval).
+    n_rows : int, optional
+        The rows evaluated; fewer than :data:`MIN_ROWS` give NaN intervals (with
+        :data:`FEW_ROWS_NOTE`). None: the data's rows (``statistics.n_rows``), else not checked.
 
     Returns
     -------
@@ -345,6 +383,17 @@ def run_intervals(importances: np.ndarray, statistics: RowStatistics | None, agg
         ``baseline_rows``), else the repeats interval (with a note when ``ci="data"`` was
         asked for); for a deterministic method without a data interval, NaN (method "none").
     """
+    if n_rows is None and statistics is not None:
+        n_rows = statistics.n_rows
+    intervals, note = _run_intervals(importances, statistics, aggregates, ci, block_size, baseline_rows, deterministic)
+    if n_rows is not None and too_few_rows(n_rows):
+        return _without_intervals(intervals), FEW_ROWS_NOTE
+    return intervals, note
+
+
+def _run_intervals(importances, statistics, aggregates, ci, block_size, baseline_rows,
+                   deterministic) -> tuple[Intervals, str | None]:
+    """:func:`run_intervals` before the rule on too few rows."""
     estimate = importances.mean(axis=1)
     intervals = None
     if ci == "data" and statistics is not None:

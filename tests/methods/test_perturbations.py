@@ -157,8 +157,13 @@ def test_deterministic_methods_are_evaluated_once_with_std_0_and_no_repeats_inte
 @pytest.mark.parametrize("max_samples", [None, 1])
 def test_permutation_on_one_row_warns_and_has_no_interval(max_samples):
     X = seq_data()[:1] if max_samples is None else seq_data()
-    with pytest.warns(UserWarning, match="cannot move any values between rows"):
+    with pytest.warns(UserWarning) as record:
         result = perturbation_importance(seq_model, X, method="permute", max_samples=max_samples, random_state=0)
+    assert [str(w.message) for w in record] == [
+        "method='permute' on 1 row(s) cannot move any values between rows: every importance is 0; evaluate on more rows",
+        "1 evaluated row(s) are too few for an interval: the intervals and p-values are NaN (at least 3 rows are "
+        "needed); evaluate on more rows",
+    ]
     np.testing.assert_array_equal(result.importances, 0.0)
     assert np.isnan(result.ci_low).all() and np.isnan(result.ci_high).all()
 
@@ -381,3 +386,43 @@ def test_donor_methods_and_float_measurements_give_no_categorical_warning(recwar
     perturbation_importance(lambda x: x[:, 0], rng.integers(0, 3, size=(30, 2)), method="permute", random_state=0)
     perturbation_importance(lambda x: x[:, 0], rng.integers(0, 3, size=(30, 2)).astype(float), random_state=0)
     assert [str(w.message) for w in recwarn] == []
+
+
+# ----------------------------------------------------------------------------- constant units
+
+
+def _with_constant_law(n: int = 50) -> np.ndarray:
+    X = np.random.default_rng(7).normal(size=(n, 4, 2))
+    X[:, :, 1] = 1.0  # like Seatbelts' law over a test period after 1983
+    return X
+
+
+def test_relative_noise_on_a_constant_feature_warns_with_the_fix():
+    with pytest.warns(UserWarning) as record:
+        result = perturbation_importance(lambda x: x[:, -1, 0] + x[:, -1, 1], _with_constant_law(),
+                                         feature_names=["front", "law"], n_repeats=2, random_state=0)
+    assert [str(w.message) for w in record] == [
+        "method='gaussian' with relative noise (scale times the feature's sd) leaves ['law'] unchanged: constant on "
+        "the evaluated rows (sd 0), so the importance is exactly 0 without being measured; for the model's "
+        "sensitivity to them use absolute noise (relative_scale=False with scale in the feature's units), or "
+        "evaluate on rows where they vary (method='permute' and method='resample' also give 0 here: no row differs)"
+    ]
+    assert result.importances_mean[1] == 0.0
+
+
+def test_absolute_noise_and_varying_features_give_no_constant_warning(recwarn):
+    model = lambda x: x[:, -1, 0] + x[:, -1, 1]  # noqa: E731
+    result = perturbation_importance(model, _with_constant_law(), relative_scale=False, n_repeats=2, random_state=0)
+    perturbation_importance(model, seq_data()[:, :, :2], n_repeats=2, random_state=0)
+    assert [str(w.message) for w in recwarn] == []
+    assert result.importances_mean[1] > 0.0
+
+
+def test_one_row_under_the_default_gaussian_warns_that_the_row_is_constant_and_has_no_interval():
+    X = np.random.default_rng(8).normal(size=(1, 3))
+    with pytest.warns(UserWarning) as record:
+        result = perturbation_importance(lambda x: x[:, 0], X, random_state=0)
+    messages = [str(w.message) for w in record]
+    assert any("leaves ['x1', 'x2', 'x3'] unchanged" in m for m in messages)
+    assert any("1 evaluated row(s) are too few for an interval" in m for m in messages)
+    assert np.isnan(result.ci_low).all()

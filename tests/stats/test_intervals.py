@@ -239,3 +239,51 @@ def test_deterministic_methods_still_get_a_data_interval(class_X):
     result = perturbation_importance(lambda x: x[:, -1, 0], class_X, method="zero", ci="data")
     assert result.ci_low[0] < result.importances_mean[0] < result.ci_high[0]
     assert result.ci_high[1] == result.ci_low[1] == 0.0
+
+
+# ----------------------------------------------------------------------------- too few rows
+
+
+def _few_rows_run(n_rows, method, **options):
+    X = np.random.default_rng(5).normal(size=(max(n_rows, 40), 4, 3))
+    y = X[:, -1, 0] - 0.5 * X[:, -2, 1]
+    X, y = (X[:n_rows], y[:n_rows]) if "max_samples" not in options else (X, y)
+    with pytest.warns(UserWarning) as record:
+        result = perturbation_importance(lambda x: x[:, -1, 0] - 0.5 * x[:, -2, 1], X, y, method=method,
+                                         random_state=0, **options)
+    return result, [str(w.message) for w in record]
+
+
+@pytest.mark.parametrize("method", ["gaussian", "uniform", "permute", "resample", "conditional", "zero", "mean"])
+@pytest.mark.parametrize("ci", ["data", "repeats"])
+@pytest.mark.parametrize("n_rows", [1, 2])
+def test_fewer_than_three_rows_give_nan_intervals_and_a_warning_under_every_method(n_rows, method, ci):
+    result, messages = _few_rows_run(n_rows, method, ci=ci)
+    frame = result.to_frame()
+    for column in ("ci_low", "ci_high", "p_value", "p_adjusted"):
+        assert frame[column].isna().all(), column
+    assert (f"{n_rows} evaluated row(s) are too few for an interval: the intervals and p-values are NaN (at least 3 "
+            "rows are needed); evaluate on more rows") in messages
+    assert result.settings["ci_note"] == "fewer than 3 rows: no interval"
+
+
+def test_max_samples_of_two_gives_nan_intervals_not_a_zero_width_interval_with_p_0():
+    result, messages = _few_rows_run(2, "permute", max_samples=2)
+    assert np.isnan(result.ci_low).all() and np.isnan(result.p_value).all()
+    assert any("too few for an interval" in message for message in messages)
+
+
+def test_three_rows_get_intervals():
+    X = np.random.default_rng(5).normal(size=(3, 4, 3))
+    result = perturbation_importance(lambda x: x[:, -1, 0], X, X[:, -1, 0] * 0.9, method="permute", random_state=0)
+    assert np.isfinite(result.ci_low[0]) and result.settings["ci_note"] is None
+
+
+def test_run_intervals_follows_the_minimum_for_every_kind():
+    from pyimportance.stats.intervals import MIN_ROWS, run_intervals
+
+    importances = np.arange(12.0).reshape(2, 3, 2)
+    for rows, expected_note in ((MIN_ROWS - 1, "fewer than 3 rows: no interval"), (MIN_ROWS, None)):
+        intervals, note = run_intervals(importances, None, ["mean", "mean"], "repeats", None, None, False, n_rows=rows)
+        assert note == expected_note and np.isnan(intervals.ci_low).all() == (rows < MIN_ROWS)
+        assert intervals.method == "repeats"
