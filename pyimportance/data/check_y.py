@@ -2,8 +2,9 @@
 
 Numeric, one row per sample of ``X``, 1D to 3D (``(n, 1)`` flattened), finite, C-ordered float64
 (sums must not depend on the caller's memory layout). A pandas ``y`` must be in ``X``'s row
-order. Whether a target suits its loss and the model's output is :mod:`pyimportance.scoring`'s
-check, once the model has been called.
+order (an index sharing no label with a DataFrame ``X``'s is refused too). Whether a target
+suits its loss and the model's output is :mod:`pyimportance.scoring`'s check, once the model
+has been called.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def _as_target_array(y, name: str, n_samples: int, x_index=None) -> np.ndarray:
                 raise ValueError(
                     f"{name} is a pandas object whose index is in another order than {terms.arg('X')}'s; "
                     f"align it first, e.g. {name}.loc[X.index]"
+                )
+            if len(index) and len(x_index) and not index.isin(x_index).any():
+                raise ValueError(
+                    f"{name} is a pandas object whose index shares no label with {terms.arg('X')}'s "
+                    f"({name}'s starts at {index[0]!r}, {terms.arg('X')}'s at {x_index[0]!r}), so its rows cannot "
+                    f"be matched to {terms.arg('X')}'s; if they are in the same order, pass {name}.to_numpy() "
+                    f"(or reset both indexes with .reset_index(drop=True)), else align them by label first"
                 )
         elif index is not None and x_index is None and hasattr(index, "equals"):
             import pandas as pd
@@ -73,7 +81,7 @@ def check_y(y, n_samples: int, x_index=None) -> list[tuple[str | None, np.ndarra
     if isinstance(y, Mapping):
         if not y:
             raise ValueError("y must not be an empty dict")
-        return [(str(k), _as_target_array(v, terms.element("y", str(k)), n_samples)) for k, v in y.items()]
+        return [(str(k), _as_target_array(v, terms.element("y", str(k)), n_samples, x_index)) for k, v in y.items()]
     if is_several_arrays(y):
-        return [(None, _as_target_array(v, terms.element("y", i), n_samples)) for i, v in enumerate(y)]
+        return [(None, _as_target_array(v, terms.element("y", i), n_samples, x_index)) for i, v in enumerate(y)]
     return [(None, _as_target_array(y, "y", n_samples, x_index))]

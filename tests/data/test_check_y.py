@@ -41,3 +41,23 @@ def test_a_pandas_y_with_a_non_default_index_warns_for_array_X():
     y = pd.Series(np.arange(SEQ_N, dtype=float), index=np.arange(SEQ_N)[::-1])
     with pytest.warns(UserWarning, match="matched to the rows of X by position"):
         perturbation_importance(seq_model, seq_data(), y, n_repeats=1)
+
+
+def test_a_pandas_y_whose_index_shares_no_label_with_the_dataframe_X_is_refused_with_the_fix():
+    frame = pd.DataFrame(seq_data()[:, -1, :], columns=["a", "b", "c"], index=pd.RangeIndex(100, 100 + SEQ_N))
+    y = pd.Series(frame["a"].to_numpy())  # index 0..39: X's is 100..139
+    expected = (
+        "y is a pandas object whose index shares no label with X's (y's starts at 0, X's at 100), so its rows cannot "
+        "be matched to X's; if they are in the same order, pass y.to_numpy() (or reset both indexes with "
+        ".reset_index(drop=True)), else align them by label first"
+    )
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(lambda x: x[:, 0], frame, y)
+    assert str(error.value) == expected
+    with pytest.raises(ValueError, match=re.escape("y[0] is a pandas object whose index shares no label")):
+        perturbation_importance(lambda x: x[:, :2], frame, [y, y])
+    dates = frame.set_axis(pd.date_range("2020-01-01", periods=SEQ_N, freq="D"))
+    with pytest.raises(ValueError, match=re.escape("(y's starts at 0, X's at Timestamp('2020-01-01 00:00:00'))")):
+        perturbation_importance(lambda x: x[:, 0], dates, y)
+    result = perturbation_importance(lambda x: x[:, 0], frame, y.to_numpy(), n_repeats=1, random_state=0)
+    assert result.importances_mean[0] > 0
