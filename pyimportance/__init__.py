@@ -1,7 +1,8 @@
 """Perturbation (permutation) variable importance for Keras models, above all recurrent ones.
 
-The public names are here: :func:`perturbation_importance`, its :class:`ImportanceResult` and the
-exceptions (:mod:`.errors`). The package reads in layers, the data flowing one way:
+The public names are here: :func:`perturbation_importance`, its :class:`ImportanceResult`,
+:func:`shapley_importance` (Shapley global importance, SAGE) with its :class:`ShapleyResult`, and
+the exceptions (:mod:`.errors`). The package reads in layers, the data flowing one way:
 
 - :mod:`.api`: the recipe of a run (check, plan, run, wrap); :mod:`.settings`: the table of
   its settings and the rules between them, shared with the command line and R;
@@ -13,6 +14,7 @@ exceptions (:mod:`.errors`). The package reads in layers, the data flowing one w
 - :mod:`.scoring`: what is scored (losses, heads, output units, target checks);
 - :mod:`.stats`: how sure we are (per-row sums, intervals, p-values);
 - :mod:`.engine`: running the jobs (plan, packing, pipeline, tally, runner, executors);
+- :mod:`.shapley`: Shapley global importance on the same engine and intervals;
 - :mod:`.cli`: the ``pyimportance`` command; :mod:`.rlayer`: every R convention, for the R
   package and the rpy2 layer (:mod:`.rbridge`) alike; :mod:`.datasets` and :mod:`.demo`: the
   demo data and the demo.
@@ -21,6 +23,7 @@ exceptions (:mod:`.errors`). The package reads in layers, the data flowing one w
 from .api import perturbation_importance
 from .errors import LossFailedError, MethodFailedError, ModelFailedError, ModelOutputError, NotRowWiseError
 from .result import ImportanceResult
+from .shapley import ShapleyResult, shapley_importance
 
 __all__ = [
     "ImportanceResult",
@@ -29,7 +32,9 @@ __all__ = [
     "ModelFailedError",
     "ModelOutputError",
     "NotRowWiseError",
+    "ShapleyResult",
     "perturbation_importance",
+    "shapley_importance",
 ]
 __version__ = "0.2.0"
 

@@ -6,6 +6,12 @@ job it serves, never on the order, grouping, batching or parallelism of the work
 
 A :class:`numpy.random.SeedSequence` passed as ``random_state`` keeps its own spawn key: the
 children of ``SeedSequence(123).spawn(2)`` give two independent runs, as NumPy promises.
+
+A seed drawn here (``random_state=None``, or a Generator's draw) is a whole number in
+``[0, DRAWN_SEED_BOUND)``, below 2^31 - 1: the run records it (``settings["random_state"]``; R's
+``attr(r, "settings")$seed``, an integer) and passing it back as ``random_state`` / ``seed`` /
+``--seed`` repeats the run exactly, in Python, R and on the command line alike. (NumPy's own
+128-bit entropy would not survive R, whose numbers hold 53 bits.)
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ import numpy as np
 
 from .. import terms
 
+#: Every drawn seed is below this: R's largest integer, so R holds the seed exactly and takes it back.
+DRAWN_SEED_BOUND = 2**31 - 1
+
 # Spawn-key prefixes: one namespace per purpose, so streams can never collide.
 _SUBSAMPLE_KEY = 0
 _UNIT_KEY = 1
 _ROW_BLOCKS_KEY = 2
+_SHAPLEY_KEY = 3
 
 
 class RootSeed(NamedTuple):
@@ -45,7 +55,8 @@ def _expected() -> str:
 def root_seed(random_state) -> RootSeed:
     """Turn ``random_state`` (None, int, SeedSequence or Generator) into the run's :class:`RootSeed`."""
     if random_state is None:
-        return RootSeed(int(np.random.SeedSequence().entropy))
+        fresh = np.random.SeedSequence().generate_state(1, np.uint64)[0]
+        return RootSeed(int(fresh % np.uint64(DRAWN_SEED_BOUND)))
     if isinstance(random_state, (bool, np.bool_)):
         raise TypeError(f"{_expected()}, got {terms.literal(random_state)}")
     if isinstance(random_state, numbers.Integral):
@@ -61,7 +72,7 @@ def root_seed(random_state) -> RootSeed:
             raise ValueError("random_state is a SeedSequence without entropy")
         return RootSeed(int(random_state.entropy), tuple(int(k) for k in random_state.spawn_key))
     if isinstance(random_state, np.random.Generator):
-        return RootSeed(int(random_state.integers(0, 2**63)))
+        return RootSeed(int(random_state.integers(0, DRAWN_SEED_BOUND)))
     raise TypeError(f"{_expected()}, got {type(random_state).__name__}: {random_state!r}")
 
 
@@ -85,3 +96,8 @@ def unit_rng(root: RootSeed, unit: int, repeat: int, block: int = 0) -> np.rando
     if block == 0:
         return _generator(root, _UNIT_KEY, unit, repeat)
     return _generator(root, _UNIT_KEY, unit, repeat, block)
+
+
+def shapley_rng(root: RootSeed, pair: int, block: int) -> np.random.Generator:
+    """Generator for the unit orders and donor rows of order pair ``pair`` on row block ``block`` (Shapley runs)."""
+    return _generator(root, _SHAPLEY_KEY, pair, block)

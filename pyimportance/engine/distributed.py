@@ -128,22 +128,37 @@ def _remember(cache: OrderedDict, key, value) -> None:
         cache.popitem(last=False)
 
 
-def _worker_predict(payload: _Payload) -> PredictFunction:
-    """The payload's predict function in this process; a Keras model is rebuilt once per process.
+def shipped_model(model):
+    """What travels to the workers for ``model``: Keras models as :class:`KerasModelBytes`, others as they are."""
+    return model_to_bytes(model) if keras_flavour(model) is not None else model
+
+
+def worker_model(model):
+    """The model a shipped one stands for, in this process; a Keras model is rebuilt once per process.
 
     The compiled forward pass is kept per model by :mod:`pyimportance.model.predict`, so a cached
     model is also traced only once.
     """
-    model = payload.model
     if isinstance(model, KerasModelBytes):
         with _lock:
             if model.token not in _models:
                 _remember(_models, model.token, model_from_bytes(model))
                 _stats["model_loads"] += 1
             model = _models[model.token]
+    return model
+
+
+def count_task() -> None:
+    """Count one task run in this process (:func:`worker_stats`)."""
+    with _lock:
+        _stats["tasks"] += 1
+
+
+def _worker_predict(payload: _Payload) -> PredictFunction:
+    """The payload's predict function in this process (:func:`worker_model`)."""
     return PredictFunction(
-        model, batch_rows=payload.batch_rows, jit_compile=payload.jit_compile, total_rows=payload.total_rows,
-        probabilities=payload.probabilities,
+        worker_model(payload.model), batch_rows=payload.batch_rows, jit_compile=payload.jit_compile,
+        total_rows=payload.total_rows, probabilities=payload.probabilities,
     )
 
 
@@ -153,8 +168,7 @@ def _score_block(payload: _Payload, start: int, stop: int) -> list[JobResult]:
     evaluator = JobEvaluator(payload.plan, _worker_predict(payload))
     evaluator.run(payload.jobs[start:stop], lambda job, rows, predictions, donors: results.append(
         job_result(payload.scoring, payload.baseline, job, rows, predictions, donors, payload.plan.describe)))
-    with _lock:
-        _stats["tasks"] += 1
+    count_task()
     return results
 
 
@@ -180,7 +194,7 @@ def default_task_size(executor: Executor, n_jobs: int) -> int:
     return max(1, math.ceil(n_jobs / (TASKS_PER_WORKER * worker_slots(executor))))
 
 
-def _share(executor: Executor, payload: _Payload):
+def share(executor: Executor, payload):
     """The payload as task argument: scattered to every Dask worker once, else the object itself."""
     client = _dask_client(executor)
     if client is None:
@@ -206,10 +220,10 @@ def run_jobs(
     compilation), so they give the same numbers as the local run.
     """
     size = task_size or default_task_size(executor, len(jobs))
-    shipped = model_to_bytes(model) if keras_flavour(model) is not None else model
+    shipped = shipped_model(model)
     payload = _Payload(plan, shipped, scoring, baseline, list(jobs), predict.batch_rows,
                        bool(predict.uses_xla), 0, predict.probabilities)
-    shared = _share(executor, payload)
+    shared = share(executor, payload)
     blocks = {}
     for start in range(0, len(jobs), size):
         stop = min(start + size, len(jobs))

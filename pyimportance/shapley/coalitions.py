@@ -1,0 +1,77 @@
+"""Coalitions stacked into the model's calls: the draws of many coalitions fill each fixed-size call.
+
+A piece (one order of every row of a block) needs, for each coalition size ``s`` (the first
+``s`` units of each row's order known), K rows per row. Their inputs are built coalition by
+coalition (:class:`~.imputation.Imputation`) and cut into calls of ``batch_rows`` rows, so a call
+holds draws of several coalitions and the compiled forward pass (fixed batch shape) is padded
+once per piece at most. The calls run one at a time on the engine's pipeline
+(:class:`~pyimportance.engine.pipeline.Pipeline`): while one is predicted on a worker thread, the
+next is built. A row's prediction does not depend on the rows sharing its call (the model is
+row-wise), so ``batch_size`` never changes a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from ..data.inputs import Inputs
+from ..engine.pipeline import Pipeline
+from ..errors import ModelFailedError
+from ..model.predict import PredictFunction
+
+
+def _calls(arrays: Iterator[list[np.ndarray]], batch_rows: int) -> Iterator[list[np.ndarray]]:
+    """The rows of ``arrays`` (per input, consecutive), regrouped into calls of ``batch_rows`` rows."""
+    pending: list[list[np.ndarray]] = []
+    held = 0
+    for piece in arrays:
+        pending.append(piece)
+        held += piece[0].shape[0]
+        while held >= batch_rows:
+            joined = [np.concatenate([p[i] for p in pending]) for i in range(len(piece))]
+            yield [array[:batch_rows] for array in joined]
+            rest = [array[batch_rows:] for array in joined]
+            held -= batch_rows
+            pending = [rest] if held else []
+    if held:
+        yield [np.concatenate([p[i] for p in pending]) for i in range(len(pending[0]))]
+
+
+def predict_stacked(predict: PredictFunction, inputs: Inputs, arrays: Iterator[list[np.ndarray]], total_rows: int,
+                    where: str, on_rows: Callable[[int], None] = lambda rows: None) -> np.ndarray:
+    """(total_rows, columns) predictions of the rows ``arrays`` yields (per input, (rows, T, F) each).
+
+    ``where`` says, in a failure's message, what was being predicted.
+    """
+    found: list[np.ndarray] = []
+
+    def collect(rows: int, predictions: np.ndarray) -> None:
+        found.append(predictions)
+        on_rows(rows)
+
+    def fail(error: Exception, rows: int) -> None:
+        raise ModelFailedError.raised(error, where) from error
+
+    with Pipeline(collect, fail, threaded=predict.releases_gil) as pipeline:
+        for call in _calls(arrays, predict.batch_rows):
+            arguments = inputs.call_arguments(call)
+            pipeline.submit(call[0].shape[0], lambda arguments=arguments: predict(arguments))
+        pipeline.wait()
+    predictions = np.concatenate(found) if found else np.empty((0, 0))
+    if predictions.shape[0] != total_rows:  # pragma: no cover - the stacking's own invariant
+        raise AssertionError(f"predicted {predictions.shape[0]} rows, expected {total_rows}")
+    return predictions
+
+
+def coalition_sizes(n_units: int, empty_needs_model: bool) -> list[int]:
+    """The coalition sizes a piece predicts: 1 .. n_units - 1, and 0 when the empty coalition is not the
+    donors' own predictions (cells of no unit stay known)."""
+    return list(range(0 if empty_needs_model else 1, n_units))
+
+
+def coalition_inputs(imputation, ranks: np.ndarray, sizes: Sequence[int]) -> Iterator[list[np.ndarray]]:
+    """Per coalition size ``s`` (each row's first ``s`` units known), the inputs of its K draws."""
+    for size in sizes:
+        yield imputation.arrays(ranks < size)

@@ -1,0 +1,81 @@
+"""ShapleyResult: an :class:`~pyimportance.result.ImportanceResult` that says it holds Shapley values, and v(all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import terms
+from ..result import CI_DESCRIPTIONS, ImportanceResult
+from ..stats.intervals import Intervals
+
+
+@dataclass(frozen=True, repr=False)
+class ShapleyResult(ImportanceResult):
+    """Shapley global importance (SAGE) of each unit: its fair share of the loss the model explains.
+
+    The same table, plot and R data frame as :class:`~pyimportance.result.ImportanceResult`; the
+    ``importance`` of a unit is its mean contribution to the loss drop along random unit orders
+    (``importances``: one column per repeat, i.e. per order of every row). Also:
+
+    Attributes
+    ----------
+    total : float (or ndarray per output)
+        v(all units): the loss of the prediction knowing no unit (the marginal mean prediction)
+        minus the model's loss, on the rows used; the values add up to it.
+    total_ci_low, total_ci_high : float (or ndarray per output)
+        Its 95% interval, of the same kind as the values'.
+    """
+
+    total_values: np.ndarray = field(default_factory=lambda: np.zeros(1))  # (n_outputs,)
+    total_intervals: Intervals | None = None
+
+    @property
+    def total(self):
+        return float(self.total_values[0]) if len(self.total_values) == 1 and not self.per_output \
+            else self.total_values
+
+    def _total_bound(self, values: np.ndarray):
+        values = values.reshape(-1)
+        return float(values[0]) if len(values) == 1 and not self.per_output else values
+
+    @property
+    def total_ci_low(self):
+        return self._total_bound(self.total_intervals.ci_low)
+
+    @property
+    def total_ci_high(self):
+        return self._total_bound(self.total_intervals.ci_high)
+
+    def summary(self) -> str:
+        """What was measured, on how much data, how sure (the R package prints these lines too)."""
+        settings = self.settings
+        unit = {"feature": "feature", "timestep": "time step", "cell": "cell (time step x feature)"}.get(self.by)
+        if settings.get("groups"):
+            unit = "group" if self.by == "feature" else "cell (time step x group)"
+        score = settings.get("loss")
+        no_y = score == "prediction_change"
+        measure = "mean |change of prediction| (no y)" if no_y else f"loss {terms.literal(score)}"
+        baseline = self.baseline_scores
+        shown = f"{baseline[0]:.6g}" if len(baseline) == 1 else ", ".join(f"{v:.4g}" for v in baseline)
+        total = ", ".join(f"{value:.4g} [{low:.4g}, {high:.4g}]" for value, low, high in zip(
+            self.total_values, self.total_intervals.ci_low.reshape(-1), self.total_intervals.ci_high.reshape(-1)))
+        lines = [
+            f"Shapley importance (SAGE) by {unit}: {settings.get('imputer')} imputation, "
+            f"{settings.get('n_draws')} draws per coalition (bias removed), {measure}, {self.n_repeats_used} unit "
+            f"orders per row (antithetic pairs), {self.n_rows_used} rows"
+            + ("" if score == "prediction_change" else f"; baseline {shown}"),
+            f"Explained in all (the values add up to it): {total}",
+            f"Interval: {CI_DESCRIPTIONS.get(settings.get('ci'), settings.get('ci'))}"
+            + (f" (block length {settings['block_size_used']} rows)" if settings.get("block_size_used") else "")
+            + ("" if settings.get("ci_note") is None else f"; {settings['ci_note']}"),
+        ]
+        if settings.get("tolerance") is not None:
+            status = "met" if self.converged else "not met (rows ran out)"
+            lines.append(
+                f"Stopping: tolerance {settings['tolerance']:g} {status}; precision "
+                f"{self.precision if self.precision is not None else float('nan'):.3g} after {self.n_rows_used} of "
+                f"{settings.get('n_samples')} rows"
+            )
+        return "\n".join(lines)
