@@ -31,7 +31,7 @@ from .data.check_x import check_X
 from .data.check_y import check_y
 from .data.inputs import Inputs
 from .data.padding import with_masks
-from .data.rows import check_max_samples, evaluated_rows
+from .data.rows import check_max_samples, evaluated_rows, subsample_rows
 from .data.units import BY_CHOICES, build_units, check_units
 from .engine.plan import Plan
 from .engine.progress import Progress
@@ -119,8 +119,10 @@ def perturbation_importance(
     loss : str, Keras loss object, callable, or a list/dict of them (one per output head)
         Used with ``y`` (default "mse"): "mse", "rmse", "mae", "log_loss",
         "binary_crossentropy", "categorical_crossentropy", "accuracy", or a Keras name or
-        alias ("mean_squared_error", "MSE", "sparse_categorical_crossentropy", ...); a Keras
-        loss object such as ``keras.losses.BinaryCrossentropy(from_logits=True)``; a callable
+        alias ("mean_squared_error", "MSE", "sparse_categorical_crossentropy", ...); any other
+        Keras loss name ("huber", "log_cosh", "mape", "msle", "poisson", ...), computed by Keras'
+        own function, per row; a Keras loss object such as
+        ``keras.losses.BinaryCrossentropy(from_logits=True)`` or ``keras.losses.Huber(delta=2.0)``; a callable
         ``(y_true, y_pred) -> float`` (or one value per row).
     n_repeats : int, default 5
         Perturbations per unit (deterministic methods "zero"/"mean" are evaluated once).
@@ -227,6 +229,7 @@ def perturbation_importance(
 
     # plan: the evaluated rows, the units and every job's perturbation, fixed by the seed
     n_rows = check_max_samples(max_samples, inputs.n_samples)
+    row_positions = subsample_rows(inputs.n_samples, n_rows, root)
     inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
     warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
     warn_if_too_few_rows(inputs.n_samples)
@@ -278,4 +281,7 @@ def perturbation_importance(
         n_rows_used=outcome.rows_used,
         converged=outcome.converged,
         precision=outcome.precision,
+        row_statistics=outcome.row_statistics,
+        row_note=outcome.row_note,
+        row_index=x_index[row_positions] if x_index is not None else row_positions,
     )

@@ -634,10 +634,10 @@ CASES = {
     "unknown method": (dict(method="shuffle"), ValueError,
                        "method must be one of 'gaussian', 'uniform', 'permute', 'resample', 'conditional', 'zero' "
                        "or 'mean' or a callable (values, rng) -> values, got 'shuffle'"),
-    "unknown loss": (dict(loss="hinge"), ValueError,
+    "unknown loss": (dict(loss="r2"), ValueError,
                      "loss must be one of 'mse', 'rmse', 'mae', 'log_loss', 'binary_crossentropy', "
                      "'categorical_crossentropy' or 'accuracy' (or a Keras loss name such as 'mean_squared_error') "
-                     "or a callable (y_true, y_pred) -> float, got 'hinge'"),
+                     "or a callable (y_true, y_pred) -> float, got 'r2'"),
     "unknown by": (dict(by="sample"), ValueError, "by must be one of 'feature', 'timestep' or 'cell', got 'sample'"),
     "by not a string": (dict(by=1), ValueError, "by must be one of 'feature', 'timestep' or 'cell', got 1"),
     "loss without y": (dict(y=None, loss="mse"), ValueError,

@@ -10,7 +10,9 @@ predictions when no ``y`` is given.
 Names: ours (``"mse"``, ``"log_loss"``, ...), and the names and aliases Keras' ``compile()``
 takes (``"mean_squared_error"``, ``"MSE"``, ``"sparse_categorical_crossentropy"``, ...),
 case-insensitive. A Keras loss object (``keras.losses.BinaryCrossentropy(from_logits=True)``)
-is read from its config, so models that output logits are scored correctly.
+is read from its config, so models that output logits are scored correctly. Every other loss
+Keras knows (``"huber"``, ``"log_cosh"``, ``"mape"``, ``keras.losses.Huber(delta=2.0)``, ...) is
+computed by Keras' own function, per row where Keras gives row values (:mod:`.keras_losses`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ import numpy as np
 
 from .. import terms
 from ..data.finite import as_float64, check_finite
+from .keras_losses import (
+    KERAS_ALIASES,
+    KERAS_LOSSES,
+    as_numpy,
+    keras_function,
+    keras_loss_key,
+    keras_object_key,
+    row_values,
+)
 
 _EPS = 1e-7  # probability clipping, as Keras does for cross-entropy
 
@@ -158,8 +169,8 @@ PREDICTION_CHANGE = Loss("prediction_change", absolute_change)
 
 
 def loss_names() -> list[str]:
-    """Every name ``loss`` accepts (ours first, then Keras' aliases)."""
-    return list(LOSSES) + list(ALIASES)
+    """Every name ``loss`` accepts (ours first, then Keras' aliases, then the losses Keras computes)."""
+    return list(LOSSES) + list(ALIASES) + list(KERAS_LOSSES) + list(KERAS_ALIASES)
 
 
 def resolve_loss(loss, has_y: bool) -> Loss:
@@ -177,6 +188,8 @@ def resolve_loss(loss, has_y: bool) -> Loss:
         key = ALIASES.get(key, key)
         if key in LOSSES:
             return LOSSES[key]
+        if keras_loss_key(key) is not None:
+            return _keras_loss(keras_loss_key(key), keras_function(keras_loss_key(key)))
         raise ValueError(
             f"loss must be one of {terms.choices(list(LOSSES))} (or a Keras loss name such as "
             f"{terms.literal('mean_squared_error')}) or {_loss_function()}, got {terms.literal(loss)}"
@@ -226,11 +239,23 @@ def _from_keras_loss(loss) -> Loss | None:
     key = str(config.get("name") or type(loss).__name__).lower()
     key = ALIASES.get(key, ALIASES.get(type(loss).__name__.lower(), key))
     if key not in LOSSES:
-        return None
+        keras_key = keras_object_key(loss)
+        return None if keras_key is None else _keras_loss(keras_key, loss.call, bool(config.get("from_logits")))
     found = LOSSES[key]
     if config.get("from_logits"):
         found = replace(found, from_logits=True, name=f"{found.name} (from logits)")
     return found
+
+
+def _keras_loss(key: str, function: Callable, from_logits: bool = False) -> Loss:
+    """Keras' loss ``key`` computed by ``function`` (Keras' own, or a loss object's ``call``): row-wise, or over
+    all rows at once (one number, as a custom loss) where Keras computes it so."""
+    how = KERAS_LOSSES[key]
+    name = key + (" (from logits)" if from_logits else "")
+    if how.values == "batch":
+        return replace(custom_loss(lambda y_true, y_pred: as_numpy(function(y_true, y_pred))), name=name)
+    return Loss(name, row_values(function, key), kind=how.kind, probabilities=how.probabilities,
+                from_logits=from_logits)
 
 
 def custom_loss(function: Callable) -> Loss:

@@ -57,7 +57,7 @@ def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
             )
     elif kind == "categorical":
         _check_categorical(name, y, n_outputs, where)
-    elif kind == "regression":
+    elif kind in ("regression", "row"):
         y_columns = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
         if y_columns != n_outputs:
             shape = f" (the model returns an array of shape {head.shape} per row)" if len(head.shape) > 1 else ""
@@ -128,7 +128,9 @@ def _snake(name: str) -> str:
 
 
 def _warn_if_classifier(loss: Loss, y: np.ndarray, y_pred: np.ndarray) -> None:
-    """A regression loss on class labels and a classifier's probabilities is usually a mistake."""
+    """A squared or absolute error on class labels and a classifier's probabilities is usually a mistake."""
+    if loss.name not in ("mse", "rmse", "mae"):
+        return
     labels_like = np.all(y == np.round(y)) and len(np.unique(y)) <= 20
     probabilities = y_pred.min() >= 0 and y_pred.max() <= 1
     if labels_like and probabilities and _is_binary(y):

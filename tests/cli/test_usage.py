@@ -63,8 +63,8 @@ def test_option_combinations_that_cannot_work_are_usage_errors(extra, message, c
         ([*RUN, "--x", "seq=", "--out", "r.csv"], "argument --x: expected FILE or NAME=FILE, got 'seq='"),
         ([*TWO_INPUTS, "--y", "y.npy", "--y", "churn=c.npy"],
          "--y: with several output heads, give each as HEAD=FILE, got --y y.npy"),
-        ([*RUN, "--out", "r.csv", "--y", "y.npy", "--loss", "hinge"],
-         f"argument --loss: unknown loss 'hinge'; use one of {KNOWN_LOSSES} (or a Keras loss name such as "
+        ([*RUN, "--out", "r.csv", "--y", "y.npy", "--loss", "r2"],
+         f"argument --loss: unknown loss 'r2'; use one of {KNOWN_LOSSES} (or a Keras loss name such as "
          "mean_squared_error; case-insensitive)"),
         ([*RUN, "--out", "r.csv", "--y", "y.npy", "--loss", "mse", "--loss", "mae"],
          "--loss: give one LOSS for all output heads or HEAD=LOSS for each, got --loss mse --loss mae"),

@@ -92,10 +92,10 @@ bad_input_cases <- list(
     message = paste("method must be one of \"gaussian\", \"uniform\", \"permute\", \"resample\", \"conditional\",",
                     "\"zero\" or \"mean\" or an R function(values, seed), got \"shuffle\"")),
   "unknown loss" = list(
-    args = function(x) list(last_step, x, y = rnorm(40), loss = "hinge"),
+    args = function(x) list(last_step, x, y = rnorm(40), loss = "r2"),
     message = paste("loss must be one of \"mse\", \"rmse\", \"mae\", \"log_loss\", \"binary_crossentropy\",",
                     "\"categorical_crossentropy\" or \"accuracy\" (or a Keras loss name such as",
-                    "\"mean_squared_error\") or an R function(y_true, y_pred) returning a number, got \"hinge\"")),
+                    "\"mean_squared_error\") or an R function(y_true, y_pred) returning a number, got \"r2\"")),
   "n_repeats = 0" = list(
     args = function(x) list(last_step, x, n_repeats = 0),
     message = "n_repeats must be a positive integer, got 0"),
