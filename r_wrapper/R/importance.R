@@ -55,7 +55,9 @@
 #' @param batch_size Rows per model call: a performance knob (the same
 #'   settings give identical results; other batch sizes agree to rounding).
 #' @param seed A whole number: same seed, same result (Python's
-#'   `random_state`). `NULL` draws fresh randomness.
+#'   `random_state`). `NULL` draws a seed, a whole number below 2^31 that the
+#'   result records (`attr(result, "settings")$seed`): pass it back as `seed`
+#'   to repeat the run exactly.
 #' @param progress Show a progress bar.
 #' @param feature_names Optional names of the features, overriding those of
 #'   `x` (with several inputs, a list of them, one per input).

@@ -328,3 +328,21 @@ def test_padding_comes_from_the_masking_layer_unless_told_otherwise(two_inputs, 
     pd.testing.assert_frame_equal(read_result(tmp_path / "auto.csv"), masked.to_frame())
     pd.testing.assert_frame_equal(read_result(tmp_path / "none.csv"), unmasked.to_frame())
     assert not np.array_equal(masked.importances, unmasked.importances)
+
+
+def test_a_drawn_seed_is_printed_and_repeats_the_run_as_seed(tmp_path, linear_model, rows_3000, capsys):
+    def run(*seed) -> tuple[pd.DataFrame, list[str]]:
+        code = cli.main(["run", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--y", str(tmp_path / "y.npy"),
+                         "--n-repeats", "2", "--max-samples", "300", "--no-progress", "--out", str(tmp_path / "r.csv"),
+                         "--overwrite",
+                         *seed])
+        assert code == 0
+        return read_result(tmp_path / "r.csv"), capsys.readouterr().out.splitlines()
+
+    drawn, lines = run()
+    seed_line = next(line for line in lines if line.startswith("Seed: "))
+    seed = int(seed_line.split()[1])
+    assert seed_line == f"Seed: {seed} (drawn; --seed {seed} repeats this run)" and 0 <= seed < 2**31 - 1
+    repeated, lines = run("--seed", str(seed))
+    pd.testing.assert_frame_equal(repeated, drawn)
+    assert f"Seed: {seed}" in lines
