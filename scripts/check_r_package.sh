@@ -12,6 +12,9 @@ trap '[ -n "${KEEP_CHECK:-}" ] || rm -rf "$work"' EXIT
 cd "$work"
 
 started=$SECONDS
+# The tarball carries the engine's source (install_pyimportance() installs it): R CMD build does
+# not run configure, so refresh the copy here (r_wrapper/configure; the copy is git-ignored).
+(cd "$root/r_wrapper" && sh ./configure >/dev/null)
 if ! R CMD build --no-build-vignettes "$root/r_wrapper" >build.log 2>&1; then
   cat build.log
   exit 1

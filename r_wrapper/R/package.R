@@ -7,10 +7,14 @@
 #' Which Python is used: `RETICULATE_PYTHON` when set (reticulate's own rule);
 #' otherwise `PYIMPORTANCE_PYTHON` when set (passed to
 #' `reticulate::use_python(required = TRUE)` before Python starts); otherwise
-#' reticulate's usual discovery. Loading this package never starts Python;
-#' the first call imports the engine's R layer (`pyimportance.rlayer`, shared
-#' with the rpy2 layer) and, when that fails, says how to install the engine
-#' ([install_pyimportance()]).
+#' the virtualenv `"r-pyimportance"` under reticulate's virtualenv root when it
+#' exists (what [install_pyimportance()] creates; keras3's `"r-keras"`
+#' convention, through `reticulate::use_virtualenv(required = FALSE)`);
+#' otherwise reticulate's usual discovery. Loading this package never starts
+#' Python; the first call imports the engine's R layer (`pyimportance.rlayer`,
+#' shared with the rpy2 layer), checks that the engine's version is this
+#' package's (a warning says how to reinstall it when not) and, when the import
+#' fails, says how to install the engine ([install_pyimportance()]).
 #'
 #' @keywords internal
 "_PACKAGE"
@@ -21,7 +25,35 @@ rlayer <- NULL
 
 .onLoad <- function(libname, pkgname) {
   choose_python()
-  rlayer <<- reticulate::import("pyimportance.rlayer", delay_load = list(on_error = engine_missing))
+  rlayer <<- reticulate::import("pyimportance.rlayer",
+                                delay_load = list(on_load = check_engine_version, on_error = engine_missing))
+}
+
+#' The virtualenv install_pyimportance() creates and .onLoad looks for (keras3's "r-keras").
+#' @noRd
+ENVIRONMENT <- "r-pyimportance"
+
+#' Warn when the engine that was imported is not this package's version: the R package and the
+#' engine are released together (one version, `pyimportance.__version__`, which DESCRIPTION repeats).
+#' @noRd
+check_engine_version <- function(...) {
+  problem <- engine_version_problem(reticulate::import("pyimportance")$`__version__`,
+                                    as.character(utils::packageVersion("pyimportance")))
+  if (!is.null(problem)) {
+    warning(structure(class = c("pyimportance_version_warning", "warning", "condition"),
+                      list(message = problem, call = NULL)))
+  }
+}
+
+#' The message for an engine of another version than the R package, or NULL when they agree.
+#' @noRd
+engine_version_problem <- function(engine, package) {
+  if (identical(engine, package)) {
+    return(NULL)
+  }
+  paste0("the Python engine is pyimportance ", engine, " (", reticulate::py_config()$python,
+         "), but this R package is ", package, ": they must be the same version; ",
+         "install_pyimportance() installs the engine that came with this R package")
 }
 
 #' The error of a failed engine import, with what to do about it. reticulate calls
@@ -48,6 +80,11 @@ choose_python <- function() {
   requested <- Sys.getenv("PYIMPORTANCE_PYTHON", unset = "")
   if (nzchar(requested) && !nzchar(Sys.getenv("RETICULATE_PYTHON", unset = ""))) {
     reticulate::use_python(requested, required = TRUE)
+    return(invisible(TRUE))
+  }
+  if (!nzchar(requested) && !nzchar(Sys.getenv("RETICULATE_PYTHON", unset = "")) &&
+      reticulate::virtualenv_exists(ENVIRONMENT)) {
+    reticulate::use_virtualenv(ENVIRONMENT, required = FALSE)
     return(invisible(TRUE))
   }
   if (!nzchar(requested) && !nzchar(Sys.getenv("RETICULATE_PYTHON", unset = "")) &&
@@ -78,45 +115,4 @@ pyimportance_available <- function() {
       reticulate::py_has_attr(reticulate::import("pyimportance"), "perturbation_importance"),
     error = function(error) FALSE
   )
-}
-
-#' Install the Python engine
-#'
-#' Installs the Python package `pyimportance` (and, with `keras = TRUE`, the
-#' TensorFlow and Keras 3 that Keras models need) into a Python environment
-#' with [reticulate::py_install()].
-#'
-#' @param package What to install: a PyPI name with an optional version
-#'   specification (`"pyimportance==0.2.0"`), or a path to a source checkout
-#'   or a wheel.
-#' @param envname Name of (or path to) the virtualenv or conda environment to
-#'   install into; `NULL` uses reticulate's default (`"r-reticulate"`).
-#' @param method `"auto"`, `"virtualenv"` or `"conda"`: how to install; see
-#'   [reticulate::py_install()].
-#' @param keras Also install TensorFlow and Keras 3.
-#' @param ... Further arguments for [reticulate::py_install()], e.g.
-#'   `pip_options`.
-#' @return Whatever [reticulate::py_install()] returns, invisibly.
-#' @examples
-#' \dontrun{
-#' install_pyimportance()
-#' install_pyimportance("path/to/pyimportance", envname = "r-pyimportance")
-#' }
-#' @export
-install_pyimportance <- function(package = "pyimportance", envname = NULL,
-                                 method = c("auto", "virtualenv", "conda"),
-                                 keras = TRUE, ...) {
-  method <- match.arg(method)
-  if (!is.character(package) || length(package) != 1L || !nzchar(package)) {
-    stop("package must be a single PyPI name or path, got ", deparse(package), call. = FALSE)
-  }
-  if (dir.exists(package) || file.exists(package)) {
-    package <- normalizePath(package)
-  }
-  packages <- c(package, if (isTRUE(keras)) c("tensorflow", "keras>=3"))
-  if (utils::packageVersion("reticulate") < "1.36") {
-    # reticulate before 1.36 cannot load NumPy 2 ("incompatible NumPy binary version")
-    packages <- c(packages, "numpy<2", "pandas<3", "ml_dtypes<0.6")
-  }
-  invisible(reticulate::py_install(packages, envname = envname, method = method, pip = TRUE, ...))
 }
