@@ -74,20 +74,61 @@ def plot_heatmap(result, ax=None, output=None):
     return ax.figure
 
 
+def _heads(outputs) -> dict[str, list[str]]:
+    """The result's outputs by output head: ``"sales"``, or a head's columns ``"sales[0]"``, ``"sales[1]"``."""
+    heads: dict[str, list[str]] = {}
+    for label in outputs:
+        heads.setdefault(label.split("[", 1)[0], []).append(label)
+    return heads
+
+
 def plot_outputs(result, ax=None):
-    """Output x feature heatmap (``per_output=True``): which inputs drive which output or horizon."""
+    """Output x feature heatmap (``per_output=True``): which inputs drive which output or horizon.
+
+    Each output head gets its own panel and colour scale (heads have their own losses, so their
+    importances are in different units); the columns of one head share theirs.
+    """
     frame = result.to_frame(sort=False)
     features = list(dict.fromkeys(frame["feature"]))
-    outputs = list(result.output)
-    grid = frame.pivot(index="feature", columns="output", values="importance").loc[features, outputs]
-    ax = _axes(ax, (min(12, 2.5 + 0.45 * len(outputs)), 1.2 + 0.35 * len(features)))
+    heads = _heads(result.output)
+    grid = frame.pivot(index="feature", columns="output", values="importance").loc[features]
+    widths = [len(outputs) for outputs in heads.values()]
+    if len(heads) == 1:
+        ax = _axes(ax, (min(12, 2.5 + 0.45 * widths[0]), 1.2 + 0.35 * len(features)))
+        _output_panel(ax, grid[result.output], features, "output", _ylabel(result))
+        ax.set_title("Importance by output and feature")
+        return ax.figure
+    panels = _panels(ax, (min(14, 1.5 + 1.7 * len(heads) + 0.45 * sum(widths)), 1.4 + 0.35 * len(features)), widths)
+    for k, (panel, (head, outputs)) in enumerate(zip(panels, heads.items())):
+        _output_panel(panel, grid[outputs], features if k == 0 else [], None, None)
+        panel.set_title(head)
+    panels[0].figure.suptitle("Importance by output and feature (a colour scale per output)")
+    return panels[0].figure
+
+
+def _output_panel(ax, grid, features: list[str], xlabel: str | None, scale_label: str | None) -> None:
+    """One head's (or every output's) columns x features as a heatmap with its own colour bar."""
+    outputs = list(grid.columns)
     image = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
-    ax.set_yticks(range(len(features)), features)
-    ax.set_xticks(range(len(outputs)), outputs, rotation=45 if len(outputs) > 6 else 0, ha="right")
-    ax.set_xlabel("output")
-    ax.figure.colorbar(image, ax=ax, label=_ylabel(result))
-    ax.set_title("Importance by output and feature")
-    return ax.figure
+    ax.set_yticks(range(len(grid)), features)
+    several = len(outputs) > 1 or xlabel is not None
+    ax.set_xticks(range(len(outputs)) if several else [], outputs if several else [],
+                  rotation=45 if len(outputs) > 6 else 0, ha="right")
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    ax.figure.colorbar(image, ax=ax, label=scale_label)
+
+
+def _panels(ax, size, widths: list[int]) -> list:
+    """One axes per output head, side by side (in ``ax``'s place when given), as wide as its columns."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, axes = plt.subplots(1, len(widths), figsize=size, layout="constrained", width_ratios=widths)
+        return list(axes)
+    figure, place = ax.figure, ax.get_subplotspec().subgridspec(1, len(widths), width_ratios=widths)
+    ax.remove()
+    return [figure.add_subplot(place[0, k]) for k in range(len(widths))]
 
 
 def plot_importance(result, ax=None, output=None, **kwargs):

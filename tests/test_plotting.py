@@ -71,3 +71,36 @@ def test_result_of_a_real_run_plots():
     X = np.random.default_rng(0).normal(size=(30, 3, 2))
     result = perturbation_importance(lambda x: x[:, -1, 0], X, by="cell", n_repeats=2, random_state=0)
     assert result.plot().axes[0].images[0].get_array().shape == (2, 3)
+
+
+def _two_losses_result():
+    """Heads on very different scales: a 2-column regression head ("sales", mse ~1e4) and a log_loss head."""
+    X = np.random.default_rng(0).normal(size=(200, 4, 3))
+
+    def model(X):
+        return {"sales": 100 * X[:, -1, 1:3], "churn": 1 / (1 + np.exp(-3 * X[:, -1, 0]))}
+
+    y = {"churn": (X[:, -1, 0] > 0).astype(float), "sales": 100 * X[:, -1, 1:3] + 1}
+    return perturbation_importance(model, X, y, loss={"churn": "log_loss"}, per_output=True, method="permute",
+                                   random_state=0)
+
+
+def test_a_multi_output_heatmap_has_one_colour_scale_per_head():
+    result = _two_losses_result()
+    assert result.output == ["churn", "sales[0]", "sales[1]"]
+    figure = result.plot()
+    panels = [ax for ax in figure.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["churn", "sales"]
+    frame = result.to_frame().set_index(["output", "feature"])["importance"]
+    for ax, outputs in zip(panels, (["churn"], ["sales[0]", "sales[1]"])):
+        values = frame.loc[outputs].to_numpy()
+        assert ax.images[0].get_clim() == (values.min(), values.max())
+        assert ax.images[0].get_array().shape == (3, len(outputs))
+    assert panels[0].images[0].get_clim()[1] < 10 < panels[1].images[0].get_clim()[1]  # ~1 vs ~2e4
+
+
+def test_a_multi_output_heatmap_drawn_into_given_axes_takes_its_place():
+    figure, (left, right) = plt.subplots(1, 2)
+    _two_losses_result().plot(ax=right)
+    assert left in figure.axes and right not in figure.axes
+    assert len([ax for ax in figure.axes if ax.images]) == 2
