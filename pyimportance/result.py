@@ -11,12 +11,9 @@ import numpy as np
 
 from . import terms
 from .data.units import Unit
-from .stats.intervals import Intervals, level_text
+from .stats.intervals import INTERVAL_KINDS, Intervals, interval_text
 
-CI_DESCRIPTIONS = {
-    "data": f"{level_text()} interval for the population the rows come from (rows and perturbations)",
-    "repeats": f"{level_text()} t-interval over repeats, conditional on this data set",
-}
+CI_DESCRIPTIONS = {kind: interval_text(kind) for kind in INTERVAL_KINDS}
 
 
 @dataclass(frozen=True)
@@ -215,9 +212,8 @@ class ImportanceResult:
         lines = [
             f"Perturbation importance by {unit}: method {method}, {measure}, {repeats}, {self.n_rows_used} rows"
             + ("" if score == "prediction_change" else f"; baseline {shown}"),
-            f"Interval: {CI_DESCRIPTIONS.get(settings.get('ci'), settings.get('ci'))}"
-            + (f" (block length {settings['block_size_used']} rows)" if settings.get("block_size_used") else "")
-            + ("" if settings.get("ci_note") is None else f"; {settings['ci_note']}"),
+            # the interval the run reports (not the ci asked for), in the one wording of stats.intervals
+            f"Interval: {interval_text(self.intervals.method, self.intervals.block_size, settings.get('ci_note'))}",
         ]
         if settings.get("tolerance") is not None:
             status = "met" if self.converged else "not met (rows ran out)"

@@ -94,3 +94,27 @@ def test_repr_truncates_long_tables():
     text = repr(toy_result(np.arange(40, dtype=float).reshape(20, 2), names=names))
     assert len(text.splitlines()) == 3 + 15 + 1
     assert text.splitlines()[-1] == "... 5 more rows (use .to_frame())"
+
+
+def _one_number_mse(y_true, y_pred):
+    """A custom loss that returns one number for the whole batch (not per row)."""
+    return float(np.mean((np.asarray(y_true).ravel() - np.asarray(y_pred).ravel()) ** 2))
+
+
+@pytest.mark.parametrize(("rows", "options", "line"), [
+    (40, dict(block_size=4), "Interval: 95% interval for the population the rows come from (rows and perturbations) "
+                             "(block length 4 rows)"),
+    (40, dict(ci="repeats"), "Interval: 95% t-interval over repeats, conditional on this data set"),
+    (40, dict(loss=_one_number_mse), "Interval: 95% t-interval over repeats, conditional on this data set; the loss is "
+                                     "not a mean over rows (custom callable or several rmse heads): interval over repeats"),
+    (40, dict(method="zero", ci="repeats"), "Interval: none; deterministic method: no interval over repeats"),
+    (2, {}, "Interval: none; fewer than 3 rows: no interval"),
+])
+def test_the_interval_line_describes_the_interval_the_run_reports(rows, options, line, recwarn):
+    from pyimportance import perturbation_importance
+
+    X = np.random.default_rng(4).normal(size=(rows, 3))
+    options = {"method": "permute", **options}
+    result = perturbation_importance(lambda x: x[:, 0] - x[:, 1], X, X[:, 0], n_repeats=3, random_state=0, **options)
+    assert result.summary().splitlines()[1] == line
+    assert sum(line.count(kind) for kind in ("for the population", "t-interval over repeats", "none;")) == 1

@@ -121,6 +121,32 @@ def level_text(confidence: float = CONFIDENCE) -> str:
     return f"{confidence:.0%}"
 
 
+#: What each kind of interval is about, in words (after the level).
+INTERVAL_KINDS = {
+    "data": "interval for the population the rows come from (rows and perturbations)",
+    "repeats": "t-interval over repeats, conditional on this data set",
+}
+
+
+def interval_text(kind: str, block_size: int | None = None, note: str | None = None,
+                  confidence: float = CONFIDENCE) -> str:
+    """The one description of the interval a run reports (``Intervals.method``), with why where it is not the
+    ``ci`` asked for: the ``Interval:`` line that Python, R and the command line print, and the report's text.
+
+    >>> interval_text("data", 4)
+    '95% interval for the population the rows come from (rows and perturbations) (block length 4 rows)'
+    >>> interval_text("none", note="deterministic method: no interval over repeats")
+    'none; deterministic method: no interval over repeats'
+    """
+    if kind in INTERVAL_KINDS:
+        text = f"{level_text(confidence)} {INTERVAL_KINDS[kind]}"
+        if kind == "data" and block_size:
+            text += f" (block length {block_size} rows)"
+    else:
+        text = "none"
+    return text if note is None else f"{text}; {note}"
+
+
 @dataclass(frozen=True)
 class Intervals:
     """Standard errors, confidence intervals and one-sided p-values of the importances.
@@ -140,7 +166,8 @@ class Intervals:
     block_size : int or None
         Rows per bootstrap block of the data interval (None for the repeats interval).
     method : str
-        ``"data"`` or ``"repeats"``.
+        ``"data"``, ``"repeats"`` or ``"none"`` (no interval: a deterministic method without a data
+        interval, or fewer than :data:`MIN_ROWS` rows); :func:`interval_text` describes each.
     """
 
     std_error: np.ndarray
@@ -348,9 +375,10 @@ def warn_if_too_few_rows(n_rows: int, stacklevel: int = 3) -> None:
 
 
 def _without_intervals(intervals: Intervals) -> Intervals:
-    """The same kind of intervals with every standard error, bound and p-value NaN."""
+    """No intervals (method ``"none"``): every standard error, bound and p-value NaN."""
     nan = np.full(np.shape(intervals.ci_low), np.nan)
-    return replace(intervals, std_error=nan, ci_low=nan.copy(), ci_high=nan.copy(), p_value=nan.copy())
+    return replace(intervals, std_error=nan, ci_low=nan.copy(), ci_high=nan.copy(), p_value=nan.copy(),
+                   block_size=None, method="none")
 
 
 def run_intervals(importances: np.ndarray, statistics: RowStatistics | None, aggregates: Sequence[str], ci: str,

@@ -286,4 +286,4 @@ def test_run_intervals_follows_the_minimum_for_every_kind():
     for rows, expected_note in ((MIN_ROWS - 1, "fewer than 3 rows: no interval"), (MIN_ROWS, None)):
         intervals, note = run_intervals(importances, None, ["mean", "mean"], "repeats", None, None, False, n_rows=rows)
         assert note == expected_note and np.isnan(intervals.ci_low).all() == (rows < MIN_ROWS)
-        assert intervals.method == "repeats"
+        assert intervals.method == ("none" if rows < MIN_ROWS else "repeats")
