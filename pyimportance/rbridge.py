@@ -38,7 +38,7 @@ except ImportError as error:  # pragma: no cover - exercised only without rpy2
 from . import rlayer
 from .rlayer import RCondition, RError, RValue
 
-__all__ = ["RError", "as_r_value", "from_r_value", "perturbation_importance"]
+__all__ = ["RError", "as_r_value", "from_r_value", "perturbation_importance", "shapley_importance"]
 
 _NUMPY = ro.default_converter + numpy2ri.converter
 _ATOMIC = ("double", "integer", "logical", "character")
@@ -213,7 +213,31 @@ def perturbation_importance(model, x, y=None, **arguments):
     >>> list(frame.rx2("feature"))[0]
     'a'
     """
+    return _call_r_layer(rlayer.perturbation_importance, model, x, y, arguments)
+
+
+def shapley_importance(model, x, y=None, **arguments):
+    """The R package's ``shapley_importance()`` for R objects held in Python (rpy2).
+
+    Arguments and result as :func:`perturbation_importance`'s, with those of Shapley importance
+    (``n_repeats``: unit orders per row, ``n_draws``; no ``method``); the data frame also has the
+    attributes ``total``, ``total_ci_low`` and ``total_ci_high`` (v(all units)).
+
+    Examples
+    --------
+    >>> import rpy2.robjects as ro
+    >>> x = ro.r("matrix(rnorm(800), 400, 2, dimnames = list(NULL, c('a', 'b')))")
+    >>> model = ro.r("function(x) x[, 'a'] * x[, 'b']")
+    >>> frame = shapley_importance(model, x, model(x), seed=0)
+    >>> sorted(frame.rx2("feature"))
+    ['a', 'b']
+    """
+    return _call_r_layer(rlayer.shapley_importance, model, x, y, arguments)
+
+
+def _call_r_layer(function, model, x, y, arguments):
+    """``function`` of :mod:`pyimportance.rlayer` with the R objects mirrored, its frame made R again."""
     converted = {name: as_r_value(value) for name, value in arguments.items()}
-    frame = rlayer.perturbation_importance(as_r_value(model), as_r_value(x), as_r_value(y), **converted)
+    frame = function(as_r_value(model), as_r_value(x), as_r_value(y), **converted)
     with localconverter(ro.default_converter):
         return from_r_value(frame)

@@ -10,7 +10,7 @@ only what has to happen in its own language:
    function into an :class:`RValue` of type ``"function"`` whose ``function`` calls the R
    function with :class:`RValue` arguments and returns an :class:`RValue` (or an
    :class:`RCondition` when R signalled an error or an interrupt);
-2. call :func:`perturbation_importance` here;
+2. call :func:`perturbation_importance` (or :func:`shapley_importance`) here;
 3. turn the :class:`RValue` that comes back (a data frame with its attributes) into R.
 
 Everything between is here: the R argument names (``x``, ``seed``) and their types, checked
@@ -46,9 +46,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .. import terms
 from ..api import perturbation_importance as _engine_importance
-from .arguments import ARGUMENTS, Argument, engine_options
+from ..shapley import ShapleyResult
+from ..shapley import shapley_importance as _engine_shapley
+from .arguments import ARGUMENTS, SHAPLEY_ARGUMENTS, Argument, engine_options
 from .data import as_inputs, as_targets, dress_with_names
 from .errors import CONDITION_CLASSES, RArgumentError, RError, RFunctionError, as_r_error, condition_classes, r_message
 from .frame import as_r_setting, result_frame, unit_label
@@ -62,8 +66,8 @@ for _public in (RValue, RCondition, RError, RArgumentError, RFunctionError):
 __all__ = [
     "ARGUMENTS", "CONDITION_CLASSES", "Argument", "RArgumentError", "RCondition", "RError", "RFunctionError",
     "RValue", "as_inputs", "as_r_error", "as_r_setting", "as_targets", "call_from_r", "condition_classes",
-    "describe", "engine_options", "perturbation_importance", "r_loss", "r_message", "r_method", "r_model",
-    "result_frame", "unit_label",
+    "SHAPLEY_ARGUMENTS", "describe", "engine_options", "perturbation_importance", "r_loss", "r_message",
+    "r_method", "r_model", "result_frame", "shapley_importance", "unit_label",
 ]
 
 
@@ -79,15 +83,29 @@ def _check_executor(model, arguments: Mapping[str, Any]) -> None:
 
 
 def perturbation_importance(model, x, y=None, **arguments) -> RValue:
-    """:func:`pyimportance.perturbation_importance` called with R's values, returning R's frame.
+    """:func:`pyimportance.perturbation_importance` called with R's values, returning R's frame (see
+    :func:`_call_engine`)."""
+    return _call_engine(_engine_importance, ARGUMENTS, model, x, y, arguments)
+
+
+def shapley_importance(model, x, y=None, **arguments) -> RValue:
+    """:func:`pyimportance.shapley_importance` called with R's values, returning R's frame (see
+    :func:`_call_engine`), with the attributes ``total``, ``total_ci_low`` and ``total_ci_high``
+    (v(all units), one per output)."""
+    return _call_engine(_engine_shapley, SHAPLEY_ARGUMENTS, model, x, y, arguments)
+
+
+def _call_engine(engine, table, model, x, y, arguments: Mapping[str, Any]) -> RValue:
+    """``engine`` (one of the public functions) called with R's values, returning R's frame.
 
     Parameters
     ----------
     model : RValue of type "function", or a Python model
     x : RValue (array, matrix, data frame, or a list of them), or a Python array
     y : RValue (vector, factor, matrix, data frame, or a list of them), Python array or None
-    **arguments
-        The other arguments under their R names (:data:`ARGUMENTS`), as RValues or Python values.
+    arguments
+        The other arguments under their R names (``table``: :data:`ARGUMENTS` or
+        :data:`SHAPLEY_ARGUMENTS`), as RValues or Python values.
 
     Returns
     -------
@@ -102,7 +120,7 @@ def perturbation_importance(model, x, y=None, **arguments) -> RValue:
     with terms.speaking(terms.R):
         try:
             _check_executor(model, arguments)
-            options = engine_options(arguments)
+            options = engine_options(arguments, table)
             inputs = as_inputs(x)
             targets, classes = as_targets(y)
             if is_r_function(model):
@@ -114,16 +132,23 @@ def perturbation_importance(model, x, y=None, **arguments) -> RValue:
                 )
             if options.get("feature_names") is None and inputs.feature_names is not None:
                 options["feature_names"] = inputs.feature_names
-            result = _engine_importance(model, inputs.values, targets, **options)
-            return result_frame(result, classes)
+            result = engine(model, inputs.values, targets, **options)
+            frame = result_frame(result, classes)
+            if isinstance(result, ShapleyResult):
+                for name in ("total", "total_ci_low", "total_ci_high"):
+                    frame.attributes[name] = as_r_setting(np.atleast_1d(getattr(result, name)).astype(np.float64))
+            return frame
         except Exception as error:  # KeyboardInterrupt (BaseException) stays an interrupt
             raise as_r_error(error) from error
 
 
-def call_from_r(model, x, y=None, arguments: Mapping[str, Any] | None = None) -> RValue | RCondition:
-    """:func:`perturbation_importance` for a binding that cannot catch Python exceptions by type
-    (reticulate): an error comes back as an :class:`RCondition` with its classes."""
+def call_from_r(model, x, y=None, arguments: Mapping[str, Any] | None = None,
+                estimator: str = "perturbation") -> RValue | RCondition:
+    """:func:`perturbation_importance` (or, with ``estimator="shapley"``, :func:`shapley_importance`) for a
+    binding that cannot catch Python exceptions by type (reticulate): an error comes back as an
+    :class:`RCondition` with its classes."""
+    function = shapley_importance if estimator == "shapley" else perturbation_importance
     try:
-        return perturbation_importance(model, x, y, **dict(arguments or {}))
+        return function(model, x, y, **dict(arguments or {}))
     except RError as error:
         return RCondition("error", error.message, error.classes, error.python_type)

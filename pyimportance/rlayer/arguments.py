@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import terms
+from ..settings import SHAPLEY_SETTINGS
 from .data import as_inputs
 from .errors import RArgumentError
 from .functions import r_learner, r_loss, r_method
@@ -233,14 +234,22 @@ ARGUMENTS: tuple[Argument, ...] = (
 
 BY_R_NAME = {argument.r_name: argument for argument in ARGUMENTS}
 
+#: The arguments of R's ``shapley_importance()`` after ``y``: those of the table above that it shares
+#: (:data:`pyimportance.settings.SHAPLEY_SETTINGS`), and its own.
+SHAPLEY_ARGUMENTS: tuple[Argument, ...] = tuple(
+    argument for argument in ARGUMENTS
+    if argument.engine_name in {setting.name for setting in SHAPLEY_SETTINGS if setting.in_r}
+) + (Argument("n_draws", as_whole_number),)
 
-def engine_options(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine's keyword arguments for the R arguments given (R names, R values)."""
+
+def engine_options(arguments: Mapping[str, Any], table: Sequence[Argument] = ARGUMENTS) -> dict[str, Any]:
+    """The engine's keyword arguments for the R arguments given (R names, R values), from ``table``."""
+    by_r_name = BY_R_NAME if table is ARGUMENTS else {argument.r_name: argument for argument in table}
     options = {}
     for r_name, value in arguments.items():
-        argument = BY_R_NAME.get(r_name)
+        argument = by_r_name.get(r_name)
         if argument is None:
-            renamed = next((known.r_name for known in ARGUMENTS if known.engine_name == r_name), None)
+            renamed = next((known.r_name for known in table if known.engine_name == r_name), None)
             hint = f" (the R name is {renamed})" if renamed else ""
             raise RArgumentError(f"unused argument {r_name}{hint}")
         options[argument.engine_name] = argument.convert(r_name, value)

@@ -66,13 +66,20 @@ CALLS = {
     "padding": ("padded_model", "padded", None, {"mask_value": "-1", "method": '"permute"', "n_repeats": "2",
                                                  "seed": "13"}),
     "keras_loss_name": ("model", "x", "y", {"loss": '"Mean_Absolute_Error"', "n_repeats": "2", "seed": "14"}),
+    # shapley_importance(): the calls whose names start with "shapley"
+    "shapley_cell": ("model", "x", "y", {"by": '"cell"', "n_draws": "3", "seed": "15"}),
+    "shapley_inputs": ("inputs_model", "inputs", None, {"n_repeats": "4", "seed": "16", "tolerance": "0.5"}),
 }
+
+
+def _function(name: str) -> str:
+    return "shapley_importance" if name.startswith("shapley") else "perturbation_importance"
 
 
 def _r_call(name: str) -> str:
     model, x, y, arguments = CALLS[name]
     parts = [model, x] + ([f"y = {y}"] if y else []) + [f"{key} = {value}" for key, value in arguments.items()]
-    return f"frames[[{name!r}]] <- perturbation_importance({', '.join(parts)}, progress = FALSE)"
+    return f"frames[[{name!r}]] <- {_function(name)}({', '.join(parts)}, progress = FALSE)"
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +125,8 @@ def test_the_r_package_and_the_rpy2_layer_return_identical_frames(r_package_fram
     ro = r_objects
     model, x, y, arguments = CALLS[name]
     values = {key: ro.r[value] if value in ro.globalenv else ro.r(value) for key, value in arguments.items()}
-    through_rpy2 = rbridge.perturbation_importance(ro.r[model], ro.r[x], None if y is None else ro.r[y],
-                                                   progress=False, **values)
+    through_rpy2 = getattr(rbridge, _function(name))(ro.r[model], ro.r[x], None if y is None else ro.r[y],
+                                                     progress=False, **values)
     through_package = r_package_frames.rx2(name)
     assert bool(ro.baseenv["identical"](through_package, through_rpy2)[0]), (
         "\n".join(ro.r("function(a, b) capture.output(str(a), str(b), all.equal(a, b))")(through_package,

@@ -1,0 +1,50 @@
+# shapley_importance(): Shapley global importance from R, on the same engine, arguments and data frame
+# as perturbation_importance().
+
+test_that("the product of two inputs gets half the explained loss each, the values adding up to the total", {
+  skip_if_no_python()
+  set.seed(2)
+  x <- matrix(rnorm(3000 * 2), 3000, 2, dimnames = list(NULL, c("a", "b")))
+  model <- function(x) x[, "a"] * x[, "b"]
+  result <- shapley_importance(model, x, model(x), n_draws = 2L, seed = 1)
+  expect_s3_class(result, "pyimportance_result")
+  expect_setequal(result$feature, c("a", "b"))
+  expect_equal(result$importance, c(0.5, 0.5), tolerance = 0.16)
+  expect_equal(sum(result$importance), attr(result, "total"), tolerance = 1e-10)
+  expect_true(attr(result, "total_ci_low") < attr(result, "total"))
+  expect_true(attr(result, "total") < attr(result, "total_ci_high"))
+  expect_match(attr(result, "summary")[1], "^Shapley importance \\(SAGE\\) by feature: marginal imputation, 2 draws")
+  expect_identical(attr(result, "settings")$n_draws, 2L)
+  expect_identical(attr(result, "settings")$seed, 1L)
+})
+
+test_that("a Keras LSTM built from R gets cell values with 1-based time steps, the same numbers for the same seed", {
+  skip_if_no_python()
+  x <- signal_x(n = 120L, timesteps = 4L)
+  keras <- reticulate::import("keras")
+  keras$utils$set_random_seed(2L)
+  model <- keras$Sequential(list(keras$Input(shape = list(4L, 3L)), keras$layers$LSTM(4L), keras$layers$Dense(1L)))
+  y <- x[, 4, 1] + 0.3 * x[, 4, 2]
+  cells <- shapley_importance(model, x, y, by = "cell", n_draws = 4L, seed = 3)
+  expect_identical(nrow(cells), 12L)
+  expect_setequal(cells$timestep, 1:4)
+  expect_equal(sum(cells$importance), attr(cells, "total"), tolerance = 1e-8)
+  again <- shapley_importance(model, x, y, by = "cell", n_draws = 4L, seed = 3)
+  expect_identical(attr(again, "importances"), attr(cells, "importances"))
+})
+
+test_that("its arguments are the settings table's under R's names, and a wrong one is named in R's terms", {
+  skip_if_no_python()
+  settings <- reticulate::import("pyimportance.settings")
+  terms <- reticulate::import("pyimportance.terms")
+  offered <- Filter(function(setting) setting$in_r, settings$SHAPLEY_SETTINGS)
+  r_names <- vapply(offered, function(setting) terms$R$name_of(setting$name), character(1))
+  expect_identical(sort(names(formals(shapley_importance))), sort(r_names))
+  expect_identical(formals(shapley_importance)$n_draws, 8)
+  x <- matrix(rnorm(100), 50, 2)
+  expect_error(shapley_importance(function(x) x[, 1], x, x[, 1], n_draws = 1),
+               "n_draws must be at least 2 \\(the bias of the average is removed with its draws\\), got 1",
+               class = "pyimportance_argument_error")
+  expect_error(shapley_importance(function(x) x[, 1], x, x[, 1], by = "cell"),
+               'by = "cell" needs 3D x', class = "pyimportance_argument_error")
+})
