@@ -179,3 +179,25 @@ test_that("a per-output result plots as an output x feature heatmap, or one pane
   by_step <- perturbation_importance(heads, x, y, per_output = TRUE, by = "timestep", n_repeats = 2, seed = 1)
   expect_s3_class(ggplot2::autoplot(by_step)$facet, "FacetWrap")
 })
+
+test_that("the header's interval line is the interval the run reports, for every kind", {
+  skip_if_no_python()
+  x <- signal_x(n = 60L)
+  y <- 3 * x[, 10, 1]
+  model <- function(x) 3 * x[, 10, 1] + x[, 10, 2]
+  one_number <- function(y_true, y_pred) mean((y_true - y_pred)^2)
+  line <- function(..., method = "permute") {
+    result <- suppressWarnings(perturbation_importance(model, x, y, method = method, n_repeats = 3, seed = 1, ...))
+    expect_identical(capture.output(print(result))[2], attr(result, "summary")[2])
+    attr(result, "summary")[2]
+  }
+  expect_identical(line(loss = one_number),
+                   paste("Interval: 95% t-interval over repeats, conditional on this data set; the loss is not a mean",
+                         "over rows (custom callable or several rmse heads): interval over repeats"))
+  expect_identical(line(block_size = 5),
+                   paste("Interval: 95% interval for the population the rows come from (rows and perturbations)",
+                         "(block length 5 rows)"))
+  expect_identical(line(ci = "repeats"), "Interval: 95% t-interval over repeats, conditional on this data set")
+  expect_identical(line(method = "zero", ci = "repeats"), "Interval: none; deterministic method: no interval over repeats")
+  expect_identical(line(max_samples = 2), "Interval: none; fewer than 3 rows: no interval")
+})
