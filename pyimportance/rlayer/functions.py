@@ -30,10 +30,13 @@ def na_count(value: RValue) -> int:
 
 
 def _model_output(value, n_rows: int) -> Any:
-    """What an R model returned, as predictions: a vector, matrix, data frame, or a list of them (heads)."""
+    """What an R model returned, as predictions: a vector, matrix, data frame, or a list of them (heads; a named
+    list's heads are known by its names, as a Keras model's named outputs are)."""
     if not isinstance(value, RValue):
         return value
     if value.type == "list":
+        if value.names is not None and all(value.names) and len(set(value.names)) == len(value.names):
+            return {name: _model_output(item, n_rows) for name, item in zip(value.names, value.items)}
         return [_model_output(item, n_rows) for item in value.items]
     if value.type == "data.frame":
         bad = [item for item in value.items if not (isinstance(item, RValue) and item.type in NUMERIC_TYPES)]

@@ -2,7 +2,7 @@
 # repeats as an attribute) is built by the engine's R layer, pyimportance.rlayer; so is the
 # header print() shows (attribute "summary": the engine's summary lines, in R's terms).
 
-utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep", "output"))
+utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep", "output", "fill_value", "head"))
 
 #' @export
 print.pyimportance_result <- function(x, ..., n = 20L) {
@@ -61,8 +61,10 @@ as.data.frame.pyimportance_result <- function(x, ...) {
 #' Bars with 95% intervals, most important on top (`by = "feature"`); a line
 #' over time steps with its interval band (`by = "timestep"`); a heatmap of
 #' time step x feature (`by = "cell"`). With `per_output = TRUE`, an output x
-#' feature heatmap (`by = "feature"`), else one panel per output. Returns a ggplot, so layers and themes
-#' can be added with `+`.
+#' feature heatmap (`by = "feature"`), else one panel per output. With several
+#' output heads each head is its own panel and its colours are scaled to its own
+#' largest importance (heads have their own losses, in other units). Returns a
+#' ggplot, so layers and themes can be added with `+`.
 #'
 #' @param object,x A `pyimportance_result` from [perturbation_importance()].
 #' @param top Show at most this many units (bars only).
@@ -84,7 +86,7 @@ autoplot.pyimportance_result <- function(object, top = 30L, ...) {
     return(plot_outputs(frame, title))
   }
   plot <- switch(settings$by,
-    cell = plot_cells(frame[!is.na(frame$timestep), , drop = FALSE], settings, title),
+    cell = plot_cells(per_head_fill(frame[!is.na(frame$timestep), , drop = FALSE]), settings, title),
     timestep = plot_timesteps(frame[!is.na(frame$timestep), , drop = FALSE], title),
     plot_bars(utils::head(frame, top), title, level_text(object))
   )
@@ -94,12 +96,34 @@ autoplot.pyimportance_result <- function(object, top = 30L, ...) {
 #' Output x feature heatmap (`per_output = TRUE`): which inputs drive which output.
 #' @noRd
 plot_outputs <- function(frame, title) {
+  frame <- per_head_fill(frame)
   frame$feature <- factor(frame$feature, levels = rev(unique(frame$feature)))
   frame$output <- factor(frame$output, levels = unique(frame$output))
-  ggplot2::ggplot(frame, ggplot2::aes(x = output, y = feature, fill = importance)) +
+  plot <- ggplot2::ggplot(frame, ggplot2::aes(x = output, y = feature, fill = fill_value)) +
     ggplot2::geom_tile() +
-    ggplot2::scale_fill_viridis_c() +
+    ggplot2::scale_fill_viridis_c(name = attr(frame, "fill_name")) +
     ggplot2::labs(title = title, x = "output", y = NULL)
+  if (length(unique(frame$head)) > 1L) {
+    plot <- plot + ggplot2::facet_grid(~head, scales = "free_x", space = "free_x")
+  }
+  plot
+}
+
+#' The colour of each row: its importance, or with several output heads its
+#' importance over its head's largest absolute importance (a scale per head).
+#' Adds the columns `head` (the output's head: `"sales"` for `"sales[1]"`) and
+#' `fill_value`, and the attribute `fill_name` (the legend's title).
+#' @noRd
+per_head_fill <- function(frame) {
+  frame$head <- if ("output" %in% names(frame)) sub("\\[.*$", "", frame$output) else "output"
+  frame$fill_value <- frame$importance
+  attr(frame, "fill_name") <- "importance"
+  if (length(unique(frame$head)) > 1L) {
+    largest <- stats::ave(abs(frame$importance), frame$head, FUN = function(v) max(v, na.rm = TRUE))
+    frame$fill_value <- ifelse(largest > 0, frame$importance / largest, 0)
+    attr(frame, "fill_name") <- "importance /\nhead's largest"
+  }
+  frame
 }
 
 #' @rdname autoplot.pyimportance_result
@@ -134,10 +158,10 @@ plot_timesteps <- function(frame, title) {
 plot_cells <- function(frame, settings, title) {
   levels <- if (!is.null(settings$groups)) names(settings$groups) else unlist(settings$feature_names)
   frame$feature <- factor(frame$feature, levels = rev(unique(c(levels, frame$feature))))
-  ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = importance)) +
+  ggplot2::ggplot(frame, ggplot2::aes(x = timestep, y = feature, fill = fill_value)) +
     ggplot2::geom_tile() +
     # viridis keeps cells at or below 0 visible (a white low end would hide them)
-    ggplot2::scale_fill_viridis_c() +
+    ggplot2::scale_fill_viridis_c(name = attr(frame, "fill_name")) +
     ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
     ggplot2::labs(title = title, x = "time step", y = NULL)
 }
