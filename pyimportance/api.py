@@ -31,7 +31,7 @@ from .data.check_x import check_X
 from .data.check_y import check_y
 from .data.inputs import Inputs
 from .data.padding import with_masks
-from .data.rows import check_max_samples, evaluated_rows
+from .data.rows import check_max_samples, evaluated_rows, subsample_rows
 from .data.units import BY_CHOICES, build_units, check_units
 from .engine.plan import Plan
 from .engine.progress import Progress
@@ -229,6 +229,7 @@ def perturbation_importance(
 
     # plan: the evaluated rows, the units and every job's perturbation, fixed by the seed
     n_rows = check_max_samples(max_samples, inputs.n_samples)
+    row_positions = subsample_rows(inputs.n_samples, n_rows, root)
     inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
     warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
     warn_if_too_few_rows(inputs.n_samples)
@@ -280,4 +281,7 @@ def perturbation_importance(
         n_rows_used=outcome.rows_used,
         converged=outcome.converged,
         precision=outcome.precision,
+        row_statistics=outcome.row_statistics,
+        row_note=outcome.row_note,
+        row_index=x_index[row_positions] if x_index is not None else row_positions,
     )

@@ -144,3 +144,38 @@ def plot_importance(result, ax=None, output=None, **kwargs):
     if result.by == "timestep":
         return plot_timesteps(result, ax=ax, output=output)
     return plot_bars(result, ax=ax, output=output, **kwargs)
+
+
+def _unit_label(unit) -> str:
+    """A unit as a legend names it: the feature (or group), with its 0-based time step."""
+    return unit.feature if unit.timestep is None else f"{unit.feature}@t{unit.timestep}"
+
+
+def plot_row_importances(result, units=None, ax=None, output: int = 0):
+    """Each chosen unit's row importances over the rows (data order: over time for windows), smoothed.
+
+    ``units``: unit positions or labels (``"x1"``, ``"x1@t3"``); default the 5 most important.
+    The thin line is every row's value, the thick one its moving average over 2% of the rows.
+    """
+    values = result.row_importances.reshape(len(result.row_index), len(result.units), -1)[:, :, output]
+    labels = [_unit_label(unit) for unit in result.units]
+    if units is None:
+        chosen = [int(u) for u in result.ranking[:5]]
+    else:
+        chosen = [labels.index(u) if isinstance(u, str) else int(u) for u in units]
+    ax = _axes(ax, (8, 3.5))
+    index = np.asarray(result.row_index)
+    positions = index if np.issubdtype(index.dtype, np.number) or np.issubdtype(index.dtype, np.datetime64) else (
+        np.arange(len(index)))
+    window = max(1, len(index) // 50)
+    for unit in chosen:
+        line = ax.plot(positions, values[:, unit], linewidth=0.5, alpha=0.35)[0]
+        filled = np.nan_to_num(values[:, unit])
+        smooth = np.convolve(filled, np.ones(window) / window, mode="same")
+        ax.plot(positions, smooth, color=line.get_color(), linewidth=1.8, label=labels[unit])
+    ax.axhline(0.0, color="#777777", linewidth=0.8)
+    ax.set_xlabel(str(getattr(result.row_index, "name", None) or "row"))
+    ax.set_ylabel(_ylabel(result))
+    ax.set_title("Importance over the rows")
+    ax.legend(loc="best", fontsize="small")
+    return ax.figure

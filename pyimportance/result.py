@@ -11,6 +11,7 @@ import numpy as np
 
 from . import terms
 from .data.units import Unit
+from .stats.accumulator import RowStatistics
 from .stats.intervals import INTERVAL_KINDS, Intervals, interval_text
 
 CI_DESCRIPTIONS = {kind: interval_text(kind) for kind in INTERVAL_KINDS}
@@ -44,6 +45,9 @@ class ImportanceResult:
         was met before the rows ran out (None without ``tolerance``).
     settings : dict
         The options the run used (method, scale, loss, by, n_repeats, random_state, ci, ...).
+    row_importances : ndarray of shape (n_rows, n_units), or (n_rows, n_units, n_outputs)
+        Each evaluated row's share of the importance; its mean over the rows is
+        ``importances_mean`` (:mod:`pyimportance.stats.row_values`). ``row_index`` labels the rows.
     """
 
     importances_all: np.ndarray  # (n_units, n_repeats, n_outputs)
@@ -55,6 +59,9 @@ class ImportanceResult:
     n_rows_used: int = 0
     converged: bool | None = None
     precision: float | None = None
+    row_statistics: RowStatistics | None = field(default=None, repr=False)  # per-row sums (row_importances)
+    row_note: str | None = None  # why there are no row importances
+    row_index: Any = None  # the evaluated rows' labels: X's DataFrame index, else their 0-based positions
 
     # ------------------------------------------------------------------ numbers
 
@@ -136,6 +143,47 @@ class ImportanceResult:
         return list(self.outputs)
 
     @property
+    def row_importances(self) -> np.ndarray:
+        """Each evaluated row's importance, (n_rows, n_units) or (n_rows, n_units, n_outputs); NaN: not evaluated.
+
+        For losses that are means over rows, with ``ci="data"``; the mean over the evaluated rows
+        is ``importances_mean`` (to rounding). A row's value combines what it lost as a recipient
+        of other rows' values and what it cost as a donor, as the data interval counts them
+        (:mod:`pyimportance.stats.row_values`, which also says what they cost in memory).
+
+        Raises
+        ------
+        ValueError
+            Why there are none: rmse, a custom loss that gives one number, ``ci="repeats"``, or too many values.
+        """
+        from .stats.row_values import row_importances
+
+        if self.row_statistics is None:
+            raise ValueError(self.row_note or "this result has no row importances")
+        values = row_importances(self.row_statistics)
+        return values[:, :, 0] if values.shape[2] == 1 and not self.per_output else values
+
+    def selected(self, alpha: float = 0.05, control: str = "fdr") -> np.ndarray:
+        """Which units are important at level ``alpha``: a bool array like ``importances_mean``.
+
+        ``control="fdr"``: the false discovery rate, by Benjamini-Hochberg (``p_adjusted <= alpha``);
+        ``"fwer"``: the family-wise error rate, by Holm. One family: every unit (and output) of the
+        run; units without a p-value are never selected.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from pyimportance import perturbation_importance
+        >>> X = np.random.default_rng(0).normal(size=(300, 3))
+        >>> result = perturbation_importance(lambda x: x[:, 0], X, X[:, 0], method="permute", random_state=0)
+        >>> result.selected().tolist()
+        [True, False, False]
+        """
+        from .stats.selection import selected
+
+        return self._shaped(selected(self.intervals.p_value, alpha, control))
+
+    @property
     def ranking(self) -> np.ndarray:
         """Unit indices by decreasing mean importance (ties keep unit order; NaN last); first output."""
         means = self.importances_all.mean(axis=1)[:, 0]
@@ -143,13 +191,20 @@ class ImportanceResult:
 
     # ------------------------------------------------------------------ views
 
-    def to_frame(self, sort: bool = True):
+    def to_frame(self, sort: bool = True, rows: bool = False):
         """Tidy :class:`pandas.DataFrame`, one row per unit (and output with ``per_output``).
 
         Columns: ``feature``, [``timestep``,] [``output``,] ``importance``, ``std``, ``ci_low``,
         ``ci_high``, ``p_value``, ``p_adjusted``; sorted by decreasing importance unless ``sort=False``.
+        ``rows=True``: the :attr:`row_importances` in long form instead, one line per evaluated row
+        and unit (and output): ``row`` (the row's label in ``X``'s index, else its 0-based
+        position), ``feature``, [``timestep``,] [``output``,] ``importance``; units in the run's
+        order, rows in the data's order within each.
         """
         import pandas as pd
+
+        if rows:
+            return self._row_frame()
 
         n_units, n_outputs = len(self.units), len(self.outputs)
         unit_index = np.repeat(np.arange(n_units), n_outputs)
@@ -181,6 +236,27 @@ class ImportanceResult:
             order = np.argsort(-frame["importance"].to_numpy(), kind="stable")
             frame = frame.iloc[order].reset_index(drop=True)
         return frame
+
+    def _row_frame(self):
+        """:meth:`to_frame` with ``rows=True``."""
+        values = self.row_importances.reshape(len(self.row_index), len(self.units), -1)  # rows, units, outputs
+        units = self.to_frame(sort=False).drop(
+            columns=["importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"])
+        per_entry = values.transpose(1, 2, 0).reshape(len(units), -1)  # (units x outputs), rows
+        evaluated = ~np.isnan(per_entry)
+        counts = evaluated.sum(axis=1)
+        frame = units.loc[np.repeat(units.index, counts)].reset_index(drop=True)
+        labels = np.asarray(self.row_index)
+        frame.insert(0, "row", np.concatenate([labels[mask] for mask in evaluated]) if len(units) else labels[:0])
+        frame["importance"] = per_entry[evaluated]
+        return frame
+
+    def plot_rows(self, units=None, ax=None):
+        """Matplotlib figure: the row importances of ``units`` (labels; default the 5 most important) over
+        the rows, in the data's order (over time for the windows of one series), with their mean."""
+        from .plotting import plot_row_importances
+
+        return plot_row_importances(self, units=units, ax=ax)
 
     def plot(self, ax=None, **kwargs):
         """Matplotlib figure: bars with 95% intervals, a line over time steps, or a heatmap."""
@@ -222,7 +298,21 @@ class ImportanceResult:
                 f"{self.precision if self.precision is not None else float('nan'):.3g} after {self.n_rows_used} of "
                 f"{settings.get('n_samples')} rows"
             )
+        lines.extend(self._selection_line())
         return "\n".join(lines)
+
+    def _selection_line(self) -> list[str]:
+        """"N of M features selected at 5% FDR", or nothing where no unit has a p-value."""
+        tested = int(np.isfinite(self.intervals.p_value).sum())
+        if tested == 0:
+            return []
+        plural = {"feature": "features", "timestep": "time steps", "cell": "cells"}.get(self.by, "units")
+        if self.settings.get("groups") and self.by == "feature":
+            plural = "groups"
+        if self.per_output and len(self.outputs) > 1:
+            plural += " x outputs"
+        count = int(np.sum(self.selected(0.05, "fdr")))
+        return [f"{count} of {tested} {plural} selected at 5% FDR (Benjamini-Hochberg)"]
 
     def __repr__(self) -> str:
         frame = self.to_frame()

@@ -533,6 +533,7 @@ def test_settings_record_the_run(small_X):
         "per_output": False,
         "deterministic": False,
         "mask_value": None,
+        "learner": None,
     }
     assert result.settings["block_size_used"] >= 1
 

@@ -104,3 +104,16 @@ def test_a_multi_output_heatmap_drawn_into_given_axes_takes_its_place():
     _two_losses_result().plot(ax=right)
     assert left in figure.axes and right not in figure.axes
     assert len([ax for ax in figure.axes if ax.images]) == 2
+
+
+def test_row_importances_plot_over_the_rows_one_smoothed_line_per_unit_most_important_first():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    scale = np.linspace(0.0, 2.0, 500)  # x1 matters more and more along the rows
+    result = perturbation_importance(lambda x: x[:, 0] + 0.2 * x[:, 1], X, scale * X[:, 0] + 0.2 * X[:, 1],
+                                     method="permute", n_repeats=2, random_state=0)
+    ax = result.plot_rows(units=["x1", 1]).axes[0]
+    assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == ["x1", "x2"]
+    smooth = ax.get_lines()[1].get_ydata()
+    assert smooth[400:490].mean() > 2 * smooth[10:100].mean()  # the rows where y follows x1 more closely
+    assert len(result.plot_rows().axes[0].get_legend().get_texts()) == 3

@@ -65,19 +65,20 @@ def test_repr_shows_settings_and_the_table():
         "Perturbation importance by feature: method 'permute', loss 'mse', 3 repeats, 50 rows; baseline 0.75"
     )
     assert text.splitlines()[1] == "Interval: 95% t-interval over repeats, conditional on this data set"
-    assert text.splitlines()[2].split() == [
+    assert text.splitlines()[2] == "1 of 3 features selected at 5% FDR (Benjamini-Hochberg)"
+    assert text.splitlines()[3].split() == [
         "feature", "importance", "std", "ci_low", "ci_high", "p_value", "p_adjusted"
     ]
-    assert text.splitlines()[3].split()[:3] == ["b", "2.000", "0.5000"]
+    assert text.splitlines()[4].split()[:3] == ["b", "2.000", "0.5000"]
     assert "more rows" not in text
 
 
 def test_repr_formats_each_column_one_way():
     values = np.array([[3.552, 3.551], [8.048e-6, 8.049e-6], [0.5, 0.4]])
-    lines = repr(toy_result(values)).splitlines()[3:]
+    lines = repr(toy_result(values)).splitlines()[4:]
     importance = [line.split()[1] for line in lines]
     assert importance == ["3.551e+00", "4.500e-01", "8.048e-06"]  # magnitudes span widely: all scientific
-    decimals = repr(toy_result(RESULT_IMPORTANCES)).splitlines()[3:]
+    decimals = repr(toy_result(RESULT_IMPORTANCES)).splitlines()[4:]
     assert [line.split()[1] for line in decimals] == ["2.000", "0.200", "0.000"]
 
 
@@ -92,7 +93,7 @@ def test_the_header_names_groups_timesteps_and_cells():
 def test_repr_truncates_long_tables():
     names = [f"f{i}" for i in range(20)]
     text = repr(toy_result(np.arange(40, dtype=float).reshape(20, 2), names=names))
-    assert len(text.splitlines()) == 3 + 15 + 1
+    assert len(text.splitlines()) == 4 + 15 + 1  # summary (3 lines), header, 15 rows, footer
     assert text.splitlines()[-1] == "... 5 more rows (use .to_frame())"
 
 

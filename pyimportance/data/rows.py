@@ -51,6 +51,13 @@ def check_max_samples(max_samples, n_samples: int) -> int:
     return count
 
 
+def subsample_rows(n_samples: int, count: int, root: RootSeed) -> np.ndarray:
+    """The positions of the ``count`` evaluated rows of ``n_samples``, sorted (all of them when ``count`` is all)."""
+    if count < n_samples:
+        return np.sort(subsample_rng(root).choice(n_samples, size=count, replace=False))
+    return np.arange(n_samples)
+
+
 def evaluated_rows(inputs: Inputs, targets, count: int, root: RootSeed, tolerance: float | None):
     """The evaluated rows (a seeded subset of ``count`` rows, in order) and, with ``tolerance``, their blocks.
 
@@ -58,7 +65,7 @@ def evaluated_rows(inputs: Inputs, targets, count: int, root: RootSeed, toleranc
     row positions of each block (an empty list without ``tolerance``: one block of all rows).
     """
     if count < inputs.n_samples:
-        rows = np.sort(subsample_rng(root).choice(inputs.n_samples, size=count, replace=False))
+        rows = subsample_rows(inputs.n_samples, count, root)
         inputs = inputs.take(rows)
         targets = None if targets is None else [(name, values[rows]) for name, values in targets]
     if tolerance is None:

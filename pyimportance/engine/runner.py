@@ -28,8 +28,10 @@ from ..model.row_wise import check_row_wise
 from ..scoring.heads import build_scoring
 from ..scoring.scoring import Scoring, scoring_failures
 from ..scoring.target_checks import check_targets
+from ..stats.accumulator import RowStatistics
 from ..stats.block_bootstrap import block_length_library_loading
 from ..stats.intervals import Intervals, run_intervals
+from ..stats.row_values import kept_row_statistics
 from .evaluate import BASELINE, JobEvaluator
 from .packing import chunk_rows
 from .plan import Plan
@@ -67,6 +69,8 @@ class RunOutcome:
     rows_used: int
     converged: bool | None
     precision: float | None  # largest half-width / largest importance at the end (tolerance runs)
+    row_statistics: RowStatistics | None = None  # the per-row sums a result keeps for its row importances
+    row_note: str | None = None  # why there are none
 
 
 def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: bool = False,
@@ -121,6 +125,8 @@ def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: boo
             reported = _intervals(plan, tally, scoring, baseline, options)
     intervals, importances, note = reported
     used_rows = np.concatenate([plan.block_rows(b) for b in range(used_blocks)])
+    row_statistics, row_note = kept_row_statistics(
+        tally.accumulator, [scoring.output_aggregate(k) for k in range(importances.shape[2])], options.ci)
     return RunOutcome(
         importances=importances,
         baseline_score=baseline.score(used_rows, range(used_blocks)),
@@ -130,6 +136,8 @@ def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: boo
         rows_used=len(used_rows),
         converged=converged,
         precision=precision,
+        row_statistics=row_statistics,
+        row_note=row_note,
     )
 
 

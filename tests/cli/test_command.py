@@ -74,7 +74,8 @@ def test_tolerance_stops_early_and_says_the_target_was_met(tmp_path, linear_mode
     assert expected.n_rows_used == 2000 and expected.converged
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == f"Stopping: tolerance 0.1 met; precision {expected.precision:.3g} after 2000 of 3000 rows"
-    assert lines[3] == "Seed: 1"
+    assert lines[3] == "2 of 3 features selected at 5% FDR (Benjamini-Hochberg)"
+    assert lines[4] == "Seed: 1"
 
 
 def test_ci_repeats_and_block_size_reach_the_engine(tmp_path, linear_model, rows_3000, capsys):
