@@ -1,7 +1,8 @@
 """The ``pyimportance`` command: argument parsing, then one call into the library.
 
 ``pyimportance demo`` trains a small LSTM on the embedded data set and ranks its inputs;
-``pyimportance run`` computes the importance for a saved Keras model and data files.
+``pyimportance run`` computes the importance for a saved Keras model and data files,
+``pyimportance shapley`` its Shapley global importance (SAGE) with the same files and options.
 Exit status: 0 on success, 2 for usage errors (argparse's message, also for option combinations
 that cannot work), 1 for any other error (one line ``pyimportance: error: ...`` on stderr), 130
 when interrupted and 141 (quietly) when the reader of stdout has gone away, as for SIGPIPE;
@@ -80,7 +81,6 @@ def _run_demo(args) -> None:
 
 
 def _run_model(args) -> None:
-    from ..api import perturbation_importance
     from .files import check_writable, load_model, write_csv, write_figure
 
     # Refuse existing outputs before the (possibly long) computation, and again when writing.
@@ -94,14 +94,24 @@ def _run_model(args) -> None:
     model = load_model(args.model, unsafe=args.unsafe)
     X = runfiles.model_inputs(model, files.x, "--x")
     reference = runfiles.model_inputs(model, files.reference, "--reference") if files.reference else None
-    _note(f"computing importance on {runfiles.shapes(files.x)} ({args.n_repeats} repeats per unit) ...")
-    result = perturbation_importance(
+    shapley = args.command == "shapley"
+    repeats = "unit orders per row" if shapley else "repeats per unit"
+    _note(f"computing {'Shapley ' if shapley else ''}importance on {runfiles.shapes(files.x)} ({args.n_repeats} "
+          f"{repeats}) ...")
+    if shapley:
+        from ..shapley import shapley_importance
+
+        compute, own = shapley_importance, dict(n_draws=args.n_draws)
+    else:
+        from ..api import perturbation_importance
+
+        compute, own = perturbation_importance, dict(method=args.method, scale=args.scale,
+                                                     relative_scale=not args.absolute_scale, reference=reference)
+    result = compute(
         model,
         X,
         runfiles.targets(files.y),
-        method=args.method,
-        scale=args.scale,
-        relative_scale=not args.absolute_scale,
+        **own,
         loss=runfiles.losses(args.loss, files.y),
         n_repeats=args.n_repeats,
         by=args.by,
@@ -117,7 +127,6 @@ def _run_model(args) -> None:
         output=args.output,
         per_output=args.per_output,
         mask_value=None if args.no_mask else ("auto" if args.mask_value is None else args.mask_value),
-        reference=reference,
     )
     # Files first, then the terminal: a closed pipe (| head) must not cost the results.
     written = [write_csv(result.to_frame(), args.out, "--out", overwrite=args.overwrite)]
@@ -130,7 +139,7 @@ def _run_model(args) -> None:
     print("Wrote " + " and ".join(str(path) for path in written))
 
 
-_COMMANDS = {"demo": _run_demo, "run": _run_model}
+_COMMANDS = {"demo": _run_demo, "run": _run_model, "shapley": _run_model}
 
 
 def _silence_stdout() -> None:
@@ -156,7 +165,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        problem = run_usage_problem(args) if args.command == "run" else None
+        problem = run_usage_problem(args) if args.command in ("run", "shapley") else None
         if problem:
             args.parser.error(problem)
     except SystemExit as exit_request:  # --help, --version (0) and usage errors (2)

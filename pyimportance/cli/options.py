@@ -18,7 +18,7 @@ from ..api import CI_CHOICES
 from ..data.units import BY_CHOICES
 from ..methods.perturbations import METHODS
 from ..scoring.losses import LOSSES, loss_names
-from ..settings import DEFAULTS
+from ..settings import DEFAULTS, SHAPLEY_DEFAULTS
 from ..stats.intervals import level_text
 from .runfiles import Named
 
@@ -185,7 +185,7 @@ def _add_demo_parser(subparsers) -> None:
     parser.set_defaults(command="demo")
 
 
-def _add_file_options(parser) -> None:
+def _add_file_options(parser, shapley: bool = False) -> None:
     files = parser.add_argument_group("input and output files")
     files.add_argument("--model", required=True, metavar="FILE", help="Keras model file (.keras, or legacy .h5)")
     files.add_argument("--x", required=True, action="append", type=_named_file, metavar="[NAME=]FILE",
@@ -194,10 +194,13 @@ def _add_file_options(parser) -> None:
     files.add_argument("--y", action="append", type=_named_file, metavar="[HEAD=]FILE",
                        help="true targets y (.npy, .npz or .csv); HEAD=FILE for each output head (repeatable); "
                             "without --y: mean |change of prediction|")
-    files.add_argument("--reference", action="append", type=_named_file, metavar="[NAME=]FILE",
-                       help="rows the conditional model is fitted on (--method conditional; default: the X rows); "
-                            "NAME=FILE per input (repeatable)")
-    for option, what in (("x", "--x"), ("y", "--y"), ("reference", "--reference")):
+    if shapley:  # no conditional method: no --reference
+        parser.set_defaults(reference=None, reference_header=None)
+    else:
+        files.add_argument("--reference", action="append", type=_named_file, metavar="[NAME=]FILE",
+                           help="rows the conditional model is fitted on (--method conditional; default: the X "
+                                "rows); NAME=FILE per input (repeatable)")
+    for option, what in (("x", "--x"), ("y", "--y")) + (() if shapley else (("reference", "--reference"),)):
         files.add_argument(f"--{option}-header", action=argparse.BooleanOptionalAction, default=None,
                            help=f"the first row of each {what} CSV is a header / is data (default: detect, see below)")
     files.add_argument("--out", required=True, metavar="CSV", help="result table to write (.csv)")
@@ -207,20 +210,33 @@ def _add_file_options(parser) -> None:
                        help="allow Lambda layers in the model file (runs their code: trusted files only)")
 
 
-def _add_importance_options(parser) -> None:
+def _add_importance_options(parser, shapley: bool = False) -> None:
+    """The run's options; with ``shapley``, those of Shapley importance (no method, its own --n-repeats and
+    --n-draws: :data:`pyimportance.settings.SHAPLEY_SETTINGS`)."""
     options = parser.add_argument_group("importance options")
-    options.add_argument(_flag("method"), choices=list(METHODS), default=DEFAULTS["method"], metavar="NAME",
-                         help=f"how a unit is perturbed: {', '.join(METHODS)} (default: {DEFAULTS['method']})")
-    options.add_argument(_flag("scale"), type=_positive_float, default=DEFAULTS["scale"], metavar="S",
-                         help="noise sd for gaussian/uniform, as a fraction of each feature's sd "
-                              f"(default: {DEFAULTS['scale']})")
-    # relative_scale (default True) is the command line's --absolute-scale, off by default
-    options.add_argument("--absolute-scale", action="store_true", help="--scale is an absolute sd")
+    if shapley:
+        parser.set_defaults(method="shapley", scale=None, absolute_scale=False)
+    else:
+        options.add_argument(_flag("method"), choices=list(METHODS), default=DEFAULTS["method"], metavar="NAME",
+                             help=f"how a unit is perturbed: {', '.join(METHODS)} (default: {DEFAULTS['method']})")
+        options.add_argument(_flag("scale"), type=_positive_float, default=DEFAULTS["scale"], metavar="S",
+                             help="noise sd for gaussian/uniform, as a fraction of each feature's sd "
+                                  f"(default: {DEFAULTS['scale']})")
+        # relative_scale (default True) is the command line's --absolute-scale, off by default
+        options.add_argument("--absolute-scale", action="store_true", help="--scale is an absolute sd")
     options.add_argument(_flag("loss"), action="append", type=_named_loss, metavar="[HEAD=]NAME",
                          help=f"loss, needs --y: {', '.join(LOSSES)} or a Keras loss name (default: mse); "
                               "HEAD=NAME for one output head (repeatable)")
-    options.add_argument(_flag("n_repeats"), type=_positive_int, default=DEFAULTS["n_repeats"], metavar="N",
-                         help=f"perturbations per unit (default: {DEFAULTS['n_repeats']})")
+    if shapley:
+        options.add_argument(_flag("n_repeats"), type=_positive_int, default=SHAPLEY_DEFAULTS["n_repeats"],
+                             metavar="N", help="unit orders per row, in antithetic pairs (default: "
+                                               f"{SHAPLEY_DEFAULTS['n_repeats']})")
+        options.add_argument(_flag("n_draws"), type=_positive_int, default=SHAPLEY_DEFAULTS["n_draws"], metavar="K",
+                             help="rows averaged over per coalition, at least 2 (default: "
+                                  f"{SHAPLEY_DEFAULTS['n_draws']})")
+    else:
+        options.add_argument(_flag("n_repeats"), type=_positive_int, default=DEFAULTS["n_repeats"], metavar="N",
+                             help=f"perturbations per unit (default: {DEFAULTS['n_repeats']})")
     options.add_argument(_flag("by"), choices=list(BY_CHOICES), default=DEFAULTS["by"], metavar="UNIT",
                          help=f"unit: feature, timestep or cell (default: {DEFAULTS['by']})")
     options.add_argument(_flag("groups"), type=_group, action="append", metavar="NAME=F1,F2",
@@ -272,8 +288,31 @@ def _add_run_parser(subparsers) -> None:
     parser.set_defaults(command="run", parser=parser)
 
 
+_SHAPLEY_EXAMPLES = """\
+examples:
+  pyimportance shapley --model model.keras --x X.npy --y y.npy --out shapley.csv --plot shapley.png
+  pyimportance shapley --model model.keras --x X.npy --y y.npy --by cell --tolerance 0.05 --out cells.csv
+
+Files, CSV headers ("see below") and exit statuses as for 'pyimportance run' (see its --help).
+"""
+
+
+def _add_shapley_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "shapley",
+        help="Shapley global importance (SAGE) of the inputs of a saved Keras model",
+        description="Shapley global importance (SAGE) of the inputs of a saved Keras model on data from files: "
+                    "each input's fair share of the loss the model explains (the values add up to it).",
+        epilog=_SHAPLEY_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_file_options(parser, shapley=True)
+    _add_importance_options(parser, shapley=True)
+    parser.set_defaults(command="shapley", parser=parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``pyimportance`` argument parser (subcommands ``demo`` and ``run``)."""
+    """The ``pyimportance`` argument parser (subcommands ``demo``, ``run`` and ``shapley``)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Perturbation (permutation) variable importance for Keras models, above all LSTM/GRU.",
@@ -284,4 +323,5 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     _add_demo_parser(subparsers)
     _add_run_parser(subparsers)
+    _add_shapley_parser(subparsers)
     return parser
