@@ -329,12 +329,13 @@ class ImportanceResult:
         shown = frame.head(_SHOWN_ROWS)
         more = len(frame) - _SHOWN_ROWS
         footer = f"<p>... {more} more rows (use <code>.to_frame()</code>)</p>" if more > 0 else ""
-        return (f'<div class="pyimportance-result"><pre>{escape(self.summary())}</pre>'
+        return (f'<div class="pyimportance-result"><pre style="white-space:pre-wrap">{escape(self.summary())}</pre>'
                 f"{_html_table(shown)}{footer}</div>")
 
 
 _SHOWN_ROWS = 15  # rows of the table a repr shows
 _BAR_WIDTH = 120  # pixels of the inline bar of the HTML table
+_CELL_PADDING = "padding:0.15em 0.6em"
 
 
 def _html_table(frame) -> str:
@@ -366,14 +367,15 @@ def _html_table(frame) -> str:
 
     def cell(value, formatter, align: str) -> str:
         shown = "" if pd.isna(value) else escape(formatter(value))
-        return f'<td style="text-align:{align}">{shown}</td>'
+        return f'<td style="text-align:{align};{_CELL_PADDING}">{shown}</td>'
 
-    head = "".join(f"<th>{escape(str(name))}</th>" for name in labels) + '<th>importance and interval</th>' + "".join(
-        f"<th>{escape(str(name))}</th>" for name in numbers)
+    head = "".join(f'<th style="{_CELL_PADDING}">{escape(str(name))}</th>'
+                   for name in [*labels, "importance and interval", *numbers])
     rows = []
     for row in frame.itertuples(index=False):
         values = row._asdict()
-        rows.append("<tr>" + "".join(cell(values[name], str, "left") for name in labels) + f"<td>{bar(row)}</td>"
+        rows.append("<tr>" + "".join(cell(values[name], str, "left") for name in labels)
+                    + f'<td style="{_CELL_PADDING}">{bar(row)}</td>'
                     + "".join(cell(values[name], formats[name], "right") for name in numbers) + "</tr>")
     return f'<table class="pyimportance-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
