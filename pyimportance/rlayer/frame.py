@@ -14,7 +14,8 @@ import numpy as np
 from .. import terms
 from ..data.units import ALL_FEATURES
 from ..result import ImportanceResult
-from ..stats.intervals import CONFIDENCE
+from ..stats.intervals import CONFIDENCE, INTERVAL_MEANINGS, interval_text
+from .rows import row_attributes
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
@@ -106,6 +107,14 @@ def settings_list(settings: Mapping[str, Any], classes=None) -> RValue:
     return as_r_setting(renamed)
 
 
+def interval_description(result: ImportanceResult) -> dict[str, str]:
+    """The interval a result reports: its kind, the summary's words for it, and what it covers."""
+    kind = result.intervals.method
+    return {"kind": kind,
+            "text": interval_text(kind, result.intervals.block_size, result.settings.get("ci_note")),
+            "meaning": INTERVAL_MEANINGS.get(kind, INTERVAL_MEANINGS["none"])}
+
+
 def result_frame(result: ImportanceResult, classes=None) -> RValue:
     """The R data frame of a result: the columns of ``to_frame()``, sorted, with its attributes.
 
@@ -115,7 +124,9 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
     output), ``settings``, ``baseline_score`` (one per output), ``n_rows_used``,
     ``n_repeats_used``, ``converged`` and ``precision`` (NA without ``tolerance``), ``summary``
     (the lines of :meth:`ImportanceResult.summary`, in R's terms: what R prints as the header),
-    ``confidence`` (the level of ``ci_low``/``ci_high``), ``unit_position`` (each row's 1-based
+    ``confidence`` (the level of ``ci_low``/``ci_high``), ``interval`` (the interval the run reports:
+    ``kind`` "data", "repeats" or "none", ``text`` as in the summary's ``Interval:`` line, ``meaning``
+    a sentence for a report: :mod:`pyimportance.stats.intervals` words all three), ``unit_position`` (each row's 1-based
     position in the engine's order: unit by unit, outputs within a unit);
     class ``c("pyimportance_result", "data.frame")``.
     """
@@ -154,8 +165,11 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
                                 na=np.array([result.precision is None])),
             "summary": RValue("character", values=np.array(result.summary().split("\n"))),
             "confidence": as_r_setting(CONFIDENCE),
+            "interval": as_r_setting(interval_description(result)),
             # each row's 1-based position in the engine's unit order (as.vi()'s raw scores keep that order)
             "unit_position": RValue("integer", values=(order + 1).astype(np.int32)),
+            # rows x units in the engine's order (or row_note: why there are none), see .rows
+            **row_attributes(result, [labels[i] for i in np.argsort(order, kind="stable")]),
             "class": RValue("character", values=np.array(["pyimportance_result", "data.frame"])),
         },
     )

@@ -128,6 +128,18 @@ INTERVAL_KINDS = {
 }
 
 
+#: What each kind of interval covers, in a sentence for readers of a report.
+INTERVAL_MEANINGS = {
+    "data": "It is about the importance in the population the rows come from: it counts the randomness of the "
+            "rows (other data from the same source) as well as that of the perturbations, resampling neighbouring "
+            "rows in blocks so that dependent rows, such as overlapping windows of one series, are not counted as "
+            "independent. It does not cover retraining the model.",
+    "repeats": "It covers the randomness of the perturbation for this model and these data only, not drawing "
+               "other data or retraining the model.",
+    "none": "No interval was computed (the reason is given with it): read the importances as point values.",
+}
+
+
 def interval_text(kind: str, block_size: int | None = None, note: str | None = None,
                   confidence: float = CONFIDENCE) -> str:
     """The one description of the interval a run reports (``Intervals.method``), with why where it is not the

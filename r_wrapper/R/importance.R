@@ -110,8 +110,10 @@
 #'   prediction-change measure), `n_rows_used`, `n_repeats_used`, `converged`
 #'   and `precision` (with `tolerance`; else `NA`), `summary` (the lines
 #'   `print()` shows above the table: what was measured, the interval and the
-#'   stopping rule, as the engine words them) and `confidence` (the level of
-#'   `ci_low`/`ci_high`, 0.95).
+#'   stopping rule, as the engine words them), `confidence` (the level of
+#'   `ci_low`/`ci_high`, 0.95) and `interval` (the interval the run reports, a
+#'   list: `kind`, `"data"`, `"repeats"` or `"none"`; `text`, as in the summary;
+#'   `meaning`, what it covers, in a sentence).
 #'
 #' @section Errors:
 #' Errors are R conditions that inherit `pyimportance_error`, with the

@@ -47,3 +47,13 @@ def test_a_factor_y_gives_codes_from_zero_and_its_levels_in_the_settings(x3d):
     settings = frame.attributes["settings"]
     assert list(settings.items[settings.names.index("classes")].values) == ["down", "up"]
     assert column(frame, "feature")[0] == "signal"
+
+
+def test_the_frame_says_which_interval_the_run_reports_in_the_summarys_words(x3d):
+    for options, kind in (({}, "data"), ({"ci": scalar("repeats")}, "repeats")):
+        frame = run_r(signal_model(), x3d, n_repeats=double([2]), seed=double([1]), **options)
+        interval = frame.attributes["interval"]
+        parts = {name: item.values[0] for name, item in zip(interval.names, interval.items)}
+        assert parts["kind"] == kind
+        assert f"Interval: {parts['text']}" == frame.attributes["summary"].values[1]
+        assert parts["meaning"].startswith("It ")
