@@ -33,12 +33,34 @@ test_that("the R package carries the engine of its own version", {
                    as.character(utils::packageVersion("pyimportance")))
 })
 
-test_that("an engine of another version is named with the fix", {
+#' Run R code in a new R process (this one has loaded the engine already); its output lines.
+run_r <- function(lines, variables = character()) {
+  script <- tempfile(fileext = ".R")
+  writeLines(c("setwd(tempdir())", lines), script)
+  withr_env(variables, {
+    suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), shQuote(script), stdout = TRUE, stderr = TRUE))
+  })
+}
+
+test_that("loading an engine of another version warns once, naming the fix, and the call goes on", {
   skip_if_no_python()
+  output <- run_r(c(
+    "library(pyimportance)",
+    "reticulate::py_set_attr(reticulate::import('pyimportance'), '__version__', '0.0.1')",
+    "x <- matrix(rnorm(100), ncol = 2)",
+    "seen <- character()",
+    "result <- withCallingHandlers(perturbation_importance(function(x) x[, 1], x, seed = 1, n_repeats = 2),",
+    "  pyimportance_version_warning = function(w) { seen <<- c(seen, conditionMessage(w)); invokeRestart('muffleWarning') })",
+    "perturbation_importance(function(x) x[, 1], x, seed = 1, n_repeats = 2)",
+    "cat(seen, nrow(result), sep = '\\n')"
+  ))
+  expect_null(attr(output, "status"))
+  expect_identical(tail(output, 2), c(paste0(
+    "the Python engine is pyimportance 0.0.1 (", reticulate::py_config()$python, "), but this R package is ",
+    as.character(utils::packageVersion("pyimportance")), ": they must be the same version; ",
+    "install_pyimportance() installs the engine that came with this R package"), "2"))
+  expect_false(any(grepl("Warning", output)))  # the second call does not warn again
   expect_null(pyimportance:::engine_version_problem("0.2.0", "0.2.0"))
-  expect_identical(pyimportance:::engine_version_problem("0.1.0", "0.2.0"), paste0(
-    "the Python engine is pyimportance 0.1.0 (", reticulate::py_config()$python, "), but this R package is ",
-    "0.2.0: they must be the same version; install_pyimportance() installs the engine that came with this R package"))
 })
 
 test_that("install_pyimportance() installs the bundled engine in r-pyimportance, and a new R session uses it", {
@@ -61,17 +83,12 @@ test_that("install_pyimportance() installs the bundled engine in r-pyimportance,
                       stdout = TRUE)
   writeLines(site, file.path(env_site, "test-environment.pth"))
 
-  script <- tempfile(fileext = ".R")
-  writeLines(c(
-    "setwd(tempdir())",
+  output <- run_r(c(
     "library(pyimportance)",
     "x <- matrix(rnorm(200), ncol = 2, dimnames = list(NULL, c('a', 'b')))",
     "result <- perturbation_importance(function(x) 3 * x[, 2], x, seed = 1, n_repeats = 2)",
     "cat(reticulate::py_config()$python, reticulate::import('pyimportance')$`__file__`, result$feature[1], sep = '\\n')"
-  ), script)
-  output <- withr_env(c(roots, RETICULATE_PYTHON = "", PYIMPORTANCE_PYTHON = "", PYTHONPATH = ""), {
-    suppressWarnings(system2(file.path(R.home("bin"), "Rscript"), shQuote(script), stdout = TRUE, stderr = TRUE))
-  })
+  ), c(roots, RETICULATE_PYTHON = "", PYIMPORTANCE_PYTHON = "", PYTHONPATH = ""))
   expect_null(attr(output, "status"))
   expect_identical(normalizePath(output[1]), normalizePath(python))
   expect_true(startsWith(normalizePath(output[2]), normalizePath(env_site)))
