@@ -347,3 +347,22 @@ def test_a_drawn_seed_is_printed_and_repeats_the_run_as_seed(tmp_path, linear_mo
     repeated, lines = run("--seed", str(seed))
     pd.testing.assert_frame_equal(repeated, drawn)
     assert f"Seed: {seed}" in lines
+
+
+@pytest.mark.keras
+def test_noise_on_an_integer_embedding_input_is_refused_on_the_command_line(keras_module, tmp_path, capsys):
+    keras = keras_module
+    keras.utils.set_random_seed(3)
+    days = keras.Input((4,), dtype="int32", name="day")
+    model = keras.Model(days, keras.layers.Dense(1)(keras.layers.Flatten()(keras.layers.Embedding(5, 2)(days))))
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).integers(0, 5, size=(30, 4)).astype(np.int32))
+    arguments = ["run", "--model", str(tmp_path / "model.keras"), "--x", str(tmp_path / "X.npy"), "--n-repeats", "2",
+                 "--seed", "0", "--no-progress", "--out", str(tmp_path / "r.csv")]
+    assert cli.main(arguments) == 1
+    assert error_line(capsys) == (  # engine errors on the command line are worded in Python's terms, as elsewhere
+        "pyimportance: error: method='gaussian' cannot perturb ['x1', 'x2', 'x3', 'x4']: the model reads input 'day' "
+        "as int32 codes, so noise would turn a code into another category at random; use method='permute' or "
+        "method='resample', which move whole codes between rows"
+    )
+    assert cli.main([*arguments, "--method", "permute"]) == 0

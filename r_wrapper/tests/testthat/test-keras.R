@@ -36,3 +36,23 @@ test_that("a Keras model rejects x of the wrong shape with the engine's message"
     fixed = TRUE, class = "pyimportance_argument_error"
   )
 })
+
+test_that("noise on an integer Embedding input is refused with the fix in R's terms; permute runs", {
+  skip_if_no_python()
+  keras <- reticulate::import("keras")
+  keras$utils$set_random_seed(3L)
+  days <- keras$Input(shape = list(4L), dtype = "int32", name = "day")
+  embedded <- keras$layers$Flatten()(keras$layers$Embedding(5L, 2L)(days))
+  model <- keras$Model(days, keras$layers$Dense(1L)(embedded))
+  set.seed(1)
+  codes <- matrix(sample(0:4, 160, replace = TRUE), 40, 4)
+  expect_error(
+    perturbation_importance(model, codes),
+    paste0('method = "gaussian" cannot perturb c("x1", "x2", "x3", "x4"): the model reads input "day" as int32 ',
+           'codes, so noise would turn a code into another category at random; use method = "permute" or ',
+           'method = "resample", which move whole codes between rows'),
+    fixed = TRUE, class = "pyimportance_argument_error"
+  )
+  result <- perturbation_importance(model, codes, method = "permute", n_repeats = 2, seed = 1)
+  expect_true(all(is.finite(result$importance)))
+})
