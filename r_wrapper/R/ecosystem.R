@@ -135,7 +135,8 @@ as_model_parts <- function(result, label = "pyimportance", baseline) {
   scores <- attr(result, "importances")
   frame <- as.data.frame(result)
   full <- attr(result, "baseline_score")  # one per output, in the engine's output order
-  outputs <- if ("output" %in% names(frame)) names(full) else NA_character_
+  in_engine_order <- order(attr(result, "unit_position"))
+  outputs <- if ("output" %in% names(frame)) unique(frame$output[in_engine_order]) else NA_character_
   if (missing(baseline)) {
     stop("as_model_parts() needs baseline, the loss with every variable perturbed at once (DALEX's ",
          "`_baseline_` row): pass baseline = perturbation_importance(<the same model, x, y and seed>, ",
