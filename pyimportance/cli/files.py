@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .csvfile import first_line, header_flags, read_csv
+from .modelfile import load_tf_keras, saved_by_keras_2
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
@@ -397,7 +398,8 @@ def _check_model_file(path: Path, suffix: str, what: str) -> None:
 
 
 def load_model(path, *, unsafe: bool = False, what: str = "--model"):
-    """Load a Keras model from ``.keras`` (or legacy ``.h5``) in Keras safe mode.
+    """Load a Keras model from ``.keras`` (or legacy ``.h5``) in Keras safe mode; a file saved by Keras 2
+    (tf-keras) with tf-keras (:mod:`.modelfile`).
 
     Parameters
     ----------
@@ -418,6 +420,8 @@ def load_model(path, *, unsafe: bool = False, what: str = "--model"):
     _check_model_file(path, suffix, what)
     keras = import_keras(f"loading a Keras model ({what})")
     try:
+        if saved_by_keras_2(path, suffix):
+            return load_tf_keras(path, suffix, unsafe=unsafe, what=what)
         return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
     except ValueError as error:
         if "safe_mode" in str(error) or "unsafe" in str(error).lower():

@@ -99,3 +99,29 @@ test_that("a heatmap of heads with different losses gives each head its own colo
   expect_setequal(unique(tiles$PANEL[tiles$fill == brightest]), unique(tiles$PANEL))
   expect_length(unique(tiles$PANEL), 2L)
 })
+
+test_that("the report template loads a tf-keras GRU saved as .h5", {
+  skip_if_no_python()
+  skip_if_not(rmarkdown::pandoc_available(), "pandoc is not available")
+  directory <- tempfile("report")
+  dir.create(directory)
+  on.exit(unlink(directory, recursive = TRUE), add = TRUE)
+  tf_keras <- reticulate::import("tf_keras")
+  np <- reticulate::import("numpy", convert = FALSE)
+  tf_keras$utils$set_random_seed(1L)
+  model <- tf_keras$Sequential(list(tf_keras$layers$GRU(2L, input_shape = list(4L, 3L)), tf_keras$layers$Dense(1L)))
+  model$save(file.path(directory, "gru.h5"))
+  x <- signal_x(n = 30L, timesteps = 4L)
+  np$save(file.path(directory, "x.npy"), np$array(x))
+  template <- system.file("rmarkdown", "templates", "importance-report", "skeleton", "skeleton.Rmd",
+                          package = "pyimportance", mustWork = TRUE)
+  file.copy(template, file.path(directory, "gru.Rmd"))
+  html <- rmarkdown::render(file.path(directory, "gru.Rmd"),
+                            params = list(model_path = file.path(directory, "gru.h5"),
+                                          data_path = file.path(directory, "x.npy"), n_repeats = 2),
+                            output_dir = directory, intermediates_dir = directory, knit_root_dir = directory,
+                            envir = new.env(), quiet = TRUE)
+  text <- paste(readLines(html, warn = FALSE), collapse = " ")
+  expect_true(grepl("signal", text, fixed = TRUE))
+  expect_false(grepl("time_major", text, fixed = TRUE))
+})

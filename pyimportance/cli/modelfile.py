@@ -1,0 +1,90 @@
+"""Which Keras saved a model file, and loading a Keras 2 (tf-keras) file with tf-keras, safely.
+
+Keras 3 cannot read many files that Keras 2 wrote (a GRU saved by tf-keras carries
+``time_major``, which Keras 3's GRU refuses). The version a file was saved with is read from
+the file's own metadata, never by running it: the ``keras_version`` attribute of an HDF5 file,
+``metadata.json`` in a ``.keras`` archive. Files saved by Keras 2 are loaded with ``tf_keras``.
+
+tf-keras' HDF5 loader runs a ``Lambda`` layer's marshalled Python code even in safe mode, so the
+model's configuration (JSON, read without loading the model) is searched for ``Lambda`` layers
+first, and a file holding one is refused unless the caller opted in (``--unsafe``).
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+
+def saved_keras_version(path: Path, suffix: str) -> str | None:
+    """The Keras version a model file records (``"2.21.0"``), or None when it records none."""
+    try:
+        if suffix == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                if "metadata.json" not in archive.namelist():
+                    return None
+                return str(json.loads(archive.read("metadata.json")).get("keras_version") or "") or None
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            version = handle.attrs.get("keras_version")
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, ImportError):
+        return None
+    if isinstance(version, bytes):
+        version = version.decode("utf-8", "replace")
+    return str(version) if version else None
+
+
+def saved_by_keras_2(path: Path, suffix: str) -> bool:
+    """Whether the file was saved by Keras 2 (tf-keras, or Keras 2 inside TensorFlow)."""
+    version = saved_keras_version(path, suffix)
+    return version is not None and version.split(".", 1)[0] == "2"
+
+
+def _model_config(path: Path, suffix: str):
+    """The model's configuration as saved (JSON), without loading the model."""
+    if suffix == ".keras":
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        config = handle.attrs.get("model_config")
+    if isinstance(config, bytes):
+        config = config.decode("utf-8")
+    return json.loads(config) if config else {}
+
+
+def _lambda_layers(config) -> list[str]:
+    """Names of the ``Lambda`` layers anywhere in a saved configuration."""
+    found = []
+    if isinstance(config, dict):
+        if config.get("class_name") == "Lambda":
+            found.append(str((config.get("config") or {}).get("name", "lambda")))
+        for value in config.values():
+            found.extend(_lambda_layers(value))
+    elif isinstance(config, list):
+        for value in config:
+            found.extend(_lambda_layers(value))
+    return found
+
+
+def load_tf_keras(path: Path, suffix: str, *, unsafe: bool, what: str):
+    """Load a model file saved by Keras 2 with ``tf_keras`` (``compile=False``), refusing Lambda layers
+    unless ``unsafe``."""
+    if not unsafe:
+        lambdas = _lambda_layers(_model_config(path, suffix))
+        if lambdas:
+            raise ValueError(
+                f"{what}: {path} contains a Lambda layer with Python code ({', '.join(lambdas)}), which is not "
+                "loaded by default because it can run arbitrary code; if you trust this file, pass --unsafe"
+            )
+    try:
+        import tf_keras
+    except ImportError:
+        raise ImportError(
+            f"{what}: {path} was saved by Keras 2 (tf-keras), which Keras 3 cannot always read; "
+            "install tf-keras (pip install tf-keras) to load it"
+        ) from None
+    return tf_keras.models.load_model(path, compile=False, safe_mode=not unsafe)
