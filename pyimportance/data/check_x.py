@@ -61,8 +61,14 @@ def _check_array(X, name: str) -> _Array:
         numeric_kinds = ("b", "i", "u", "f")
         non_numeric = [str(c) for c, dtype in X.dtypes.items() if getattr(dtype, "kind", None) not in numeric_kinds]
         if non_numeric:
+            categories = [str(c) for c, dtype in X.dtypes.items() if str(dtype) == "category"]
+            hint = "" if not categories else (
+                f" ({terms.vector(categories)} {'is a category' if len(categories) == 1 else 'are categories'}: pass "
+                f"the codes, e.g. X.assign({categories[0]}=X[{categories[0]!r}].cat.codes), and perturb them with "
+                f"{terms.setting('method', 'permute')})")
             raise TypeError(
                 f"{shown} must contain only numeric columns, got non-numeric columns {terms.vector(non_numeric)}"
+                + hint
             )
         frame_names = [str(c) for c in X.columns]
         integer_data = tuple(getattr(dtype, "kind", None) in ("b", "i", "u") for dtype in X.dtypes)

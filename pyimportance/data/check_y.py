@@ -2,7 +2,8 @@
 
 Numeric, one row per sample of ``X``, 1D to 3D (``(n, 1)`` flattened), finite, C-ordered float64
 (sums must not depend on the caller's memory layout). A pandas ``y`` must be in ``X``'s row
-order (an index sharing no label with a DataFrame ``X``'s is refused too). Whether a target
+order (an index with other labels than a DataFrame ``X``'s is refused too, e.g. after
+``y.reset_index(drop=True)``: the labels cannot say which rows pair). Whether a target
 suits its loss and the model's output is :mod:`pyimportance.scoring`'s check, once the model
 has been called.
 """
@@ -29,9 +30,11 @@ def _as_target_array(y, name: str, n_samples: int, x_index=None) -> np.ndarray:
                     f"{name} is a pandas object whose index is in another order than {terms.arg('X')}'s; "
                     f"align it first, e.g. {name}.loc[X.index]"
                 )
-            if len(index) and len(x_index) and not index.isin(x_index).any():
+            if len(index) == len(x_index) and len(index):
+                shared = int(index.isin(x_index).sum())
+                how = "shares no label" if shared == 0 else f"shares only {shared} of its {len(index)} labels"
                 raise ValueError(
-                    f"{name} is a pandas object whose index shares no label with {terms.arg('X')}'s "
+                    f"{name} is a pandas object whose index {how} with {terms.arg('X')}'s "
                     f"({name}'s starts at {index[0]!r}, {terms.arg('X')}'s at {x_index[0]!r}), so its rows cannot "
                     f"be matched to {terms.arg('X')}'s; if they are in the same order, pass {name}.to_numpy() "
                     f"(or reset both indexes with .reset_index(drop=True)), else align them by label first"

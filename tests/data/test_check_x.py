@@ -16,3 +16,19 @@ def test_inputs_with_different_row_counts_are_refused():
     assert str(error.value) == (
         "every input in X must have the same number of samples, got {'input1': 200, 'input2': 199}"
     )
+
+
+def test_a_category_column_is_refused_with_its_codes_as_the_fix_and_the_codes_are_seen_as_codes():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"price": np.linspace(1.0, 2.0, 30), "store": pd.Categorical(list("abc") * 10)})
+    with pytest.raises(TypeError) as error:
+        perturbation_importance(lambda x: x[:, 0], frame)
+    assert str(error.value) == (
+        "X must contain only numeric columns, got non-numeric columns ['store'] (['store'] is a category: pass the "
+        "codes, e.g. X.assign(store=X['store'].cat.codes), and perturb them with method='permute')"
+    )
+    coded = frame.assign(store=frame["store"].cat.codes)
+    with pytest.warns(UserWarning, match=r"adds noise to integer-typed features \['store'\]"):
+        perturbation_importance(lambda x: x[:, 0], coded, n_repeats=1, random_state=0)

@@ -61,3 +61,19 @@ def test_a_pandas_y_whose_index_shares_no_label_with_the_dataframe_X_is_refused_
         perturbation_importance(lambda x: x[:, 0], dates, y)
     result = perturbation_importance(lambda x: x[:, 0], frame, y.to_numpy(), n_repeats=1, random_state=0)
     assert result.importances_mean[0] > 0
+
+
+def test_a_pandas_y_whose_index_was_reset_after_a_split_is_refused_not_paired_by_position():
+    from sklearn.model_selection import train_test_split
+
+    frame = pd.DataFrame(seq_data()[:, -1, :], columns=["a", "b", "c"])
+    X_test, _, y_test, _ = train_test_split(frame, frame["a"], test_size=0.5, random_state=0)
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(lambda x: x[:, 0], X_test, y_test.reset_index(drop=True))
+    shared = int(pd.RangeIndex(len(X_test)).isin(X_test.index).sum())
+    assert str(error.value).startswith(
+        f"y is a pandas object whose index shares only {shared} of its 20 labels with X's (y's starts at 0, X's at "
+        f"{X_test.index[0]!r}), so its rows cannot be matched to X's; if they are in the same order, pass y.to_numpy()"
+    )
+    result = perturbation_importance(lambda x: x[:, 0], X_test, y_test, n_repeats=1, random_state=0)
+    assert result.baseline_scores[0] == 0.0  # paired by label: the model is exact
