@@ -27,12 +27,9 @@ from .data.arguments import (
     check_tolerance,
 )
 from .data.categorical import categorical_features
-from .data.check_x import check_X
-from .data.check_y import check_y
-from .data.inputs import Inputs
-from .data.padding import with_masks
 from .data.rows import check_max_samples, evaluated_rows, subsample_rows
 from .data.units import BY_CHOICES, build_units, check_units
+from .engine.model_data import masked_inputs, model_inputs
 from .engine.plan import Plan
 from .engine.progress import Progress
 from .engine.runner import RunOptions, run_plan
@@ -40,16 +37,7 @@ from .methods.conditional import fit_sampler
 from .methods.feature_stats import feature_stats
 from .methods.learners import check_learner, learner_name
 from .methods.perturbations import check_categorical_units, resolve_method, warn_if_constant, warn_if_no_donors
-from .model.keras import (
-    check_model_input,
-    check_not_stateful,
-    is_keras_model,
-    keras_input_dtypes,
-    keras_inputs,
-    keras_mask_values,
-    keras_takes_dict,
-)
-from .model.predict import check_model
+from .model.keras import keras_input_dtypes
 from .result import ImportanceResult
 from .scoring.losses import probabilities_wanted, resolve_losses
 from .stats.intervals import warn_if_too_few_rows
@@ -191,15 +179,8 @@ def perturbation_importance(
     ['x1', 'x2', 'x3']
     """
     # check: the model, the data and every setting, before any model call
-    check_model(model)
-    check_not_stateful(model)
-    keras_model_inputs = keras_inputs(model)
-    input_names = [name for name, _ in keras_model_inputs] if keras_model_inputs else None
-    inputs = check_X(X, feature_names, input_names)
-    if keras_takes_dict(model) and inputs.form == "list":
-        inputs = Inputs(inputs.parts, "dict")
+    inputs, targets, input_names = model_inputs(model, X, y, feature_names)
     x_index = getattr(X, "index", None) if inputs.single else None
-    targets = check_y(y, inputs.n_samples, x_index)
     resolved = resolve_method(method)
     scale = check_positive_float(scale, "scale")
     relative_scale = check_flag(relative_scale, "relative_scale")
@@ -220,11 +201,7 @@ def perturbation_importance(
                               block_size=block_size, ci=ci, reference=reference, learner=learner,
                               method=resolved.name))
     groups = check_units(by, groups, inputs)
-    check_model_input(model, [part.values.shape if part.is_sequence else part.values[:, 0].shape
-                              for part in inputs.parts], inputs.names)
-    auto_mask = isinstance(mask_value, str) and mask_value == "auto"
-    masking_layers = keras_mask_values(model) if auto_mask and is_keras_model(model) else {}
-    inputs = with_masks(inputs, mask_value, masking_layers)
+    inputs, masking_layers = masked_inputs(model, inputs, mask_value)
     root = seeding.root_seed(random_state)
 
     # plan: the evaluated rows, the units and every job's perturbation, fixed by the seed

@@ -270,24 +270,8 @@ class ImportanceResult:
         In the caller's terms (:mod:`pyimportance.terms`): the R package prints these lines as its header.
         """
         settings = self.settings
-        unit = {"feature": "feature", "timestep": "time step", "cell": "cell (time step x feature)"}.get(self.by)
-        if settings.get("groups") and self.by == "feature":
-            unit = "group"
-        elif settings.get("groups") and self.by == "cell":
-            unit = "cell (time step x group)"
-        repeats = "evaluated once (deterministic method)" if settings.get("deterministic") else (
-            f"{self.n_repeats_used} repeats")
-        score = settings.get("loss")
-        baseline = self.baseline_scores
-        shown = f"{baseline[0]:.6g}" if len(baseline) == 1 else ", ".join(f"{v:.4g}" for v in baseline)
-        method = terms.literal(settings.get("method"))
-        if settings.get("scale") is not None:
-            method += f" (sd {settings['scale']:g}{' x feature sd' if settings.get('relative_scale') else ''})"
-        no_y = score == "prediction_change"
-        measure = "mean |change of prediction| (no y)" if no_y else f"loss {terms.literal(score)}"
         lines = [
-            f"Perturbation importance by {unit}: method {method}, {measure}, {repeats}, {self.n_rows_used} rows"
-            + ("" if score == "prediction_change" else f"; baseline {shown}"),
+            *self._measured_lines(),
             # the interval the run reports (not the ci asked for), in the one wording of stats.intervals
             f"Interval: {interval_text(self.intervals.method, self.intervals.block_size, settings.get('ci_note'))}",
         ]
@@ -300,6 +284,36 @@ class ImportanceResult:
             )
         lines.extend(self._selection_line())
         return "\n".join(lines)
+
+    def _unit_word(self) -> str:
+        """What a unit is, as the summary says it ("feature", "group", "cell (time step x feature)", ...)."""
+        unit = {"feature": "feature", "timestep": "time step", "cell": "cell (time step x feature)"}.get(self.by)
+        if self.settings.get("groups") and self.by == "feature":
+            unit = "group"
+        elif self.settings.get("groups") and self.by == "cell":
+            unit = "cell (time step x group)"
+        return unit
+
+    def _measure_words(self) -> tuple[str, str]:
+        """What was scored ("loss 'mse'", or the prediction change) and the "; baseline ..." it is measured from."""
+        score = self.settings.get("loss")
+        if score == "prediction_change":
+            return "mean |change of prediction| (no y)", ""
+        baseline = self.baseline_scores
+        shown = f"{baseline[0]:.6g}" if len(baseline) == 1 else ", ".join(f"{v:.4g}" for v in baseline)
+        return f"loss {terms.literal(score)}", f"; baseline {shown}"
+
+    def _measured_lines(self) -> list[str]:
+        """The summary's first line(s): what was measured, on how much data (a subclass says its own)."""
+        settings = self.settings
+        repeats = "evaluated once (deterministic method)" if settings.get("deterministic") else (
+            f"{self.n_repeats_used} repeats")
+        method = terms.literal(settings.get("method"))
+        if settings.get("scale") is not None:
+            method += f" (sd {settings['scale']:g}{' x feature sd' if settings.get('relative_scale') else ''})"
+        measure, baseline = self._measure_words()
+        return [f"Perturbation importance by {self._unit_word()}: method {method}, {measure}, {repeats}, "
+                f"{self.n_rows_used} rows{baseline}"]
 
     def _selection_line(self) -> list[str]:
         """"N of M features selected at 5% FDR", or nothing where no unit has a p-value."""

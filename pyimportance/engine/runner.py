@@ -116,7 +116,7 @@ def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: boo
             used_blocks = block + 1
             if options.tolerance is not None and used_blocks >= min(MIN_BLOCKS, n_blocks):
                 reported = _intervals(plan, tally, scoring, baseline, options)
-                precision = _precision(*reported[:2])
+                precision = relative_precision(*reported[:2])
                 options.on_round(int(sum(len(plan.block_rows(b)) for b in range(used_blocks))), precision)
                 converged = precision is not None and precision <= options.tolerance
                 if converged:
@@ -209,7 +209,7 @@ def _intervals(plan: Plan, tally: Tally, scoring: Scoring, baseline: _Baseline,
     return intervals, importances, note
 
 
-def _precision(intervals: Intervals, importances: np.ndarray) -> float | None:
+def relative_precision(intervals: Intervals, importances: np.ndarray) -> float | None:
     """Largest interval half-width over units and outputs, relative to the largest importance."""
     estimate = importances.mean(axis=1)
     half = (intervals.ci_high - intervals.ci_low) / 2

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.packing import chunk_rows
-from ..engine.runner import MIN_BLOCKS, RunOptions
+from ..engine.runner import MIN_BLOCKS, RunOptions, relative_precision
 from ..errors import ModelFailedError, ModelOutputError, NotRowWiseError
 from ..model.predict import PredictFunction
 from ..model.row_wise import check_row_wise
@@ -57,16 +57,6 @@ class ShapleyOutcome:
 def _select(intervals: Intervals, chosen) -> Intervals:
     return Intervals(intervals.std_error[chosen], intervals.ci_low[chosen], intervals.ci_high[chosen],
                      intervals.p_value[chosen], intervals.block_size, intervals.method)
-
-
-def precision(intervals: Intervals, values: np.ndarray) -> float | None:
-    """Largest interval half-width, relative to the largest value (|mean|); None while undefined."""
-    estimate = values.mean(axis=1)
-    half = (intervals.ci_high - intervals.ci_low) / 2
-    largest = float(np.nanmax(np.abs(estimate))) if np.isfinite(estimate).any() else 0.0
-    if not np.isfinite(half).all() or largest <= 0:
-        return None
-    return float(np.max(half) / largest)
 
 
 class _Sums:
@@ -151,7 +141,8 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
             used = block + 1
             if options.tolerance is not None and used >= min(MIN_BLOCKS, len(blocks)):
                 reported = _intervals(sums, scoring, options)
-                reached = precision(_select(reported[0], slice(0, -1)), sums.values()[:-1])
+                # the values' precision: v(all units), the largest number, is left out
+                reached = relative_precision(_select(reported[0], slice(0, -1)), sums.values()[:-1])
                 options.on_round(int(sum(len(blocks[b]) for b in range(used))), reached)
                 converged = reached is not None and reached <= options.tolerance
                 if converged:

@@ -1,8 +1,8 @@
 """The public function :func:`shapley_importance`, as a recipe: check, plan, run, wrap.
 
-The checks are the same layer functions :func:`pyimportance.perturbation_importance` calls (data,
-units, padding, model, loss, settings rules), in the same order, so a mistake gets the same
-message from either function.
+The checks are those :func:`pyimportance.perturbation_importance` makes (the model with its data:
+:mod:`pyimportance.engine.model_data`; units, loss, settings rules), in the same order, so a
+mistake gets the same message from either function.
 """
 
 from __future__ import annotations
@@ -22,23 +22,11 @@ from ..data.arguments import (
     check_positive_int,
     check_tolerance,
 )
-from ..data.check_x import check_X
-from ..data.check_y import check_y
-from ..data.inputs import Inputs
-from ..data.padding import with_masks
 from ..data.rows import check_max_samples, evaluated_rows
 from ..data.units import BY_CHOICES, build_units, check_units
+from ..engine.model_data import masked_inputs, model_inputs
 from ..engine.progress import Progress
 from ..engine.runner import RunOptions
-from ..model.keras import (
-    check_model_input,
-    check_not_stateful,
-    is_keras_model,
-    keras_inputs,
-    keras_mask_values,
-    keras_takes_dict,
-)
-from ..model.predict import check_model
 from ..scoring.losses import probabilities_wanted, resolve_losses
 from .contributions import PieceSpec, piece_rows
 from .estimator import run_shapley
@@ -119,15 +107,7 @@ def shapley_importance(
     [0.5, 0.5]
     """
     # check: the model, the data and every setting, before any model call
-    check_model(model)
-    check_not_stateful(model)
-    keras_model_inputs = keras_inputs(model)
-    input_names = [name for name, _ in keras_model_inputs] if keras_model_inputs else None
-    inputs = check_X(X, feature_names, input_names)
-    if keras_takes_dict(model) and inputs.form == "list":
-        inputs = Inputs(inputs.parts, "dict")
-    x_index = getattr(X, "index", None) if inputs.single else None
-    targets = check_y(y, inputs.n_samples, x_index)
+    inputs, targets, _ = model_inputs(model, X, y, feature_names)
     losses = resolve_losses(loss, targets is not None)
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     n_draws = check_positive_int(n_draws, "n_draws")
@@ -147,11 +127,7 @@ def shapley_importance(
     settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
                               block_size=block_size, ci=ci))
     groups = check_units(by, groups, inputs)
-    check_model_input(model, [part.values.shape if part.is_sequence else part.values[:, 0].shape
-                              for part in inputs.parts], inputs.names)
-    auto_mask = isinstance(mask_value, str) and mask_value == "auto"
-    masking_layers = keras_mask_values(model) if auto_mask and is_keras_model(model) else {}
-    inputs = with_masks(inputs, mask_value, masking_layers)
+    inputs, _ = masked_inputs(model, inputs, mask_value)
     root = seeding.root_seed(random_state)
 
     # plan: the evaluated rows, the units, and what each coalition knows

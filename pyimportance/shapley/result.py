@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import terms
-from ..result import CI_DESCRIPTIONS, ImportanceResult
+from ..result import ImportanceResult
 from ..stats.intervals import Intervals
 
 
@@ -48,34 +47,15 @@ class ShapleyResult(ImportanceResult):
     def total_ci_high(self):
         return self._total_bound(self.total_intervals.ci_high)
 
-    def summary(self) -> str:
-        """What was measured, on how much data, how sure (the R package prints these lines too)."""
+    def _measured_lines(self) -> list[str]:
+        """What was measured (Shapley values, how), on how much data, and v(all units) they add up to."""
         settings = self.settings
-        unit = {"feature": "feature", "timestep": "time step", "cell": "cell (time step x feature)"}.get(self.by)
-        if settings.get("groups"):
-            unit = "group" if self.by == "feature" else "cell (time step x group)"
-        score = settings.get("loss")
-        no_y = score == "prediction_change"
-        measure = "mean |change of prediction| (no y)" if no_y else f"loss {terms.literal(score)}"
-        baseline = self.baseline_scores
-        shown = f"{baseline[0]:.6g}" if len(baseline) == 1 else ", ".join(f"{v:.4g}" for v in baseline)
+        measure, baseline = self._measure_words()
         total = ", ".join(f"{value:.4g} [{low:.4g}, {high:.4g}]" for value, low, high in zip(
             self.total_values, self.total_intervals.ci_low.reshape(-1), self.total_intervals.ci_high.reshape(-1)))
-        lines = [
-            f"Shapley importance (SAGE) by {unit}: {settings.get('imputer')} imputation, "
+        return [
+            f"Shapley importance (SAGE) by {self._unit_word()}: {settings.get('imputer')} imputation, "
             f"{settings.get('n_draws')} draws per coalition (bias removed), {measure}, {self.n_repeats_used} unit "
-            f"orders per row (antithetic pairs), {self.n_rows_used} rows"
-            + ("" if score == "prediction_change" else f"; baseline {shown}"),
+            f"orders per row (antithetic pairs), {self.n_rows_used} rows{baseline}",
             f"Explained in all (the values add up to it): {total}",
-            f"Interval: {CI_DESCRIPTIONS.get(settings.get('ci'), settings.get('ci'))}"
-            + (f" (block length {settings['block_size_used']} rows)" if settings.get("block_size_used") else "")
-            + ("" if settings.get("ci_note") is None else f"; {settings['ci_note']}"),
         ]
-        if settings.get("tolerance") is not None:
-            status = "met" if self.converged else "not met (rows ran out)"
-            lines.append(
-                f"Stopping: tolerance {settings['tolerance']:g} {status}; precision "
-                f"{self.precision if self.precision is not None else float('nan'):.3g} after {self.n_rows_used} of "
-                f"{settings.get('n_samples')} rows"
-            )
-        return "\n".join(lines)
