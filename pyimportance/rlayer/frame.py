@@ -16,6 +16,7 @@ from ..data.units import ALL_FEATURES
 from ..result import ImportanceResult
 from ..stats.intervals import CONFIDENCE, INTERVAL_MEANINGS, interval_text
 from .rows import row_attributes
+from .rows import row_attributes
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
@@ -168,6 +169,8 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
             "interval": as_r_setting(interval_description(result)),
             # each row's 1-based position in the engine's unit order (as.vi()'s raw scores keep that order)
             "unit_position": RValue("integer", values=(order + 1).astype(np.int32)),
+            # rows x units in the engine's order (or row_note: why there are none), see .rows
+            **row_attributes(result, [labels[i] for i in np.argsort(order, kind="stable")]),
             # rows x units in the engine's order (or row_note: why there are none), see .rows
             **row_attributes(result, [labels[i] for i in np.argsort(order, kind="stable")]),
             "class": RValue("character", values=np.array(["pyimportance_result", "data.frame"])),

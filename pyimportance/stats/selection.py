@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import terms
 from .p_values import adjust_p_values
 
 #: The error rates ``control`` may name, and how each is described in a result's summary.
@@ -37,9 +38,10 @@ def holm_adjusted(p_values: np.ndarray) -> np.ndarray:
 def check_selection(alpha, control) -> tuple[float, str]:
     """``alpha`` in (0, 1) and ``control`` one of :data:`CONTROLS`, or a ValueError naming the argument."""
     if control not in CONTROLS:
-        raise ValueError(f"control must be 'fdr' (Benjamini-Hochberg) or 'fwer' (Holm), got {control!r}")
+        raise ValueError(f"{terms.arg('control')} must be {terms.literal('fdr')} (Benjamini-Hochberg) or "
+                         f"{terms.literal('fwer')} (Holm), got {terms.literal(control)}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+        raise ValueError(f"{terms.arg('alpha')} must be a number in (0, 1), got {terms.literal(alpha)}")
     return float(alpha), control
 
 

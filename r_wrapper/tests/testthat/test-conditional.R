@@ -20,3 +20,41 @@ test_that("conditional importance from R keeps what the other inputs know", {
                "reference is used by method = \"conditional\" only, got method = \"gaussian\"", fixed = TRUE,
                class = "pyimportance_argument_error")
 })
+
+test_that("an R learner fit(x, y) is fitted and asked for its predictions before the run, out of fold", {
+  skip_if_no_python()
+  set.seed(2)
+  n <- 2000
+  x1 <- runif(n, -2, 2)
+  x <- cbind(x1 = x1, x2 = sin(2 * x1) + rnorm(n, sd = 0.3))
+  model <- function(x) x[, 2]
+  fits <- 0L
+  spline_fit <- function(x, y) {
+    fits <<- fits + 1L
+    fitted <- stats::smooth.spline(x[, 1], y, df = 12)
+    function(x) stats::predict(fitted, x[, 1])$y
+  }
+  result <- perturbation_importance(model, x, x[, 2], method = "conditional", learner = spline_fit,
+                                    n_repeats = 3, seed = 1)
+  expect_identical(fits, 10L)  # 5 folds, 2 columns
+  expect_equal(result$importance[result$feature == "x2"], 2 * 0.3^2, tolerance = 0.1)
+  expect_identical(attr(result, "settings")$learner, "spline_fit")
+  ridge <- perturbation_importance(model, x, x[, 2], method = "conditional", n_repeats = 3, seed = 1)
+  expect_gt(ridge$importance[ridge$feature == "x2"], 5 * 2 * 0.3^2)
+  expect_error(perturbation_importance(model, x, x[, 2], learner = spline_fit),
+               "learner is the conditional model of method = \"conditional\", got method = \"gaussian\"",
+               fixed = TRUE, class = "pyimportance_argument_error")
+})
+
+test_that("a Python regressor made through reticulate is a learner too", {
+  skip_if_no_python()
+  set.seed(5)
+  n <- 1000
+  x1 <- rnorm(n)
+  x <- cbind(x1 = x1, x2 = 0.8 * x1 + 0.6 * rnorm(n))
+  linear <- reticulate::import("sklearn.linear_model")$LinearRegression()
+  result <- perturbation_importance(function(x) x[, 2], x, x[, 2], method = "conditional", learner = linear,
+                                    n_repeats = 3, seed = 1)
+  expect_equal(result$importance[result$feature == "x2"], 2 * 0.36, tolerance = 0.1)
+  expect_identical(attr(result, "settings")$learner, "LinearRegression")
+})

@@ -93,16 +93,17 @@ test_that("the header is the engine's summary in R's terms: what was measured, t
   skip_if_no_python()
   result <- small_result()
   output <- capture.output(print(result))
-  expect_identical(output[1:2], attr(result, "summary"))
+  expect_identical(output[1:3], attr(result, "summary"))
   expect_identical(
     attr(result, "summary"),
     c(paste("Perturbation importance by feature: method \"gaussian\" (sd 0.1 x feature sd), mean |change of",
             "prediction| (no y), 3 repeats, 200 rows"),
-      "Interval: 95% interval for the population the rows come from (rows and perturbations) (block length 4 rows)")
+      "Interval: 95% interval for the population the rows come from (rows and perturbations) (block length 4 rows)",
+      "2 of 3 features selected at 5% FDR (Benjamini-Hochberg)")
   )
-  expect_match(output[3], "^ *feature +importance +std +ci_low +ci_high +p_value +p_adjusted$")
-  expect_match(output[4], "^ *signal ")
-  expect_length(output, 6)
+  expect_match(output[4], "^ *feature +importance +std +ci_low +ci_high +p_value +p_adjusted$")
+  expect_match(output[5], "^ *signal ")
+  expect_length(output, 7)
   stopped <- attr(small_result(tolerance = 0.5, ci = "repeats"), "summary")
   expect_identical(stopped[2], "Interval: 95% t-interval over repeats, conditional on this data set")
   expect_match(stopped[3], "^Stopping: tolerance 0.5 met; precision [0-9.]+ after 200 of 200 rows$")
