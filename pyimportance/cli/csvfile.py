@@ -15,6 +15,11 @@ header, and ``csv.Sniffer.has_header`` guesses silently from type patterns. The 
   empty fields. Those are refused with a message asking for ``--x-header``/``--no-x-header``
   (the flags of the option the file came from).
 
+A decimal comma (``-0,73`` written for -0.73) splits a number into two fields that each read
+as a whole number; a file of whole numbers only whose lines hold such a pair (``-0`` before a
+field of digits, or a field of digits with a leading zero such as ``05``) is refused, naming
+the line and the columns, with the fix.
+
 Line numbers are counted as an editor shows them (blank lines included); column numbers from 1.
 The caller checks first that the file holds text (see :mod:`.files`).
 """
@@ -32,6 +37,7 @@ import numpy as np
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity)", re.IGNORECASE)
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+_DIGITS = re.compile(r"\d+")
 # Fields pandas reads as missing by default (its na_values), compared in lower case.
 _MISSING_FIELDS = {"", "na", "nan", "-nan", "n/a", "#n/a", "null", "none", "<na>", "#na", "-1.#ind", "1.#ind"}
 _RAGGED_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")  # pandas' C parser
@@ -135,11 +141,48 @@ def _read_rows(path: Path, what: str, skip_lines: int):
         ragged = _RAGGED_LINE.search(str(error))
         if ragged:
             expected, line, seen = ragged.groups()
+            fields = next((fields for number, fields in _csv_records(path) if number == int(line)), [])
+            hint = decimal_comma_hint(fields)
             raise ValueError(
                 f"{what}: {path} has {seen} fields at line {line}, but {expected} on the lines before it; "
-                "every line must have the same number of fields"
+                + (hint if hint else "every line must have the same number of fields")
             ) from None
         raise ValueError(f"{what}: cannot read {path} as CSV ({' '.join(str(error).split())})") from None
+
+
+def _decimal_comma_at(fields: list[str]) -> int | None:
+    """Position of the first field pair that reads as one number written with a decimal comma, else None."""
+    for position in range(len(fields) - 1):
+        whole, fraction = fields[position], fields[position + 1]
+        if _WHOLE_NUMBER.fullmatch(whole) and _DIGITS.fullmatch(fraction) and (
+            whole in ("-0", "+0") or (len(fraction) > 1 and fraction.startswith("0"))
+        ):
+            return position
+    return None
+
+
+def decimal_comma_hint(fields: list[str]) -> str:
+    """The decimal-comma sentence for a line of ``fields`` that looks like it has one, else ""."""
+    position = _decimal_comma_at(fields)
+    if position is None:
+        return ""
+    pair = fields[position : position + 2]
+    return (
+        f"{','.join(pair)!r} in columns {position + 1} and {position + 2} looks like one number written with a "
+        f"decimal comma ({'.'.join(pair)}); pyimportance reads commas as separators and '.' as the decimal point: "
+        "write the file with '.' decimals, e.g. pandas.read_csv(path, sep=';', decimal=',').to_csv(new_path, "
+        "index=False), or in R write.csv() rather than write.csv2()"
+    )
+
+
+def _check_decimal_comma(path: Path, what: str, values: np.ndarray) -> None:
+    """Refuse a file of whole numbers whose lines look like numbers split at a decimal comma."""
+    if values.shape[1] < 2 or np.any(values != np.round(values)):
+        return
+    for line, fields in _csv_records(path):
+        hint = decimal_comma_hint(fields)
+        if hint:
+            raise ValueError(f"{what}: {path} line {line}: {hint}")
 
 
 def _has_fractions(rows) -> bool:
@@ -241,9 +284,11 @@ def read_csv(path: Path, what: str = "--x", header: bool | None = None) -> CsvTa
     second = next(itertools.islice(_csv_records(path), 1, None), None)
     if second is not None and len(second[1]) != len(fields):
         next_line, next_fields = second
+        hint = decimal_comma_hint(next_fields) or decimal_comma_hint(fields)
         raise ValueError(
             f"{what}: {path} has {len(fields)} fields at line {line} but {len(next_fields)} at line {next_line}; "
-            "every line must have the same number of fields"
+            + (f"at line {next_line if decimal_comma_hint(next_fields) else line}, {hint}" if hint else
+               "every line must have the same number of fields")
         )
     rows = _read_rows(path, what, skip_lines=line)
     guessed = False
@@ -259,7 +304,9 @@ def read_csv(path: Path, what: str = "--x", header: bool | None = None) -> CsvTa
         _check_header_names(path, what, fields)
         if rows.empty:
             raise ValueError(f"{what}: {path} has a header row ({', '.join(fields)}) but no data rows")
-        return CsvTable(_check_csv_numbers(path, what, rows, fields, 1), list(fields))
+        values = _check_csv_numbers(path, what, rows, fields, 1)
+        _check_decimal_comma(path, what, values)
+        return CsvTable(values, list(fields))
     import pandas as pd
 
     first = []
@@ -271,4 +318,6 @@ def read_csv(path: Path, what: str = "--x", header: bool | None = None) -> CsvTa
             )
         first.append(np.nan if _field_kind(field) == "missing" else float(field))
     data = pd.concat([pd.DataFrame([first]), rows], ignore_index=True) if not rows.empty else pd.DataFrame([first])
-    return CsvTable(_check_csv_numbers(path, what, data, None, 0), None, guessed)
+    values = _check_csv_numbers(path, what, data, None, 0)
+    _check_decimal_comma(path, what, values)
+    return CsvTable(values, None, guessed)

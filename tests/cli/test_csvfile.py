@@ -249,3 +249,33 @@ def test_numeric_header_is_asked_for_and_then_read_as_told(tmp_path, linear_mode
     result = helpers.read_result(tmp_path / "r.csv").set_index("feature")["importance"]
     np.testing.assert_allclose(result[["x1", "x2", "x3"]], helpers.zero_importances(with_first_row), rtol=1e-12)
     assert "evaluated once (deterministic method), 5 rows\n" in capsys.readouterr().out
+
+
+# --- decimal commas ---------------------------------------------------------------------------------
+
+COMMA_FIX = ("pyimportance reads commas as separators and '.' as the decimal point: write the file with '.' "
+             "decimals, e.g. pandas.read_csv(path, sep=';', decimal=',').to_csv(new_path, index=False), or in R "
+             "write.csv() rather than write.csv2()")
+
+
+def test_a_decimal_comma_is_named_by_line_and_columns(tmp_path):
+    every_line = _csv(tmp_path, "1,5\n-0,73\n2,25\n", "y.csv")  # read as two columns of whole numbers
+    _refused(every_line, f"--y: {every_line} line 2: '-0,73' in columns 1 and 2 looks like one number written "
+             f"with a decimal comma (-0.73); {COMMA_FIX}", what="--y")
+    with_header = _csv(tmp_path, "sales,churn\n2,05,1\n1,5,0\n", "heads.csv")
+    _refused(with_header, f"--y: {with_header} has 2 fields at line 1 but 3 at line 2; at line 2, '2,05' in "
+             f"columns 1 and 2 looks like one number written with a decimal comma (2.05); {COMMA_FIX}", what="--y")
+
+
+def test_a_decimal_comma_on_one_line_of_a_column_is_named(tmp_path):
+    later = _csv(tmp_path, "sales\n1.5\n2.5\n-0,73\n", "y.csv")
+    _refused(later, f"--y: {later} has 2 fields at line 4, but 1 on the lines before it; '-0,73' in columns 1 and 2 "
+             f"looks like one number written with a decimal comma (-0.73); {COMMA_FIX}", what="--y")
+    second = _csv(tmp_path, "0.5\n-0,73\n1.25\n", "second.csv")
+    _refused(second, f"--y: {second} has 1 fields at line 1 but 2 at line 2; at line 2, '-0,73' in columns 1 and 2 "
+             f"looks like one number written with a decimal comma (-0.73); {COMMA_FIX}", what="--y")
+
+
+def test_whole_numbers_without_a_decimal_comma_pattern_are_read(tmp_path):
+    counts = _csv(tmp_path, "a,b\n1,2\n-3,40\n10,0\n", "counts.csv")
+    assert read_csv(counts).values.tolist() == [[1.0, 2.0], [-3.0, 40.0], [10.0, 0.0]]
