@@ -16,7 +16,7 @@ export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export R_LIBS := $(RLIB)
 export PYIMPORTANCE_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: all test test-python test-numpy2 test-r check-r render demo bench lint r-system r-package clean
+.PHONY: all test test-python test-numpy2 test-r check-r render docs demo bench lint r-system r-package clean
 
 all: test
 
@@ -46,11 +46,12 @@ r-package: $(VENV)/.installed
 	mkdir -p $(RLIB)
 	R CMD INSTALL --no-test-load --library=$(RLIB) r_wrapper >/dev/null
 
+# tests/docs need the built site: `make docs` runs them.
 test-python: $(VENV)/.installed
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not docs"
 
 test-numpy2: $(VENV_NP2)/.installed
-	$(VENV_NP2)/bin/python -m pytest -q -p no:cacheprovider -m "not keras and not r"
+	$(VENV_NP2)/bin/python -m pytest -q -p no:cacheprovider -m "not keras and not r and not docs"
 
 test-r: r-package
 	Rscript scripts/run_r_tests.R
@@ -62,10 +63,24 @@ check-r: $(VENV)/.installed
 render: r-package
 	Rscript scripts/render_vignettes.R
 
+# The documentation tools, added to the main environment (a stamp of its own, so an existing .venv gets
+# them too): Debian's chromium for the browser test, and the `docs` extra.
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml scripts/ensure_docs.sh
+	bash scripts/ensure_docs.sh
+	$(PY) -m pip install -q -c requirements/r-env.txt -e ".[docs]"
+	touch $@
+
+# The documentation site in site/ (mkdocs.yml): the pages of docs/, the reference from the docstrings and
+# the Rd files, the notebook executed, the vignettes as `render` made them; then every example of the
+# pages is run and the site is tested in headless chromium (tests/docs).
+docs: $(VENV)/.docs-installed r-package render
+	$(PY) scripts/build_docs.py
+	$(PY) -m pytest -q -p no:cacheprovider -m docs tests/docs
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check pyimportance tests bench
 
-test: lint test-python test-numpy2 test-r check-r render
+test: lint test-python test-numpy2 test-r check-r render docs
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/pyimportance demo --out out
