@@ -7,10 +7,13 @@ interval about the population is the engine's ``ci="data"`` interval
 (:func:`~pyimportance.stats.intervals.run_intervals`: per-row influence, circular block bootstrap
 over neighbouring rows), and v(all units) is one more series there, with its own interval. The
 donor rows' own influence is not counted (their values enter other rows' coalitions only through
-an average over draws). With ``tolerance`` the run stops after the first block (from the second)
+an average over draws). With ``tolerance`` the run stops after the first step (from the second)
 at which every value's half-width is at most ``tolerance`` times the largest value, as
-:func:`pyimportance.perturbation_importance` does; the pieces' results are added in the same
-order whether computed here or by an executor's tasks, so the numbers do not depend on it.
+:func:`pyimportance.perturbation_importance` does; a step is one antithetic pair of orders of one
+row block, the blocks first, then, if the rows run out, the next pair for every block (up to
+``n_repeats`` orders per row: the orders' noise keeps shrinking where the rows' does not). The
+pieces' results are added in the same order whether computed here or by an executor's tasks, so
+the numbers do not depend on it.
 """
 
 from __future__ import annotations
@@ -78,7 +81,9 @@ class _Sums:
                 self.accumulator.add(unit, rows, per_unit[:, unit], None)
 
     def values(self) -> np.ndarray:
-        return self.sums / np.maximum(self.rows, 1)[None, :, None]
+        """(n_units + 1, started repeats, n_outputs) mean contributions of each repeat begun so far."""
+        started = self.rows > 0
+        return self.sums[:, started] / self.rows[started][None, :, None]
 
 
 def _baseline_predictions(predict: PredictFunction, spec: PieceSpec, rows: np.ndarray, on_rows) -> np.ndarray:
@@ -112,9 +117,20 @@ def _checked_scoring(predict: PredictFunction, spec: PieceSpec, rows: np.ndarray
     return scoring
 
 
+def _steps(n_blocks: int, n_repeats: int, tolerance: float | None) -> list[tuple[int, list[int]]]:
+    """The run's steps, (block, repeats), in order: every repeat of each block, or, with ``tolerance``, the
+    first antithetic pair of every block, then the next pair of every block, and so on."""
+    if tolerance is None:
+        return [(block, list(range(n_repeats))) for block in range(n_blocks)]
+    pairs = [[r for r in (2 * p, 2 * p + 1) if r < n_repeats] for p in range(-(-n_repeats // 2))]
+    return [(block, pair) for pair in pairs for block in range(n_blocks)]
+
+
 def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence[np.ndarray], n_repeats: int,
                 output=None, per_output: bool = False, options: RunOptions | None = None) -> ShapleyOutcome:
-    """The baseline, then every repeat of each row block, with early stopping when ``options.tolerance`` is set."""
+    """The baseline, then the pieces step by step (:func:`_steps`), with early stopping when
+    ``options.tolerance`` is set: after each step from the second on, once every value's interval is
+    narrow enough; rows first, then, once every row has its first pair of orders, more orders."""
     options = options or RunOptions()
     n_samples = spec.inputs.n_samples
     blocks = list(row_blocks) or [np.arange(n_samples)]
@@ -126,24 +142,27 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
                                     np.dtype(predict.dtype).itemsize)
     baseline = None
     scoring, sums = None, None
-    converged, reached, used, reported = None, None, 0, None
+    steps = _steps(len(blocks), n_repeats, options.tolerance)
+    converged, reached, reported, predicted = None, None, None, set()
     with block_length_library_loading() if options.ci == "data" else contextlib.nullcontext():
-        for block, rows in enumerate(blocks):
-            predictions = _baseline_predictions(predict, spec, rows, options.on_rows)
-            if scoring is None:
-                scoring = _checked_scoring(predict, spec, rows, predictions, targets, losses, output, per_output)
-                baseline = np.zeros((n_samples, predictions.shape[1]))
-                sums = _Sums(len(spec.units), n_repeats, n_samples, len(scoring.outputs),
-                             track_rows=options.ci == "data")
-            baseline[rows] = predictions
-            for result in _run_pieces(spec, predict, model, scoring, baseline, block, rows, n_repeats, options):
+        for done, (block, repeats) in enumerate(steps, start=1):
+            rows = blocks[block]
+            if block not in predicted:
+                predictions = _baseline_predictions(predict, spec, rows, options.on_rows)
+                if scoring is None:
+                    scoring = _checked_scoring(predict, spec, rows, predictions, targets, losses, output, per_output)
+                    baseline = np.zeros((n_samples, predictions.shape[1]))
+                    sums = _Sums(len(spec.units), n_repeats, n_samples, len(scoring.outputs),
+                                 track_rows=options.ci == "data")
+                baseline[rows] = predictions
+                predicted.add(block)
+            for result in _run_pieces(spec, predict, model, scoring, baseline, block, rows, repeats, options):
                 sums.add(result, rows)
-            used = block + 1
-            if options.tolerance is not None and used >= min(MIN_BLOCKS, len(blocks)):
+            if options.tolerance is not None and done >= min(MIN_BLOCKS, len(steps)):
                 reported = _intervals(sums, scoring, options)
                 # the values' precision: v(all units), the largest number, is left out
                 reached = relative_precision(_select(reported[0], slice(0, -1)), sums.values()[:-1])
-                options.on_round(int(sum(len(blocks[b]) for b in range(used))), reached)
+                options.on_round(int(sum(len(blocks[b]) for b in predicted)), reached)
                 converged = reached is not None and reached <= options.tolerance
                 if converged:
                     break
@@ -151,7 +170,7 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
             reported = _intervals(sums, scoring, options)
     intervals, note = reported
     values = sums.values()
-    used_rows = np.concatenate(blocks[:used])
+    used_rows = np.sort(np.concatenate([blocks[b] for b in sorted(predicted)]))
     baseline_sums = signed_sums(scoring, baseline, used_rows)
     return ShapleyOutcome(
         values=values[:-1], intervals=_select(intervals, slice(0, -1)),
@@ -167,15 +186,15 @@ def signed_sums(scoring: Scoring, baseline: np.ndarray, rows: np.ndarray) -> np.
 
 
 def _run_pieces(spec: PieceSpec, predict: PredictFunction, model, scoring: Scoring, baseline: np.ndarray,
-                block: int, rows: np.ndarray, n_repeats: int, options: RunOptions) -> list[PieceResult]:
+                block: int, rows: np.ndarray, repeats: Sequence[int], options: RunOptions) -> list[PieceResult]:
     """The block's pieces (one per repeat), computed here or by tasks on the executor."""
     if options.executor is None:
         return [piece_result(spec, predict, scoring, baseline, rows, repeat, block, options.on_rows)
-                for repeat in range(n_repeats)]
+                for repeat in repeats]
     from .distributed import run_pieces
 
     per_row = piece_rows(spec, len(spec.units))
-    return run_pieces(spec, model, scoring, baseline, [(repeat, block, rows) for repeat in range(n_repeats)],
+    return run_pieces(spec, model, scoring, baseline, [(repeat, block, rows) for repeat in repeats],
                       predict=predict, executor=options.executor, task_size=options.task_size,
                       on_rows=lambda count: options.on_rows(count * per_row))
 

@@ -82,7 +82,8 @@ def shapley_importance(
         As in :func:`pyimportance.perturbation_importance` (the loss must be a mean of per-row
         values: not ``"rmse"``).
     n_repeats : int, default 2
-        Unit orders per row, in antithetic pairs (the second of a pair walks the first backwards).
+        Unit orders per row, in antithetic pairs (the second of a pair walks the first backwards);
+        with ``tolerance``, the most orders per row.
     n_draws : int, default 8
         Donor rows averaged per coalition (K >= 2); more lowers the variance, never the bias
         (removed for any K).
@@ -92,7 +93,8 @@ def shapley_importance(
         "repeats": a t-interval over the orders, conditional on these rows.
     tolerance : float in (0, 1), optional
         Stop as soon as every value's 95% half-width is at most ``tolerance`` times the largest
-        value (rows in seeded random blocks of 1,000).
+        value: rows in seeded random blocks of 1,000 with one antithetic pair of orders each, then,
+        once the rows have run out, another pair for every block, up to ``n_repeats`` orders.
 
     Returns
     -------

@@ -18,7 +18,7 @@
 #' @param loss As in [perturbation_importance()], but a mean of per-row values
 #'   (not `"rmse"`; an R function must return one value per row).
 #' @param n_repeats Unit orders per row (a whole number; `2`, one antithetic
-#'   pair, works).
+#'   pair, works); with `tolerance`, the most orders per row.
 #' @param n_draws Rows of the data averaged over per coalition (at least 2):
 #'   more lowers the variance; the bias of the average is removed for any
 #'   number (exactly for squared error).
@@ -26,7 +26,9 @@
 #'   come from (a circular block bootstrap over consecutive rows); `"repeats"`
 #'   for the t-interval over the orders, conditional on these rows.
 #' @param tolerance Stop early once every value's half-width is at most this
-#'   fraction of the largest value (rows in seeded random blocks of 1,000).
+#'   fraction of the largest value: rows in seeded random blocks of 1,000 with
+#'   one antithetic pair of orders each, then, once the rows have run out,
+#'   another pair for every block, up to `n_repeats` orders.
 #' @param executor Optional Python `concurrent.futures` executor that computes
 #'   the orders as tasks (same numbers as the local run); needs a Python model.
 #'
@@ -60,5 +62,5 @@ shapley_importance <- function(model, x, y = NULL, loss = NULL, n_repeats = 2, n
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
     stop_engine_error(outcome, call)
   }
-  from_r_value(outcome)
+  with_engine_warnings(from_r_value(outcome))
 }

@@ -147,3 +147,21 @@ def test_the_signature_lists_the_shapley_settings_in_order_with_the_tables_defau
     for setting in settings.SHAPLEY_SETTINGS:
         expected = inspect.Parameter.empty if setting.default is settings.REQUIRED else setting.default
         assert parameters[setting.name].default == expected, setting.name
+
+
+def test_when_the_rows_run_out_tolerance_adds_orders_for_every_row_up_to_n_repeats():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(800, 3))
+
+    def model(x):
+        return x[:, 0] * x[:, 1] + 0.5 * x[:, 2]
+
+    result = shapley_importance(model, X, model(X), tolerance=0.2, n_repeats=40, random_state=0)
+    assert result.converged is True and result.n_rows_used == 800
+    assert 2 < result.n_repeats_used < 40 and result.n_repeats_used % 2 == 0
+    threaded = shapley_importance(model, X, model(X), tolerance=0.2, n_repeats=40, random_state=0,
+                                  executor=ThreadPoolExecutor(2), batch_size=50)
+    np.testing.assert_array_equal(threaded.importances, result.importances)
+    np.testing.assert_allclose(result.importances_mean.sum(), result.total, rtol=1e-10)
+    fixed = shapley_importance(model, X, model(X), n_repeats=2, random_state=0)
+    assert fixed.n_repeats_used == 2
