@@ -9,7 +9,9 @@
 #' `reticulate::use_python(required = TRUE)` before Python starts); otherwise
 #' the virtualenv `"r-pyimportance"` under reticulate's virtualenv root when it
 #' exists (what [install_pyimportance()] creates; keras3's `"r-keras"`
-#' convention, through `reticulate::use_virtualenv(required = FALSE)`);
+#' convention: reticulate itself looks for `"r-<module>"` environments of a
+#' lazily imported module, and `.onLoad` also says so with
+#' `reticulate::use_virtualenv(required = FALSE)`);
 #' otherwise reticulate's usual discovery. Loading this package never starts
 #' Python; the first call imports the engine's R layer (`pyimportance.rlayer`,
 #' shared with the rpy2 layer), checks that the engine's version is this

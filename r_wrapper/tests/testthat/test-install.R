@@ -85,6 +85,7 @@ test_that("install_pyimportance() installs the bundled engine in r-pyimportance,
 
   output <- run_r(c(
     "library(pyimportance)",
+    "stopifnot(pyimportance_available())",
     "x <- matrix(rnorm(200), ncol = 2, dimnames = list(NULL, c('a', 'b')))",
     "result <- perturbation_importance(function(x) 3 * x[, 2], x, seed = 1, n_repeats = 2)",
     "cat(reticulate::py_config()$python, reticulate::import('pyimportance')$`__file__`, result$feature[1], sep = '\\n')"
