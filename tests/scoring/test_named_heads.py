@@ -152,3 +152,20 @@ def test_a_single_head_answers_to_its_layer_name(keras, X, sequential):
     by_word = perturbation_importance(model, X, Y, output={"output": [0, 1]}, method="zero")
     np.testing.assert_allclose(by_name.importances, by_word.importances, rtol=1e-12)
     assert by_name.baseline_score == pytest.approx(0.25, rel=1e-5)
+
+
+@pytest.mark.keras
+def test_the_readme_multi_output_example_runs_as_shown():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("```python\n# a sequence input plus static covariates, two named output heads")
+    code = readme[start + len("```python\n"):readme.index("```", start + 3)]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    result, sales = namespace["result"], namespace["sales"]
+    assert result.output == ["churn", "sales"]
+    frame = result.to_frame()
+    top = frame.groupby("output")["importance"].idxmax()
+    assert frame.loc[top["sales"], "feature"] == "price" and frame.loc[top["churn"], "feature"] == "promo"
+    np.testing.assert_allclose(sales.importances, result.importances[:, :, 1], rtol=1e-6)
