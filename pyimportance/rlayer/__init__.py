@@ -43,6 +43,7 @@ own random generator, so results are reproducible and R code can call ``set.seed
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -142,6 +143,10 @@ def _call_engine(engine, table, model, x, y, arguments: Mapping[str, Any]) -> RV
             raise as_r_error(error) from error
 
 
+#: The attribute under which :func:`call_from_r` hands the run's warnings to R, which raises them as R warnings.
+ENGINE_WARNINGS = "engine_warnings"
+
+
 def call_from_r(model, x, y=None, arguments: Mapping[str, Any] | None = None,
                 estimator: str = "perturbation") -> RValue | RCondition:
     """:func:`perturbation_importance` (or, with ``estimator="shapley"``, :func:`shapley_importance`) for a
@@ -149,6 +154,12 @@ def call_from_r(model, x, y=None, arguments: Mapping[str, Any] | None = None,
     :class:`RCondition` with its classes."""
     function = shapley_importance if estimator == "shapley" else perturbation_importance
     try:
-        return function(model, x, y, **dict(arguments or {}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = function(model, x, y, **dict(arguments or {}))
     except RError as error:
         return RCondition("error", error.message, error.classes, error.python_type)
+    messages = list(dict.fromkeys(str(warning.message) for warning in caught))
+    if messages:  # R raises them as R warnings (reticulate would only print Python's to stderr)
+        frame.attributes[ENGINE_WARNINGS] = RValue("character", values=np.array(messages))
+    return frame

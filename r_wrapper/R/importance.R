@@ -163,7 +163,7 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
     stop_engine_error(outcome, call)
   }
-  from_r_value(outcome)
+  with_engine_warnings(from_r_value(outcome))
 }
 
 #' The name an R function was passed as (`method = zero_out` gives "zero_out").

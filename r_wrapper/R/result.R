@@ -15,6 +15,19 @@ print.pyimportance_result <- function(x, ..., n = 20L) {
   invisible(x)
 }
 
+#' The engine's warnings of a run (handed over by the R layer as an attribute) raised as R
+#' warnings, so that `suppressWarnings()`, `withCallingHandlers()` and knitr see them; the
+#' result without that attribute.
+#' @noRd
+with_engine_warnings <- function(result) {
+  messages <- attr(result, "engine_warnings")
+  attr(result, "engine_warnings") <- NULL
+  for (message in messages) {
+    warning(message, call. = FALSE)
+  }
+  result
+}
+
 #' The interval's level as R shows it ("95%"): the engine's, from the result.
 #' @noRd
 level_text <- function(x) {

@@ -57,3 +57,16 @@ def test_the_frame_says_which_interval_the_run_reports_in_the_summarys_words(x3d
         assert parts["kind"] == kind
         assert f"Interval: {parts['text']}" == frame.attributes["summary"].values[1]
         assert parts["meaning"].startswith("It ")
+
+
+def test_call_from_r_hands_the_runs_warnings_to_r_as_an_attribute(x3d):
+    from pyimportance.rlayer import ENGINE_WARNINGS, call_from_r
+
+    values = x3d.values.copy()
+    values[:, :, 1] = 1.0
+    constant = RValue("double", values=values, dimnames=x3d.dimnames)
+    frame = call_from_r(signal_model(), constant, None, {"n_repeats": double([1]), "seed": double([1])})
+    messages = list(frame.attributes[ENGINE_WARNINGS].values)
+    assert len(messages) == 1 and "unchanged: constant on the evaluated rows" in messages[0]
+    quiet = call_from_r(signal_model(), x3d, None, {"n_repeats": double([1]), "seed": double([1])})
+    assert ENGINE_WARNINGS not in quiet.attributes

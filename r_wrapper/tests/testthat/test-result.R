@@ -202,3 +202,17 @@ test_that("the header's interval line is the interval the run reports, for every
   expect_identical(line(method = "zero", ci = "repeats"), "Interval: none; deterministic method: no interval over repeats")
   expect_identical(line(max_samples = 2), "Interval: none; fewer than 3 rows: no interval")
 })
+
+test_that("the engine's warnings are R warnings, and the result keeps no trace of them", {
+  skip_if_no_python()
+  x <- signal_x(n = 40L)
+  x[, , 3] <- 1  # a constant feature under relative noise
+  expect_warning(
+    result <- perturbation_importance(function(x) x[, 10, 1], x, n_repeats = 2, seed = 1),
+    'leaves c("noise") unchanged: constant on the evaluated rows (sd 0)', fixed = TRUE
+  )
+  expect_null(attr(result, "engine_warnings"))
+  expect_warning(perturbation_importance(function(x) x[, 10, 1], x[1:2, , 1:2], n_repeats = 2, seed = 1),
+                 "2 evaluated row(s) are too few for an interval", fixed = TRUE)
+  expect_silent(perturbation_importance(function(x) x[, 10, 1], signal_x(n = 40L), n_repeats = 2, seed = 1))
+})
