@@ -169,3 +169,46 @@ def test_the_readme_multi_output_example_runs_as_shown():
     top = frame.groupby("output")["importance"].idxmax()
     assert frame.loc[top["sales"], "feature"] == "price" and frame.loc[top["churn"], "feature"] == "promo"
     np.testing.assert_allclose(sales.importances, result.importances[:, :, 1], rtol=1e-6)
+
+
+@pytest.mark.keras
+def test_three_named_outputs_of_different_shapes(keras, X):
+    inp = keras.Input((T, F))
+    steps = keras.layers.GRU(4, return_sequences=True)(inp)
+    model = keras.Model(inp, {
+        "path": keras.layers.Dense(2)(steps),  # (n, T, 2): a sequence head
+        "horizons": keras.layers.Dense(3)(keras.layers.Flatten()(steps)),
+        "flag": keras.layers.Dense(1, activation="sigmoid")(keras.layers.GlobalAveragePooling1D()(steps)),
+    })
+    predicted = model.predict(X, verbose=0)
+    y = {"path": predicted["path"] + 0.1, "horizons": predicted["horizons"] + 0.2,
+         "flag": (predicted["flag"][:, 0] > 0.5).astype(float)}
+    result = perturbation_importance(model, X, y, loss={"flag": "log_loss"}, per_output=True, method="permute",
+                                     n_repeats=2, random_state=0)
+    assert result.output == ["flag", "horizons[0]", "horizons[1]", "horizons[2]"] + [
+        f"path[{t}, {j}]" for t in range(T) for j in range(2)]
+    np.testing.assert_allclose(result.baseline_scores[1:], [0.04] * 3 + [0.01] * (2 * T), rtol=1e-5)
+    two = perturbation_importance(model, X, {"horizons": y["horizons"][:, [0, 2]]}, output={"horizons": [0, 2]},
+                                  method="permute", n_repeats=2, random_state=0)
+    assert two.baseline_score == pytest.approx(0.04, rel=1e-5)
+    panels = [ax.get_title() for ax in result.plot().axes if ax.images]
+    assert panels == ["flag", "horizons", "path"]
+
+
+@pytest.mark.keras
+def test_a_tf_keras_model_with_named_outputs(X):
+    import tf_keras
+
+    inp = tf_keras.Input((T, F))
+    hidden = tf_keras.layers.GRU(4)(inp)
+    model = tf_keras.Model(inp, {"sales": tf_keras.layers.Dense(1, name="d_sales")(hidden),
+                                 "churn": tf_keras.layers.Dense(1, activation="sigmoid", name="d_churn")(hidden)})
+    predicted = model.predict(X, verbose=0)
+    y = {"sales": predicted["sales"][:, 0] + 0.1, "churn": (predicted["churn"][:, 0] > 0.5).astype(float)}
+    result = perturbation_importance(model, X, y, loss={"churn": "log_loss"}, per_output=True, method="permute",
+                                     n_repeats=2, random_state=0)
+    assert result.output == ["churn", "sales"]
+    assert result.baseline_scores[1] == pytest.approx(0.01, rel=1e-4)
+    by_layer = perturbation_importance(model, X, {"d_sales": y["sales"]}, output="d_sales", method="permute",
+                                       n_repeats=2, random_state=0)
+    np.testing.assert_allclose(by_layer.importances, result.importances[:, :, 1], rtol=1e-6)
