@@ -2,10 +2,10 @@
 
     python scripts/build_docs.py          (run by `make docs`, after `make render`)
 
-Generated into docs/ (ignored by git), so the site always shows the code as it is:
+Generated into docs/ (ignored by git) and out/docs/, so the site always shows the code as it is:
 
 - ``reference/cli/*.txt``: the ``pyimportance`` command's ``--help``;
-- ``benchmarks.md``: every ``bench/RESULTS*.md``, included by the snippets extension;
+- ``out/docs/bench_results.md``: the includes of every ``bench/RESULTS*.md``, which ``benchmarks.md`` includes;
 - ``notebooks/quickstart.md``: the notebook, executed with nbclient (scripts/docs_notebook.py);
 - ``reference/r/``: the R package's help topics, from r_wrapper/man (scripts/docs_r_reference.R);
 - ``articles/*.html``: the vignettes and the report template, as ``make render`` rendered them
@@ -26,16 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RENDERED_VIGNETTES = ROOT / "out" / "vignettes"
+BENCHMARK_INCLUDES = ROOT / "out" / "docs" / "bench_results.md"
 ARTICLES = ("lstm-importance", "python-and-r", "importance-report")
 MATHJAX_LOADER = re.compile(r"<!-- dynamically load mathjax[^>]*-->\s*<script>.*?mathjax.*?</script>\s*", re.DOTALL)
-
-BENCHMARKS_HEADER = """# Benchmarks
-
-The benchmark files of the repository (`bench/RESULTS*.md`), included as they are when the site is
-built. `make bench` reruns the main ones (about 16 minutes on 2 cores); each file says how it was
-made and on which machine.
-"""
-
 
 def cli_help() -> None:
     """The command's help texts, as a user's terminal shows them (80 columns)."""
@@ -49,10 +42,10 @@ def cli_help() -> None:
 
 
 def benchmarks() -> None:
-    """One page including every benchmark file, so a new one appears without edits."""
+    """The list of every benchmark file that docs/benchmarks.md includes, so a new one appears without edits."""
     files = sorted((ROOT / "bench").glob("RESULTS*.md"), key=lambda path: (path.name != "RESULTS.md", path.name))
-    includes = "\n".join(f'--8<-- "bench/{path.name}"\n' for path in files)
-    (DOCS / "benchmarks.md").write_text(f"{BENCHMARKS_HEADER}\n{includes}", encoding="utf-8")
+    BENCHMARK_INCLUDES.parent.mkdir(parents=True, exist_ok=True)
+    BENCHMARK_INCLUDES.write_text("\n".join(f'--8<-- "bench/{path.name}"\n' for path in files), encoding="utf-8")
 
 
 def notebook() -> None:

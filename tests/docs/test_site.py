@@ -50,7 +50,8 @@ def test_the_site_has_every_page_of_the_nav():
     expected = {"index.html", "getting-started/python.html", "getting-started/r.html", "notebooks/quickstart.html",
                 "guides/how-sure.html", "guides/correlated-inputs.html", "guides/inputs-outputs-padding.html",
                 "guides/command-line.html", "guides/dask.html", "guides/reports.html", "articles/index.html",
-                "reference/python.html", "reference/r/index.html", "reference/cli.html", "benchmarks.html",
+                "reference/python.html", "reference/r/index.html", "reference/cli.html", "inside.html",
+                "benchmarks.html",
                 *PAGES_WITH_FIGURES}
     assert expected <= set(PAGES)
 
