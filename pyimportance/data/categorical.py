@@ -42,6 +42,8 @@ ONE_HOT = "one-hot"
 
 Feature = tuple[int, int]  # (input position, feature position within the input)
 
+_ROWS = 4096  # rows read at a time: the detector never copies the whole data
+
 
 def is_integer_dtype(dtype) -> bool:
     """Whether a dtype (NumPy, pandas, a Keras dtype name such as ``"int32"``) holds integers or bools."""
@@ -133,23 +135,45 @@ def categorical_features(inputs: Inputs, model_dtypes: Sequence[object | None] |
 
 def _one_hot_runs(values: np.ndarray, mask: np.ndarray | None) -> list[tuple[int, ...]]:
     """The smallest runs of consecutive non-constant 0/1 features that sum to 1 on every real step."""
-    real = values if mask is None else values[mask][:, np.newaxis, :]
-    ones, zeros = real == 1, real == 0
-    binary = np.all(ones | zeros, axis=(0, 1)) & np.any(ones, axis=(0, 1)) & np.any(zeros, axis=(0, 1))
+    binary = _binary_features(values, mask)
     runs, start = [], 0
     while start < values.shape[2]:
-        if not binary[start]:
-            start += 1
-            continue
-        total = np.zeros(real.shape[:2])
-        for end in range(start, values.shape[2]):
-            if not binary[end]:
+        end = start
+        while binary[start] and end + 1 < values.shape[2] and binary[end + 1]:
+            end += 1
+            total = _run_totals(values, mask, start, end)
+            if total.max(initial=0) > 1:
                 break
-            total = total + real[:, :, end]
-            if np.any(total > 1):
-                break
-            if end > start and np.all(total == 1):
+            if total.min(initial=1) == 1:
                 runs.append(tuple(range(start, end + 1)))
                 break
         start = runs[-1][-1] + 1 if runs and runs[-1][0] == start else start + 1
     return runs
+
+
+def _real_cells(values: np.ndarray, mask: np.ndarray | None, start: int) -> np.ndarray:
+    """Rows ``start:start + _ROWS`` as (cells, features), the real (not padded) cells only."""
+    block = values[start:start + _ROWS]
+    if mask is None:
+        return block.reshape(-1, block.shape[2])
+    return block[mask[start:start + _ROWS]]
+
+
+def _binary_features(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Per feature: only 0 and 1 on the real cells, and both (streamed over rows: no copy of the data)."""
+    only, ones, zeros = np.ones(values.shape[2], bool), np.zeros(values.shape[2], bool), np.zeros(values.shape[2], bool)
+    for start in range(0, values.shape[0], _ROWS):
+        cells = _real_cells(values, mask, start)
+        is_one, is_zero = cells == 1, cells == 0
+        only &= np.all(is_one | is_zero, axis=0)
+        ones |= np.any(is_one, axis=0)
+        zeros |= np.any(is_zero, axis=0)
+        if not only.any():
+            break
+    return only & ones & zeros
+
+
+def _run_totals(values: np.ndarray, mask: np.ndarray | None, start: int, end: int) -> np.ndarray:
+    """The sum of features ``start..end`` on every real cell."""
+    return np.concatenate([_real_cells(values, mask, row)[:, start:end + 1].sum(axis=1)
+                           for row in range(0, values.shape[0], _ROWS)])
