@@ -349,7 +349,7 @@ class ImportanceResult:
 
 _SHOWN_ROWS = 15  # rows of the table a repr shows
 _BAR_WIDTH = 120  # pixels of the inline bar of the HTML table
-_CELL_PADDING = "padding:0.15em 0.6em"
+_CELL_PADDING = "padding:0.15em 0.6em;white-space:nowrap"
 
 
 def _html_table(frame) -> str:
