@@ -12,7 +12,7 @@ row-wise), so ``batch_size`` never changes a number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -23,20 +23,29 @@ from ..model.predict import PredictFunction
 
 
 def _calls(arrays: Iterator[list[np.ndarray]], batch_rows: int) -> Iterator[list[np.ndarray]]:
-    """The rows of ``arrays`` (per input, consecutive), regrouped into calls of ``batch_rows`` rows."""
-    pending: list[list[np.ndarray]] = []
-    held = 0
+    """The rows of ``arrays`` (per input, consecutive), copied into calls of ``batch_rows`` rows.
+
+    Two buffer sets, used in turn: the pipeline has at most one call in flight, and collects it
+    before the next is submitted, so a set is refilled only once its call is done.
+    """
+    sets: list[list[np.ndarray]] = []
+    current, fill = 0, 0
     for piece in arrays:
-        pending.append(piece)
-        held += piece[0].shape[0]
-        while held >= batch_rows:
-            joined = [np.concatenate([p[i] for p in pending]) for i in range(len(piece))]
-            yield [array[:batch_rows] for array in joined]
-            rest = [array[batch_rows:] for array in joined]
-            held -= batch_rows
-            pending = [rest] if held else []
-    if held:
-        yield [np.concatenate([p[i] for p in pending]) for i in range(len(pending[0]))]
+        if not sets:
+            sets = [[np.empty((batch_rows,) + array.shape[1:], dtype=array.dtype) for array in piece]
+                    for _ in range(2)]
+        start, n_rows = 0, piece[0].shape[0]
+        while start < n_rows:
+            count = min(n_rows - start, batch_rows - fill)
+            for buffer, array in zip(sets[current], piece):
+                buffer[fill:fill + count] = array[start:start + count]
+            fill += count
+            start += count
+            if fill == batch_rows:
+                yield sets[current]
+                current, fill = 1 - current, 0
+    if fill:
+        yield [buffer[:fill] for buffer in sets[current]]
 
 
 def predict_stacked(predict: PredictFunction, inputs: Inputs, arrays: Iterator[list[np.ndarray]], total_rows: int,
@@ -71,7 +80,3 @@ def coalition_sizes(n_units: int, empty_needs_model: bool) -> list[int]:
     return list(range(0 if empty_needs_model else 1, n_units))
 
 
-def coalition_inputs(imputation, ranks: np.ndarray, sizes: Sequence[int]) -> Iterator[list[np.ndarray]]:
-    """Per coalition size ``s`` (each row's first ``s`` units known), the inputs of its K draws."""
-    for size in sizes:
-        yield imputation.arrays(ranks < size)

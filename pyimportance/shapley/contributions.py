@@ -19,7 +19,7 @@ from ..data.seeding import RootSeed
 from ..data.units import Unit
 from ..model.predict import PredictFunction
 from ..scoring.scoring import Scoring, scoring_failures
-from .coalitions import coalition_inputs, coalition_sizes, predict_stacked
+from .coalitions import coalition_sizes, predict_stacked
 from .draws import piece_draws
 from .imputation import Imputation, debiased_losses, signed_losses
 
@@ -63,7 +63,7 @@ def piece_result(spec: PieceSpec, predict: PredictFunction, scoring: Scoring, ba
     imputation = Imputation(spec.inputs, spec.cells, rows, draws, predict.dtype)
     sizes = coalition_sizes(n_units, spec.empty_needs_model)
     where = f"while predicting coalitions of order {repeat + 1} (row block {block + 1})"
-    predictions = predict_stacked(predict, spec.inputs, coalition_inputs(imputation, draws.ranks, sizes),
+    predictions = predict_stacked(predict, spec.inputs, imputation.coalitions(draws.orders, sizes),
                                   len(sizes) * spec.n_draws * n_rows, where, on_rows)
     predictions = predictions.reshape(len(sizes), spec.n_draws, n_rows, -1)
     with scoring_failures(scoring, where.replace("predicting", "scoring")):

@@ -25,8 +25,6 @@ class PieceDraws:
     ----------
     orders : int ndarray of shape (n_rows, n_units)
         Each row's order of the units (``orders[i, k]``: the unit that joins at step ``k + 1``).
-    ranks : int ndarray of shape (n_rows, n_units)
-        Inverse of ``orders``: ``ranks[i, u]`` is the step (0-based) at which unit ``u`` joins.
     donors : int ndarray of shape (n_draws, n_rows)
         Local positions (into the block's rows) of the row each draw takes the absent units from;
         never the row itself.
@@ -35,7 +33,6 @@ class PieceDraws:
     """
 
     orders: np.ndarray
-    ranks: np.ndarray
     donors: np.ndarray
     rng: np.random.Generator
 
@@ -48,6 +45,4 @@ def piece_draws(root: RootSeed, repeat: int, block: int, n_rows: int, n_units: i
     donors = (np.arange(n_rows)[None, :] + rng.integers(1, n_rows, size=(n_draws, n_rows))) % n_rows
     if repeat % 2:
         orders = orders[:, ::-1]
-    ranks = np.empty_like(orders)
-    np.put_along_axis(ranks, orders, np.arange(n_units)[None, :], axis=1)
-    return PieceDraws(np.ascontiguousarray(orders), ranks, donors, rng)
+    return PieceDraws(np.ascontiguousarray(orders), donors, rng)

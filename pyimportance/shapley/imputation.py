@@ -24,7 +24,7 @@ left shrinks as 1/K^2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -65,8 +65,11 @@ class Imputation:
 
     def __init__(self, inputs: Inputs, cells: Sequence[np.ndarray], rows: np.ndarray, draws: PieceDraws, dtype):
         self._inputs = inputs
-        self._cells = [member.astype(np.float32) for member in cells]
-        self._free = [~member.any(axis=0) for member in cells]  # cells of no unit: always known
+        self._cells = [member.reshape(member.shape[0], part.n_timesteps, part.n_features)
+                       for member, part in zip(cells, inputs.parts)]
+        self._free = [~member.any(axis=0) for member in self._cells]  # cells of no unit: always known
+        # each unit's cells as flat positions, where every unit holds as many (features, time steps, cells)
+        self._positions = [_equal_positions(member) for member in cells]
         self.own, self.drawn = [], []
         for part in inputs.parts:
             own = np.asarray(part.values[rows], dtype=dtype)
@@ -83,15 +86,42 @@ class Imputation:
     def n_draws(self) -> int:
         return self.drawn[0].shape[0]
 
-    def arrays(self, known: np.ndarray) -> list[np.ndarray]:
-        """Per input, the (K * n, T, F) inputs for coalition ``known`` ((n, n_units) bool), draw by draw."""
-        arrays = []
-        for i, part in enumerate(self._inputs.parts):
-            shown = (known.astype(np.float32) @ self._cells[i] > 0) | self._free[i]
-            shown = shown.reshape(1, known.shape[0], part.n_timesteps, part.n_features)
-            values = np.where(shown, self.own[i][None], self.drawn[i])
-            arrays.append(values.reshape((-1,) + values.shape[2:]))
-        return arrays
+    def coalitions(self, orders: np.ndarray, sizes: Sequence[int]) -> Iterator[list[np.ndarray]]:
+        """Per coalition size in ``sizes`` (increasing; each row's first ``size`` units of ``orders`` known),
+        per input the (K * n, T, F) inputs of its K draws, draw by draw.
+
+        The arrays are views of one buffer per input that the next step overwrites: copy what is
+        kept. A step writes only the joining units' cells (each row's next unit), so its cost does
+        not grow with the number of units.
+        """
+        n_rows = orders.shape[0]
+        current = []
+        for own, drawn, free in zip(self.own, self.drawn, self._free):
+            buffer = drawn.copy()
+            np.copyto(buffer, own[None], where=free[None, None])
+            current.append(buffer)
+        wanted = set(sizes)
+        rows = np.arange(n_rows)[:, None]
+        for size in range(max(sizes) + 1):
+            if size:
+                joining = orders[:, size - 1]
+                for buffer, own, member, positions in zip(current, self.own, self._cells, self._positions):
+                    if positions is None:
+                        np.copyto(buffer, own[None], where=member[joining][None])
+                        continue
+                    flat = buffer.reshape(buffer.shape[0], n_rows, -1)
+                    chosen = positions[joining]
+                    flat[:, rows, chosen] = own.reshape(n_rows, -1)[rows, chosen]
+            if size in wanted:
+                yield [buffer.reshape((-1,) + buffer.shape[2:]) for buffer in current]
+
+
+def _equal_positions(member: np.ndarray) -> np.ndarray | None:
+    """(n_units, m) flat cell positions of each unit when every unit holds the same number m >= 1, else None."""
+    counts = member.sum(axis=1)
+    if counts.min() != counts.max() or counts[0] == 0:
+        return None
+    return np.nonzero(member)[1].reshape(member.shape[0], -1)
 
 
 def signed_losses(scoring: Scoring, predictions: np.ndarray, rows: np.ndarray,
