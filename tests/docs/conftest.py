@@ -15,6 +15,12 @@ SITE = ROOT / "site"
 CHROMIUM = "/usr/bin/chromium"  # Debian's (scripts/ensure_docs.sh); playwright's own download is not used
 
 
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m "not docs"`` (make test-python, test-numpy2) the folder is not even imported: its modules need
+    the docs extra (playwright) and the R layer, which the NumPy 2 environment does not have."""
+    return "not docs" in (config.getoption("markexpr") or "") or None
+
+
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
