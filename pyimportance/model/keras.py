@@ -39,18 +39,24 @@ def uses_tensorflow(flavour: str) -> bool:
     return sys.modules["keras"].backend.backend() == "tensorflow"
 
 
-def keras_inputs(model) -> list[tuple[str, tuple]] | None:
-    """``(name, shape)`` of each input of a Keras model, e.g. ``[("seq", (None, 30, 20))]``; None if unknown.
-
-    Names are the keys of a model built on a dict of inputs, else the names of its ``Input`` layers.
-    """
+def _input_tensors(model) -> list | None:
+    """A Keras model's input tensors (``model.inputs``), or None: not Keras, or inputs unknown."""
     if keras_flavour(model) is None:
         return None
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
         return None
-    if not inputs:
+    return list(inputs) if inputs else None
+
+
+def keras_inputs(model) -> list[tuple[str, tuple]] | None:
+    """``(name, shape)`` of each input of a Keras model, e.g. ``[("seq", (None, 30, 20))]``; None if unknown.
+
+    Names are the keys of a model built on a dict of inputs, else the names of its ``Input`` layers.
+    """
+    inputs = _input_tensors(model)
+    if inputs is None:
         return None
     structure = getattr(model, "_inputs_struct", None)
     if isinstance(structure, dict):
@@ -73,16 +79,11 @@ def keras_input_dtypes(model) -> list[str | None] | None:
     None for anything that is not a Keras model (or whose inputs are unknown); an input whose dtype
     cannot be read is None.
     """
-    if keras_flavour(model) is None:
-        return None
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        return None
-    if not inputs:
+    inputs = _input_tensors(model)
+    if inputs is None:
         return None
     structure = getattr(model, "_inputs_struct", None)
-    tensors = list(structure.values()) if isinstance(structure, dict) else list(inputs)
+    tensors = list(structure.values()) if isinstance(structure, dict) else inputs
     found = []
     for tensor in tensors:
         dtype = getattr(tensor, "dtype", None)
