@@ -4,7 +4,7 @@
 
 Generated into docs/ (ignored by git) and out/docs/, so the site always shows the code as it is:
 
-- ``reference/cli/*.txt``: the ``pyimportance`` command's ``--help``;
+- ``out/docs/cli_help.md``: the ``pyimportance`` command's ``--help`` and each subcommand's;
 - ``out/docs/bench_results.md``: the includes of every ``bench/RESULTS*.md``, which ``benchmarks.md`` includes;
 - ``notebooks/quickstart.md``: the notebook, executed with nbclient (scripts/docs_notebook.py);
 - ``reference/r/``: the R package's help topics, from r_wrapper/man (scripts/docs_r_reference.R);
@@ -27,18 +27,25 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RENDERED_VIGNETTES = ROOT / "out" / "vignettes"
 BENCHMARK_INCLUDES = ROOT / "out" / "docs" / "bench_results.md"
+CLI_SECTIONS = ROOT / "out" / "docs" / "cli_help.md"
 ARTICLES = ("lstm-importance", "python-and-r", "importance-report")
 MATHJAX_LOADER = re.compile(r"<!-- dynamically load mathjax[^>]*-->\s*<script>.*?mathjax.*?</script>\s*", re.DOTALL)
 
 def cli_help() -> None:
-    """The command's help texts, as a user's terminal shows them (80 columns)."""
-    target = DOCS / "reference" / "cli"
-    target.mkdir(parents=True, exist_ok=True)
+    """The command's help and each subcommand's (as ``pyimportance --help`` lists them), as a terminal of 80
+    columns shows them: the sections the command-line reference includes."""
     command = str(Path(sys.executable).parent / "pyimportance")  # the entry point, installed next to Python
-    for name, arguments in {"pyimportance": [], "run": ["run"], "demo": ["demo"]}.items():
-        shown = subprocess.run([command, *arguments, "--help"], capture_output=True, text=True, check=True,
-                               env={**os.environ, "COLUMNS": "80"})
-        (target / f"{name}.txt").write_text(shown.stdout, encoding="utf-8")
+
+    def shown(*arguments: str) -> str:
+        return subprocess.run([command, *arguments, "--help"], capture_output=True, text=True, check=True,
+                              env={**os.environ, "COLUMNS": "80"}).stdout
+
+    top = shown()
+    subcommands = re.findall(r"^    ([a-z][\w-]*)  ", top.split("\ncommands:", 1)[-1], flags=re.MULTILINE)
+    sections = [("pyimportance", top)] + [(f"pyimportance {name}", shown(name)) for name in subcommands]
+    CLI_SECTIONS.parent.mkdir(parents=True, exist_ok=True)
+    CLI_SECTIONS.write_text("".join(f"## `{title}`\n\n```text\n{text.rstrip()}\n```\n\n" for title, text in sections),
+                            encoding="utf-8")
 
 
 def benchmarks() -> None:

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 # Pages the build writes (the notebook is executed by nbclient; the rest holds no examples).
-GENERATED = ("notebooks/", "reference/r/", "reference/cli/")
+GENERATED = ("notebooks/", "reference/r/")
 BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 RUN = ("python", "bash", "r")
 

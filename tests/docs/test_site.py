@@ -159,3 +159,16 @@ def test_the_benchmarks_page_includes_every_results_file():
     for results in sorted((ROOT / "bench").glob("RESULTS*.md")):
         title = results.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
         assert title.split("(")[0].strip().replace("`", "") in re.sub("<[^>]+>", "", page), results.name
+
+
+def test_the_command_line_reference_has_every_command():
+    import subprocess
+    import sys
+
+    top = subprocess.run([str(Path(sys.executable).parent / "pyimportance"), "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    commands = re.findall(r"^    ([a-z][\w-]*)  ", top.split("\ncommands:", 1)[-1], flags=re.MULTILINE)
+    page = re.sub("<[^>]+>", "", (SITE / "reference" / "cli.html").read_text(encoding="utf-8"))
+    assert {"run", "demo"} <= set(commands)
+    assert [name for name in commands if f"pyimportance {name}" not in page or f"usage: pyimportance {name}"
+            not in page] == []
