@@ -165,3 +165,23 @@ def test_when_the_rows_run_out_tolerance_adds_orders_for_every_row_up_to_n_repea
     np.testing.assert_allclose(result.importances_mean.sum(), result.total, rtol=1e-10)
     fixed = shapley_importance(model, X, model(X), n_repeats=2, random_state=0)
     assert fixed.n_repeats_used == 2
+
+
+def test_a_group_may_span_inputs_and_by_cell_pairs_each_time_step_of_two_sequence_inputs():
+    rng = np.random.default_rng(8)
+    first, second, static = rng.normal(size=(200, 3, 2)), rng.normal(size=(200, 3, 1)), rng.normal(size=(200, 2))
+
+    def model(inputs):
+        a, b, c = inputs
+        return a[:, -1, 0] * b[:, -1, 0] + c[:, 1]
+
+    X = [first, second, static]
+    spanning = shapley_importance(model, X, model(X), groups={"pair": [0, 2], "rest": [1, 3, 4]}, random_state=0)
+    assert spanning.feature == ["pair", "rest"]
+    np.testing.assert_allclose(spanning.importances_mean.sum(), spanning.total, rtol=1e-10)
+    assert spanning.importances_mean[0] > 0.5 and spanning.importances_mean[1] > 0.5
+    cells = shapley_importance(model, X, model(X), by="cell", random_state=0)
+    frame = cells.to_frame(sort=False)
+    assert len(frame) == 3 * 3 + 2  # (2 + 1 sequence features) x 3 steps, then the 2 static features
+    assert frame["timestep"].isna().sum() == 2
+    np.testing.assert_allclose(cells.importances_mean.sum(), cells.total, rtol=1e-10)
