@@ -43,3 +43,14 @@ def test_a_masking_layers_padded_steps_are_never_imputed(keras):
     result = shapley_importance(model, X, by="timestep", random_state=0)
     assert list(result.settings["mask_value"].values()) == [0.0]  # read from the Masking layer
     np.testing.assert_allclose(result.importances_mean.sum(), result.total, rtol=1e-10)
+
+
+def test_an_executor_rebuilds_the_keras_model_and_gives_the_local_numbers(lstm_and_data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, X, y = lstm_and_data
+    local = shapley_importance(model, X, y, by="timestep", batch_size=256, random_state=0)
+    with ThreadPoolExecutor(2) as executor:
+        remote = shapley_importance(model, X, y, by="timestep", batch_size=256, random_state=0, executor=executor,
+                                    task_size=1)
+    np.testing.assert_array_equal(remote.importances, local.importances)
