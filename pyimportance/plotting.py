@@ -15,9 +15,17 @@ def _axes(ax, size):
 
 def _ylabel(result) -> str:
     loss = result.settings.get("loss")
+    if result.settings.get("method") == "shapley":  # a share of what the model explains
+        return f"Shapley value (share of the {'|change of prediction|' if loss == 'prediction_change' else loss})"
     if loss in (None, "prediction_change"):
         return "mean |change of prediction|"
     return f"increase of {loss}" if loss != "accuracy" else "drop of accuracy"
+
+
+def _title(result) -> str:
+    if result.settings.get("method") == "shapley":
+        return f"Shapley importance (SAGE, {result.importances.shape[1]} orders per row)"
+    return f"Perturbation importance ({result.settings.get('method')}, {result.importances.shape[1]} repeats)"
 
 
 def _frame(result, output, sort: bool = True):
@@ -38,7 +46,7 @@ def plot_bars(result, ax=None, max_features: int = 30, output=None):
     ax.barh(frame["feature"], frame["importance"], xerr=error, color="#3b75af", ecolor="#333333", capsize=3)
     ax.axvline(0.0, color="#777777", linewidth=0.8)
     ax.set_xlabel(_ylabel(result))
-    ax.set_title(f"Perturbation importance ({result.settings.get('method')}, {result.importances.shape[1]} repeats)")
+    ax.set_title(_title(result))
     return ax.figure
 
 

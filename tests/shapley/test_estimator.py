@@ -135,6 +135,9 @@ def test_the_result_reads_as_shapley_values():
     assert lines[0].startswith("Shapley importance (SAGE) by feature: marginal imputation, 8 draws per coalition")
     assert lines[1].startswith("Explained in all (the values add up to it): ")
     assert result.settings["method"] == "shapley" and result.settings["n_draws"] == 8
+    axes = result.plot().axes[0]
+    assert axes.get_title() == "Shapley importance (SAGE, 2 orders per row)"
+    assert axes.get_xlabel() == "Shapley value (share of the mse)"
 
 
 def test_the_signature_lists_the_shapley_settings_in_order_with_the_tables_defaults():

@@ -16,6 +16,7 @@ test_that("the product of two inputs gets half the explained loss each, the valu
   expect_match(attr(result, "summary")[1], "^Shapley importance \\(SAGE\\) by feature: marginal imputation, 2 draws")
   expect_identical(attr(result, "settings")$n_draws, 2L)
   expect_identical(attr(result, "settings")$seed, 1L)
+  expect_identical(ggplot2::autoplot(result)$labels$title, "Shapley importance (SAGE, mse)")
 })
 
 test_that("a Keras LSTM built from R gets cell values with 1-based time steps, the same numbers for the same seed", {
