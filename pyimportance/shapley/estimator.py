@@ -9,9 +9,10 @@ over neighbouring rows), and v(all units) is one more series there, with its own
 donor rows' own influence is not counted (their values enter other rows' coalitions only through
 an average over draws). With ``tolerance`` the run stops after the first step (from the second)
 at which every value's half-width is at most ``tolerance`` times the largest value, as
-:func:`pyimportance.perturbation_importance` does; a step is one antithetic pair of orders of one
-row block, the blocks first, then, if the rows run out, the next pair for every block (up to
-``n_repeats`` orders per row: the orders' noise keeps shrinking where the rows' does not). The
+:func:`pyimportance.perturbation_importance` does; a step is the first antithetic pair of orders
+of one row block, the blocks first, then, if the rows run out, the next pair for all blocks (up
+to ``n_repeats`` orders per row: the orders' noise keeps shrinking where the rows' does not), so
+every order reported covers the same rows. The
 pieces' results are added in the same order whether computed here or by an executor's tasks, so
 the numbers do not depend on it.
 """
@@ -117,13 +118,14 @@ def _checked_scoring(predict: PredictFunction, spec: PieceSpec, rows: np.ndarray
     return scoring
 
 
-def _steps(n_blocks: int, n_repeats: int, tolerance: float | None) -> list[tuple[int, list[int]]]:
-    """The run's steps, (block, repeats), in order: every repeat of each block, or, with ``tolerance``, the
-    first antithetic pair of every block, then the next pair of every block, and so on."""
+def _steps(n_blocks: int, n_repeats: int, tolerance: float | None) -> list[tuple[list[int], list[int]]]:
+    """The run's steps, (blocks, repeats), in order: every repeat of each block; with ``tolerance``, the first
+    antithetic pair block by block, then each further pair for all blocks at once, so every repeat
+    reported covers the same rows (their mean is the mean over all evaluations)."""
     if tolerance is None:
-        return [(block, list(range(n_repeats))) for block in range(n_blocks)]
+        return [([block], list(range(n_repeats))) for block in range(n_blocks)]
     pairs = [[r for r in (2 * p, 2 * p + 1) if r < n_repeats] for p in range(-(-n_repeats // 2))]
-    return [(block, pair) for pair in pairs for block in range(n_blocks)]
+    return [([block], pairs[0]) for block in range(n_blocks)] + [(list(range(n_blocks)), pair) for pair in pairs[1:]]
 
 
 def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence[np.ndarray], n_repeats: int,
@@ -145,19 +147,21 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
     steps = _steps(len(blocks), n_repeats, options.tolerance)
     converged, reached, reported, predicted = None, None, None, set()
     with block_length_library_loading() if options.ci == "data" else contextlib.nullcontext():
-        for done, (block, repeats) in enumerate(steps, start=1):
-            rows = blocks[block]
-            if block not in predicted:
-                predictions = _baseline_predictions(predict, spec, rows, options.on_rows)
-                if scoring is None:
-                    scoring = _checked_scoring(predict, spec, rows, predictions, targets, losses, output, per_output)
-                    baseline = np.zeros((n_samples, predictions.shape[1]))
-                    sums = _Sums(len(spec.units), n_repeats, n_samples, len(scoring.outputs),
-                                 track_rows=options.ci == "data")
-                baseline[rows] = predictions
-                predicted.add(block)
-            for result in _run_pieces(spec, predict, model, scoring, baseline, block, rows, repeats, options):
-                sums.add(result, rows)
+        for done, (step_blocks, repeats) in enumerate(steps, start=1):
+            for block in step_blocks:
+                rows = blocks[block]
+                if block not in predicted:
+                    predictions = _baseline_predictions(predict, spec, rows, options.on_rows)
+                    if scoring is None:
+                        scoring = _checked_scoring(predict, spec, rows, predictions, targets, losses, output,
+                                                   per_output)
+                        baseline = np.zeros((n_samples, predictions.shape[1]))
+                        sums = _Sums(len(spec.units), n_repeats, n_samples, len(scoring.outputs),
+                                     track_rows=options.ci == "data")
+                    baseline[rows] = predictions
+                    predicted.add(block)
+                for result in _run_pieces(spec, predict, model, scoring, baseline, block, rows, repeats, options):
+                    sums.add(result, rows)
             if options.tolerance is not None and done >= min(MIN_BLOCKS, len(steps)):
                 reported = _intervals(sums, scoring, options)
                 # the values' precision: v(all units), the largest number, is left out

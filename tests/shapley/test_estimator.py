@@ -166,6 +166,9 @@ def test_when_the_rows_run_out_tolerance_adds_orders_for_every_row_up_to_n_repea
                                   executor=ThreadPoolExecutor(2), batch_size=50)
     np.testing.assert_array_equal(threaded.importances, result.importances)
     np.testing.assert_allclose(result.importances_mean.sum(), result.total, rtol=1e-10)
+    # every order reported covers every row: the values are the means over all evaluations
+    fixed = shapley_importance(model, X, model(X), n_repeats=result.n_repeats_used, random_state=0)
+    np.testing.assert_allclose(fixed.importances, result.importances, rtol=1e-12)
     fixed = shapley_importance(model, X, model(X), n_repeats=2, random_state=0)
     assert fixed.n_repeats_used == 2
 
