@@ -81,12 +81,12 @@ SETTINGS: tuple[Setting, ...] = (
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS if setting.default is not REQUIRED}
 
 #: The settings :func:`pyimportance.shapley_importance` shares (same meaning, same spelling in R and on the
-#: command line), in its signature's order, with its own: ``n_draws`` (donor rows per coalition) and
-#: ``n_repeats`` meaning unit orders per row (default 2: one antithetic pair).
-SHAPLEY_OWN: tuple[Setting, ...] = (Setting("n_repeats", 2), Setting("n_draws", 8))
-_SHAPLEY_ORDER = ("model", "X", "y", "loss", "n_repeats", "n_draws", "by", "groups", "feature_names", "max_samples",
-                  "batch_size", "random_state", "progress", "ci", "block_size", "tolerance", "output", "per_output",
-                  "mask_value", "jit_compile", "executor", "task_size")
+#: command line), in its signature's order, with its own: ``n_draws`` (draws per coalition), ``imputer``
+#: and ``n_repeats`` meaning unit orders per row (default 2: one antithetic pair).
+SHAPLEY_OWN: tuple[Setting, ...] = (Setting("n_repeats", 2), Setting("n_draws", 8), Setting("imputer", "marginal"))
+_SHAPLEY_ORDER = ("model", "X", "y", "loss", "n_repeats", "n_draws", "imputer", "by", "groups", "feature_names",
+                  "max_samples", "batch_size", "random_state", "progress", "ci", "block_size", "tolerance", "output",
+                  "per_output", "mask_value", "jit_compile", "executor", "task_size")
 SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
     next(s for s in (*SHAPLEY_OWN, *SETTINGS) if s.name == name) for name in _SHAPLEY_ORDER
 )

@@ -101,7 +101,7 @@ def _run_model(args) -> None:
     if shapley:
         from ..shapley import shapley_importance
 
-        compute, own = shapley_importance, dict(n_draws=args.n_draws)
+        compute, own = shapley_importance, dict(n_draws=args.n_draws, imputer=args.imputer)
     else:
         from ..api import perturbation_importance
 

@@ -234,6 +234,10 @@ def _add_importance_options(parser, shapley: bool = False) -> None:
         options.add_argument(_flag("n_draws"), type=_positive_int, default=SHAPLEY_DEFAULTS["n_draws"], metavar="K",
                              help="rows averaged over per coalition, at least 2 (default: "
                                   f"{SHAPLEY_DEFAULTS['n_draws']})")
+        options.add_argument(_flag("imputer"), choices=["marginal", "conditional"],
+                             default=SHAPLEY_DEFAULTS["imputer"],
+                             help="absent units from other rows (marginal, default) or drawn given the known ones "
+                                  "from a Gaussian model of the inputs (conditional)")
     else:
         options.add_argument(_flag("n_repeats"), type=_positive_int, default=DEFAULTS["n_repeats"], metavar="N",
                              help=f"perturbations per unit (default: {DEFAULTS['n_repeats']})")

@@ -239,7 +239,7 @@ BY_R_NAME = {argument.r_name: argument for argument in ARGUMENTS}
 SHAPLEY_ARGUMENTS: tuple[Argument, ...] = tuple(
     argument for argument in ARGUMENTS
     if argument.engine_name in {setting.name for setting in SHAPLEY_SETTINGS if setting.in_r}
-) + (Argument("n_draws", as_whole_number),)
+) + (Argument("n_draws", as_whole_number), Argument("imputer", as_string))
 
 
 def engine_options(arguments: Mapping[str, Any], table: Sequence[Argument] = ARGUMENTS) -> dict[str, Any]:

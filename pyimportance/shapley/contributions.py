@@ -20,6 +20,7 @@ from ..data.units import Unit
 from ..model.predict import PredictFunction
 from ..scoring.scoring import Scoring, scoring_failures
 from .coalitions import coalition_sizes, predict_stacked
+from .conditional import ConditionalImputation, GaussianInputs
 from .draws import piece_draws
 from .imputation import Imputation, debiased_losses, signed_losses
 
@@ -34,6 +35,9 @@ class PieceSpec:
     empty_needs_model: bool  # whether S_0 is predicted (cells of no unit, padding) or the donors' own predictions
     root: RootSeed
     n_draws: int
+    imputer: str = "marginal"
+    gaussian: GaussianInputs | None = None  # the inputs' Gaussian model (``imputer="conditional"``)
+    columns: Sequence[np.ndarray] | None = None  # each unit's flattened columns (``imputer="conditional"``)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,10 @@ def piece_result(spec: PieceSpec, predict: PredictFunction, scoring: Scoring, ba
     """
     n_rows, n_units = len(rows), len(spec.units)
     draws = piece_draws(spec.root, repeat, block, n_rows, n_units, spec.n_draws)
-    imputation = Imputation(spec.inputs, spec.cells, rows, draws, predict.dtype)
+    if spec.imputer == "conditional":
+        imputation = ConditionalImputation(spec.inputs, spec.gaussian, spec.columns, rows, draws, predict.dtype)
+    else:
+        imputation = Imputation(spec.inputs, spec.cells, rows, draws, predict.dtype)
     sizes = coalition_sizes(n_units, spec.empty_needs_model)
     where = f"while predicting coalitions of order {repeat + 1} (row block {block + 1})"
     predictions = predict_stacked(predict, spec.inputs, imputation.coalitions(draws.orders, sizes),

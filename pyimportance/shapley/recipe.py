@@ -28,13 +28,14 @@ from ..engine.model_data import masked_inputs, model_inputs
 from ..engine.progress import Progress
 from ..engine.runner import RunOptions
 from ..scoring.losses import probabilities_wanted, resolve_losses
+from .conditional import GaussianInputs, check_conditional, unit_columns
 from .contributions import PieceSpec, piece_rows
 from .estimator import run_shapley
 from .imputation import unit_cells
 from .result import ShapleyResult
 
 CI_CHOICES = ("data", "repeats")
-IMPUTERS = ("marginal",)
+IMPUTERS = ("marginal", "conditional")
 
 
 def shapley_importance(
@@ -45,6 +46,7 @@ def shapley_importance(
     loss: str | Callable | None = None,
     n_repeats: int = 2,
     n_draws: int = 8,
+    imputer: str = "marginal",
     by: str = "feature",
     groups: Mapping[str, Sequence[str | int]] | None = None,
     feature_names: Sequence[str] | None = None,
@@ -71,8 +73,8 @@ def shapley_importance(
     between its inputs, not counted in full for each (``y = x1 * x2``: 0.5 each, summing to the
     explained loss of 1, where each feature's permutation importance is 2).
 
-    Absent units are integrated out *marginally*: the prediction is averaged over ``n_draws``
-    donor rows (other rows of the data), the bias this average brings to the loss removed by a
+    Absent units are integrated out, by default *marginally*: the prediction is averaged over
+    ``n_draws`` donor rows (other rows of the data), the bias this average brings to the loss removed by a
     jackknife (exact for squared error: see :mod:`pyimportance.shapley.imputation`).
 
     Parameters
@@ -85,8 +87,14 @@ def shapley_importance(
         Unit orders per row, in antithetic pairs (the second of a pair walks the first backwards);
         with ``tolerance``, the most orders per row.
     n_draws : int, default 8
-        Donor rows averaged per coalition (K >= 2); more lowers the variance, never the bias
-        (removed for any K).
+        Draws averaged per coalition (K >= 2); more lowers the variance, never the bias (removed
+        for any K).
+    imputer : {"marginal", "conditional"}, default "marginal"
+        How the absent units are integrated out. "marginal": their values from other rows (what
+        the model does with the inputs' typical values; a unit the model ignores gets exactly 0).
+        "conditional": drawn given the known units from a Gaussian model of the inputs (what
+        knowing the units tells the model, their dependence included: correlated inputs share
+        their value); units of one size, no padding (:mod:`pyimportance.shapley.conditional`).
     ci : {"data", "repeats"}, default "data"
         "data": a 95% interval about the population the rows come from (rows resampled as in
         perturbation importance's ``ci="data"``, circular blocks for overlapping windows);
@@ -116,6 +124,7 @@ def shapley_importance(
     if n_draws < 2:
         raise ValueError(f"n_draws must be at least 2 (the bias of the average is removed with its draws), got "
                          f"{n_draws}")
+    imputer = check_choice(imputer, "imputer", IMPUTERS)
     by = check_choice(by, "by", BY_CHOICES)
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
     progress = check_flag(progress, "progress", allow_none=True)
@@ -141,8 +150,14 @@ def shapley_importance(
     units = build_units(by, inputs, groups)
     cells = unit_cells(inputs, units)
     padded = any(part.mask is not None for part in inputs.parts)
-    spec = PieceSpec(inputs=inputs, units=units, cells=cells, root=root, n_draws=n_draws,
-                     empty_needs_model=padded or not all(member.any(axis=0).all() for member in cells))
+    conditional = {}
+    if imputer == "conditional":
+        columns = unit_columns(inputs, cells)
+        check_conditional(inputs, columns)
+        conditional = dict(imputer=imputer, gaussian=GaussianInputs(inputs), columns=columns)
+    spec = PieceSpec(inputs=inputs, units=units, cells=cells, root=root, n_draws=n_draws, **conditional,
+                     empty_needs_model=padded or bool(conditional)
+                     or not all(member.any(axis=0).all() for member in cells))
 
     # run: the baseline and the pieces, block by block, with the intervals the result reports
     total_rows = inputs.n_samples * (piece_rows(spec, len(units)) * n_repeats + 1)
@@ -158,7 +173,7 @@ def shapley_importance(
     # wrap: the result and the settings it records
     recorded = {
         "method": "shapley",
-        "imputer": "marginal",
+        "imputer": imputer,
         "n_draws": n_draws,
         "scale": None,
         "relative_scale": True,

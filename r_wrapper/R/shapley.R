@@ -22,6 +22,11 @@
 #' @param n_draws Rows of the data averaged over per coalition (at least 2):
 #'   more lowers the variance; the bias of the average is removed for any
 #'   number (exactly for squared error).
+#' @param imputer How the absent units are integrated out: `"marginal"`
+#'   (their values from other rows: what the model does with the inputs'
+#'   typical values) or `"conditional"` (drawn given the known units from a
+#'   Gaussian model of the inputs: correlated inputs share their value; units
+#'   of one size, no padding).
 #' @param ci The 95% interval: `"data"` (default) for the population the rows
 #'   come from (a circular block bootstrap over consecutive rows); `"repeats"`
 #'   for the t-interval over the orders, conditional on these rows.
@@ -47,7 +52,7 @@
 #' }
 #' @export
 shapley_importance <- function(model, x, y = NULL, loss = NULL, n_repeats = 2, n_draws = 8,
-                               by = "feature", groups = NULL, max_samples = NULL,
+                               imputer = "marginal", by = "feature", groups = NULL, max_samples = NULL,
                                batch_size = NULL, seed = NULL, progress = interactive(),
                                feature_names = NULL, ci = "data", block_size = NULL,
                                tolerance = NULL, output = NULL, per_output = FALSE,

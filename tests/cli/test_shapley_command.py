@@ -28,7 +28,8 @@ def test_shapley_writes_the_same_numbers_as_the_python_call(tmp_path, linear_mod
 
 def test_shapley_defaults_are_its_own_table_and_it_has_no_method():
     args = build_parser().parse_args(["shapley", "--model", "m.keras", "--x", "X.npy", "--out", "r.csv"])
-    assert (args.n_repeats, args.n_draws, args.method, args.reference) == (2, 8, "shapley", None)
+    assert (args.n_repeats, args.n_draws, args.imputer, args.method, args.reference) == (
+        2, 8, "marginal", "shapley", None)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["shapley", "--model", "m.keras", "--x", "X.npy", "--out", "r.csv",
                                    "--method", "permute"])
@@ -40,3 +41,15 @@ def test_one_draw_is_an_error_in_one_line(tmp_path, linear_model, rows_3000, cap
     assert code == 1
     assert capsys.readouterr().err.strip().endswith(
         "error: n_draws must be at least 2 (the bias of the average is removed with its draws), got 1")
+
+
+def test_imputer_conditional_reaches_the_engine(tmp_path, linear_model, rows_3000):
+    X, y = rows_3000
+    out = tmp_path / "conditional.csv"
+    code = cli.main(["shapley", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--y", str(tmp_path / "y.npy"),
+                     "--imputer", "conditional", "--seed", "1", "--max-samples", "300", "--no-progress",
+                     "--out", str(out)])
+    assert code == 0
+    expected = shapley_importance(lambda x: np.asarray(x) @ WEIGHTS, X, y, imputer="conditional", random_state=1,
+                                  max_samples=300)
+    pd.testing.assert_frame_equal(read_result(out), expected.to_frame())

@@ -19,6 +19,17 @@ test_that("the product of two inputs gets half the explained loss each, the valu
   expect_identical(ggplot2::autoplot(result)$labels$title, "Shapley importance (SAGE, mse)")
 })
 
+test_that("imputer = \"conditional\" splits the value of correlated inputs", {
+  skip_if_no_python()
+  set.seed(4)
+  x1 <- rnorm(3000)
+  x <- cbind(x1 = x1, x2 = 0.8 * x1 + 0.6 * rnorm(3000))
+  result <- shapley_importance(function(x) x[, "x1"], x, x1, imputer = "conditional", seed = 1)
+  values <- setNames(result$importance, result$feature)
+  expect_equal(unname(values[c("x1", "x2")]), c(1 - 0.32, 0.32), tolerance = 0.1)
+  expect_identical(attr(result, "settings")$imputer, "conditional")
+})
+
 test_that("a Keras LSTM built from R gets cell values with 1-based time steps, the same numbers for the same seed", {
   skip_if_no_python()
   x <- signal_x(n = 120L, timesteps = 4L)
