@@ -69,6 +69,7 @@ CALLS = {
     # shapley_importance(): the calls whose names start with "shapley"
     "shapley_cell": ("model", "x", "y", {"by": '"cell"', "n_draws": "3", "seed": "15"}),
     "shapley_inputs": ("inputs_model", "inputs", None, {"n_repeats": "4", "seed": "16", "tolerance": "0.5"}),
+    "shapley_conditional": ("model", "x", "y", {"imputer": '"conditional"', "n_draws": "4", "seed": "17"}),
 }
 
 
