@@ -1,98 +1,120 @@
-"""Cost of method="conditional": the conditional model's fit and splits against the model evaluations.
+"""Cost and accuracy of method="conditional" with each conditional model: ridge (the default) and learners.
 
 Usage::
 
-    python bench/bench_conditional.py --out bench/RESULTS_conditional.md [--cases medium,cell]
+    python bench/bench_conditional.py --out bench/RESULTS_conditional.md
 
-For each case, ``method="permute"`` and ``method="conditional"`` run on the benchmark model and
-data (same seed); the conditional model's own work (one fit per run, one split of the rows per
-unit) is timed separately by wrapping it, so its share of the run is measured, not estimated.
+It rewrites the section ``LEARNERS_HEADER`` of that file (the ridge measurements on the Keras
+benchmark cases above it stay: they were made by this script's earlier version, before the layout).
+
+A NumPy model on the sine example of issue 20 (x2 = sin(2 x1) + e, sd(e) = 0.3, y = x2 read by the
+model; truth of x2's conditional importance 2 var(e) = 0.18), on windows of 4 steps and 2 features
+(8 columns per row), at 2,000 and 10,000 rows. For each conditional model: the run's wall time,
+the part spent fitting it (out of fold, before the run: timed by wrapping the sampler), and x2's
+importance against the truth; ``method="permute"`` for reference. Learners run single-threaded
+(``threadpoolctl``), as on a shared machine; the model's cost is negligible here, so the times are
+the conditional model's overhead itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import platform
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+import sklearn
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.neighbors import KNeighborsRegressor
+from threadpoolctl import threadpool_limits
+
+import pyimportance.api as api
+from pyimportance import perturbation_importance
+
+LEARNERS_HEADER = "## Learners: cost and accuracy of the conditional models (issue 20)"
+NOISE_SD = 0.3
+TRUTH = 2 * NOISE_SD**2
+N_STEPS = 4
+LEARNERS = {
+    "ridge (default)": lambda: None,
+    "HistGradientBoostingRegressor()": lambda: HistGradientBoostingRegressor(random_state=0),
+    "HistGradientBoostingRegressor(max_iter=50, max_leaf_nodes=8)": lambda: HistGradientBoostingRegressor(
+        max_iter=50, max_leaf_nodes=8, random_state=0),
+    "KNeighborsRegressor(n_neighbors=20)": lambda: KNeighborsRegressor(n_neighbors=20),
+}
 
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
-
-from run_bench import FULL_CASES, SEED, fresh_copy, machine_description, make_data, train_model  # noqa: E402
-
-from pyimportance import conditional_units, perturbation_importance  # noqa: E402
+def sine_windows(n_rows: int, seed: int = 0) -> np.ndarray:
+    """(n, 4, 2) windows: x1 uniform on (-2, 2) at every step, x2 = sin(2 x1) + e."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.uniform(-2, 2, (n_rows, N_STEPS))
+    return np.stack([x1, np.sin(2 * x1) + rng.normal(0, NOISE_SD, (n_rows, N_STEPS))], axis=2)
 
 
-class _Stopwatch:
-    """Total seconds spent in wrapped functions."""
-
-    def __init__(self):
-        self.seconds = 0.0
-
-    def wrap(self, function):
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        return timed
+def last_x2(x):
+    return x[:, -1, 1]
 
 
-def main(argv: list[str] | None = None) -> int:
+def timed_run(X, learner, method="conditional"):
+    """Wall time of the run, time in the sampler's fit, x2's importance."""
+    fitted = {"seconds": 0.0}
+    original = api.fit_sampler
+
+    def fit_and_time(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            fitted["seconds"] += time.perf_counter() - start
+
+    api.fit_sampler = fit_and_time
+    try:
+        start = time.perf_counter()
+        options = dict(learner=learner) if method == "conditional" else {}
+        result = perturbation_importance(last_x2, X, last_x2(X), method=method, n_repeats=5, random_state=0,
+                                         **options)
+        return time.perf_counter() - start, fitted["seconds"], float(result.importances_mean[1])
+    finally:
+        api.fit_sampler = original
+
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="medium,cell")
-    parser.add_argument("--out", type=Path, default=HERE / "RESULTS_conditional.md")
+    parser.add_argument("--out", default="bench/RESULTS_conditional.md")
+    parser.add_argument("--rows", default="2000,10000")
     args = parser.parse_args(argv)
-    rows = []
-    for name in args.cases.split(","):
-        case = FULL_CASES[name]
-        model = train_model(case.n_timesteps, case.n_features)
-        X, _ = make_data(case.n_samples, case.n_timesteps, case.n_features, seed=SEED + 2)
-        timings = {}
-        for method in ("permute", "conditional"):
-            watch = _Stopwatch()
-            sampler = conditional_units.ConditionalSampler
-            original_init, original_parts = sampler.__init__, sampler.parts
-            sampler.__init__, sampler.parts = watch.wrap(original_init), watch.wrap(original_parts)
-            try:
-                start = time.perf_counter()
-                perturbation_importance(fresh_copy(model), X, method=method, n_repeats=case.n_repeats, by=case.by,
-                                        random_state=SEED, progress=False)
-                timings[method] = (time.perf_counter() - start, watch.seconds)
-            finally:
-                sampler.__init__, sampler.parts = original_init, original_parts
-            print(f"{name} {method}: {timings[method][0]:.1f} s (conditional model {watch.seconds:.1f} s)", flush=True)
-        rows.append((case, timings))
     lines = [
-        "# Cost of method=\"conditional\"",
+        LEARNERS_HEADER,
         "",
-        f"Generated by `python bench/bench_conditional.py --cases {args.cases}` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        f"`python bench/bench_conditional.py` — {platform.platform()}, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, scikit-learn {sklearn.__version__}; single-threaded learners.",
         "",
-        f"Machine: {machine_description()}",
+        "Sine example: windows of 4 steps x 2 features, x1 ~ U(-2, 2), x2 = sin(2 x1) + N(0, 0.3²) at every "
+        "step, a NumPy model reading x2 at the last step, y = that value; `method=\"conditional\"`, mse, 5 "
+        f"repeats. Truth of x2's conditional importance: 2 var(e) = {TRUTH:.2f} (permute's: 2 var(x2), about "
+        "1.1). A learner fits 5 folds per column of each unit (2 units x 4 columns: 40 fits), ridge one Gram "
+        "matrix. *fit*: time making the sampler (fits and out-of-fold predictions, before the run).",
         "",
-        "LSTM(64) -> Dense(1), no y, default repeats of each case; the conditional model (ridge with a GCV penalty "
-        "per unit, fitted on the evaluation rows) is timed inside the run.",
-        "",
-        "| case | units | permute s | conditional s | of which conditional model s | share of the run |",
+        "| rows | conditional model | run | of which fit | x2 importance | / truth |",
         "|---|---|---|---|---|---|",
     ]
-    for case, timings in rows:
-        total, fit = timings["conditional"]
-        lines.append(f"| {case.name} ({case.n_samples:,} x {case.n_timesteps} x {case.n_features}, by={case.by}) | "
-                     f"{case.n_units} | {timings['permute'][0]:.1f} | {total:.1f} | {fit:.1f} | {fit / total:.1%} |")
+    with threadpool_limits(1):
+        for n_rows in (int(n) for n in args.rows.split(",")):
+            X = sine_windows(n_rows)
+            seconds, _, value = timed_run(X, None, method="permute")
+            lines.append(f"| {n_rows:,} | (`permute`, for reference) | {seconds:.2f} s | — | {value:.3f} | "
+                         f"{value / TRUTH:.2f} |")
+            for name, make in LEARNERS.items():
+                seconds, fit_seconds, value = timed_run(X, make())
+                lines.append(f"| {n_rows:,} | {name} | {seconds:.2f} s | {fit_seconds:.2f} s | {value:.3f} | "
+                             f"{value / TRUTH:.2f} |")
     lines.append("")
-    args.out.write_text("\n".join(lines))
+    path = Path(args.out)
+    before = path.read_text(encoding="utf-8").partition(LEARNERS_HEADER)[0] if path.exists() else ""
+    path.write_text(before.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -21,6 +21,14 @@ rows t        a plain t-interval over the per-row differences (mean over repeats
 repeats       today's t-interval over the 5 repeats (conditional on the data set)
 
 It also times ``RowAccumulator.add`` and ``data_intervals`` at the sizes of a cell map.
+
+``--calibration`` (issue 20) runs only the calibration study and rewrites its section of ``--out``:
+a fitted model that uses a feature y does not depend on (``f = x1 + w x2 + 0.5 x3``,
+``y = x1 + w x2 + noise``): the population permutation importance of x3 is exactly 0 and its
+estimates fall on both sides of 0, so its one-sided rejection rate at 5% is the type-I error; x2
+(``w = W_WEAK``) is the weak feature whose rejection rate is the power. Independent rows (n = 200)
+and AR(1) windows (phi = 0.8, n = 300), at least 2,000 data sets each; the default interval next to
+the per-row t-test of fippy (``obs_importance`` with a t-test over rows: recipient increases only).
 """
 
 from __future__ import annotations
@@ -98,6 +106,68 @@ def _ablated(statistics, estimate, block_multiplier: float, max_skew_shift: floa
         block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT = saved
 
 
+W_WEAK = 0.22  # the weak feature's weight in the calibration study (power ~ 70-80% at n = 200)
+NULL_WEIGHT = 0.5  # the model's weight on x3, on which y does not depend
+CALIBRATION_CASES = {"iid, n=200": (simulation.iid_inputs, 200, {}),
+                     "AR(1) 0.8, n=300": (simulation.ar1_window_inputs, 300, {})}
+CALIBRATION_HEADER = "## Calibration: a used null feature, a weak feature (issue 20)"
+
+
+def _calibration_case(arguments) -> dict:
+    """Coverage (x1, x2), rejection of the null x3 and of the weak x2, for the default interval and a rows t-test."""
+    name, n_datasets, seed = arguments
+    make_inputs, n_rows, options = CALIBRATION_CASES[name]
+    rng = np.random.default_rng(seed)
+    truth_weights, model_weights = np.array([1.0, W_WEAK, 0.0]), np.array([1.0, W_WEAK, NULL_WEIGHT])
+    covered, p_default, p_rows = [], [], []
+    for _ in range(n_datasets):
+        X, variance = make_inputs(n_rows, rng, **options)
+        y = simulation.linear_model(X, truth_weights) + simulation.NOISE_SD * rng.standard_normal(n_rows)
+        run = simulation.permutation_run(X, y, model_weights, simulation.N_REPEATS, rng)
+        data = data_intervals(run.accumulator.statistics(), run.estimate)
+        truth = 2 * truth_weights[:2] ** 2 * variance
+        covered.append((data.ci_low[:2] <= truth) & (truth <= data.ci_high[:2]))
+        p_default.append(data.p_value)
+        t_statistic = run.row_means.mean(axis=1) / stats.sem(run.row_means, axis=1)
+        p_rows.append(stats.t.sf(t_statistic, n_rows - 1))
+    return {"name": name, "covered": np.array(covered), "p_default": np.array(p_default), "p_rows": np.array(p_rows)}
+
+
+def _calibration_lines(results: list[dict], n_datasets: int, seconds: float) -> list[str]:
+    lines = [
+        CALIBRATION_HEADER,
+        "",
+        f"`python bench/coverage.py --calibration --datasets {n_datasets}` — {n_datasets} data sets per case, "
+        f"{seconds:.0f} s. Model f = x1 + {W_WEAK} x2 + {NULL_WEIGHT} x3 on the last step, y = x1 + {W_WEAK} x2 + "
+        "N(0, 1): x3 is used by the model but y does not depend on it, so its population permutation importance "
+        "is exactly 0 and its estimates fall on both sides of 0 (a feature the model ignores gives exactly 0 and "
+        "tests nothing). `permute`, mse, 5 repeats. *Null rejected*: one-sided p < 0.05 for x3 (nominal 5%); "
+        f"*power*: one-sided p < 0.05 for x2 (truth 2 x {W_WEAK}² var(x)); *coverage*: 95% interval about x1 and "
+        "x2 (pooled). *rows t-test*: fippy's per-row test, a one-sided t-test over the rows' recipient increases "
+        "(mean over repeats), which counts neither the donor term nor the dependence between rows.",
+        "",
+        "| case | test | coverage x1 / x2 (pooled) | null rejected (x3) | power (weak x2) |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        covered = result["covered"]
+        for label, p_values in (("pyimportance (ci='data')", result["p_default"]), ("rows t-test", result["p_rows"])):
+            coverage = f"{covered[:, 0].mean():.1%} / {covered[:, 1].mean():.1%} (**{covered.mean():.1%}**)" if (
+                label.startswith("pyimportance")) else "—"
+            lines.append(f"| {result['name']} | {label} | {coverage} | **{(p_values[:, 2] < 0.05).mean():.1%}** | "
+                         f"{(p_values[:, 1] < 0.05).mean():.1%} |")
+    return lines
+
+
+def _write_calibration(path: Path, lines: list[str]) -> None:
+    """Replace (or add) the calibration section of the results file, keeping everything else."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    before, _, after = text.partition(CALIBRATION_HEADER)
+    rest = after.split("\n## ", 1)
+    tail = "\n## " + rest[1] if after and len(rest) > 1 else ""
+    path.write_text(before.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + tail, encoding="utf-8")
+
+
 def _summary_rows(result: dict) -> list[str]:
     truth = result["truth"]
     rows = []
@@ -156,7 +226,17 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default="bench/RESULTS_coverage.md")
     parser.add_argument("--datasets", type=int, default=5000, help="data sets per case")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--calibration", action="store_true", help="only the calibration study (issue 20)")
     args = parser.parse_args(argv)
+    if args.calibration:
+        start = time.perf_counter()
+        jobs = [(name, args.datasets, 100 + seed) for seed, name in enumerate(CALIBRATION_CASES)]
+        with ProcessPoolExecutor(args.workers) as pool:
+            results = list(pool.map(_calibration_case, jobs))
+        lines = _calibration_lines(results, args.datasets, time.perf_counter() - start)
+        _write_calibration(Path(args.out), lines)
+        print("\n".join(lines))
+        return
 
     start = time.perf_counter()
     jobs = [(name, args.datasets if name in TARGETS else args.datasets // 2, seed) for seed, name in enumerate(CASES)]
