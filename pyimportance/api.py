@@ -33,6 +33,7 @@ from .engine.model_data import masked_inputs, model_inputs
 from .engine.plan import Plan
 from .engine.progress import Progress
 from .engine.runner import RunOptions, run_plan
+from .methods.categorical_sampler import declare_categorical
 from .methods.conditional import fit_sampler
 from .methods.feature_stats import feature_stats
 from .methods.learners import check_learner, learner_name
@@ -70,6 +71,7 @@ def perturbation_importance(
     mask_value: float | str | None = "auto",
     reference=None,
     learner=None,
+    categorical: Sequence[str] | None = None,
     jit_compile: bool | str = "auto",
     executor: Executor | None = None,
     task_size: int | None = None,
@@ -156,7 +158,14 @@ def perturbation_importance(
         (e.g. ``HistGradientBoostingRegressor()``), or a function ``fit(x, y)`` returning a
         function ``predict(x)``; each of a unit's columns is predicted from every other column,
         out of fold (5 folds of consecutive rows; fitted on ``reference`` when given). Default:
-        ridge, linear and fast. See :mod:`pyimportance.methods.learners`.
+        ridge, linear and fast. See :mod:`pyimportance.methods.learners`. Categorical units
+        (integer codes, one-hot groups) are sampled from a classifier's class probabilities:
+        ``learner={"continuous": regressor, "categorical": classifier}`` (default classifier:
+        scikit-learn's ``LogisticRegression``); see :mod:`pyimportance.methods.categorical_sampler`.
+    categorical : list of str, optional
+        Features that are integer codes although ``X`` holds them as floats; integer-typed data,
+        a model's integer input and one-hot runs are detected
+        (:func:`pyimportance.data.categorical.categorical_features`).
     jit_compile : bool or "auto", default "auto"
         XLA compilation of Keras models on TensorFlow; "auto" uses it for large work.
     executor : concurrent.futures.Executor, optional
@@ -212,7 +221,7 @@ def perturbation_importance(
     warn_if_too_few_rows(inputs.n_samples)
     repeats = 1 if resolved.deterministic else n_repeats
     units = build_units(by, inputs, groups)
-    categorical = categorical_features(inputs, keras_input_dtypes(model))
+    categorical = declare_categorical(categorical_features(inputs, keras_input_dtypes(model)), categorical, inputs)
     check_categorical_units(resolved, units, categorical, inputs)
     stats = [feature_stats(part.values, part.mask) for part in inputs.parts]
     warn_if_constant(resolved, bool(relative_scale), units, stats, inputs)
@@ -226,7 +235,8 @@ def perturbation_importance(
         relative_scale=bool(relative_scale),
         root=root,
         row_blocks=row_blocks,
-        conditional=fit_sampler(inputs, units, stats, reference, input_names, mask_value, masking_layers, learner)
+        conditional=fit_sampler(inputs, units, stats, reference, input_names, mask_value, masking_layers, learner,
+                                categorical)
         if resolved.conditional
         else None,
     )

@@ -73,6 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mask_value", "auto"),  # the command line: --mask-value V, or --no-mask for None
     Setting("reference", None),
     Setting("learner", None, in_cli=False),  # a Python object or an R function: no command-line spelling
+    Setting("categorical", None, in_cli=False),  # feature names declared integer-coded
     Setting("jit_compile", "auto", in_r=False, in_cli=False),
     Setting("executor", None, in_cli=False),
     Setting("task_size", None, in_r=False, in_cli=False),

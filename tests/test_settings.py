@@ -54,7 +54,7 @@ def test_the_two_command_line_options_that_invert_or_split_a_setting_keep_its_de
 
 def test_settings_the_command_line_lacks_are_marked_so():
     lacking = sorted(setting.name for setting in settings.SETTINGS if not setting.in_cli)
-    assert lacking == ["executor", "jit_compile", "learner", "task_size"]
+    assert lacking == ["categorical", "executor", "jit_compile", "learner", "task_size"]
     for name in lacking:
         with pytest.raises(StopIteration):
             _run_option(name)

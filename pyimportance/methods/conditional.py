@@ -26,9 +26,10 @@ from ..data.check_x import check_X
 from ..data.inputs import Inputs
 from ..data.padding import with_masks
 from ..data.units import Unit
+from .categorical_sampler import CategoricalDraw, categorical_kind, categorical_variables, default_classifier
 from .context import Perturbed, UnitContext
 from .feature_stats import FeatureStats, feature_stats
-from .learners import LearnedConditional
+from .learners import LearnedConditional, split_learner
 from .ridge import LinearConditional
 
 _FIT_ROWS = 4096
@@ -38,7 +39,12 @@ _CACHE_BYTES = 512 * 2**20
 
 
 def perturb_conditional(blocks, rng: np.random.Generator, context: UnitContext) -> Perturbed:
-    """Keep the part of the values the rest of the sample predicts; permute the residual across samples."""
+    """Keep the part of the values the rest of the sample predicts; permute the residual across samples.
+
+    A categorical unit instead gets a class drawn from each row's class probabilities (no donors).
+    """
+    if isinstance(context.conditional, CategoricalDraw):
+        return Perturbed(context.conditional.sample(blocks, rng), None)
     donors = rng.permutation(blocks[0].shape[0])
     return Perturbed([fitted + residual[donors] for fitted, residual in context.conditional], donors)
 
@@ -124,21 +130,51 @@ def _real_means(inputs: Inputs) -> list[np.ndarray]:
     return [feature_stats(part.values, part.mask).mean for part in inputs.parts]
 
 
+class WithCategorical:
+    """The continuous units' sampler, and a categorical sampler for the categorical units (``parts`` of either)."""
+
+    def __init__(self, continuous, variables: Mapping[int, tuple]):
+        self._continuous = continuous
+        self._variables = dict(variables)
+
+    def parts(self, unit_index: int, rows: np.ndarray):
+        if unit_index in self._variables:
+            return CategoricalDraw(self._variables[unit_index], rows)
+        return self._continuous.parts(unit_index, rows)
+
+
 def fit_sampler(inputs: Inputs, units: Sequence[Unit], stats: Sequence[FeatureStats], reference,
                 input_names: Sequence[str] | None, mask_value,
-                masking_layers: Mapping[int, float], learner=None) -> ConditionalSampler | LearnedConditional:
+                masking_layers: Mapping[int, float], learner=None, categorical=None):
     """The run's conditional sampler, fitted on ``reference`` (like ``X``; None: the evaluated rows).
 
     The padding of the reference rows is found as the evaluated rows' is (``mask_value``, or the
     model's ``masking_layers``), so padded cells never inform the fit. ``learner`` None: ridge
     (:mod:`.ridge`); else that learner, out of fold (:mod:`.learners`), fitted here and now.
+    ``categorical`` (:class:`~pyimportance.data.categorical.CategoricalFeatures`): its units get
+    a classifier's sampled class (:mod:`.categorical_sampler`).
     """
     reference_inputs = None
     if reference is not None:
         reference_inputs = with_masks(check_X(reference, None, input_names or list(inputs.names)), mask_value,
                                       masking_layers)
     means = [found.mean for found in stats]
-    if learner is None:
-        return ConditionalSampler(inputs, units, means, reference_inputs)
-    return LearnedConditional(inputs, units, [unit_columns(inputs, unit) for unit in units], means, learner,
-                              reference_inputs, None if reference_inputs is None else _real_means(reference_inputs))
+    reference_means = None if reference_inputs is None else _real_means(reference_inputs)
+    regressor, classifier = split_learner(learner)
+    kinds = [categorical_kind(unit, categorical, inputs) if categorical else None for unit in units]
+    coded = frozenset(index for index, kind in enumerate(kinds) if kind is not None)
+    if regressor is None:
+        continuous = ConditionalSampler(inputs, units, means, reference_inputs)
+    else:
+        continuous = LearnedConditional(inputs, units, [unit_columns(inputs, unit) for unit in units], means,
+                                        regressor, reference_inputs, reference_means, skipped=coded)
+    if not coded:
+        return continuous
+    flat = inputs.flat_rows(slice(None), means)
+    source = flat if reference_inputs is None else reference_inputs.flat_rows(slice(None), reference_means)
+    classifier = default_classifier() if classifier is None else classifier
+    variables = {index: categorical_variables(units[index], categorical, inputs, flat, source,
+                                              unit_columns(inputs, units[index]), classifier,
+                                              in_sample=reference_inputs is None)
+                 for index in sorted(coded)}
+    return WithCategorical(continuous, variables)

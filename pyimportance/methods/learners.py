@@ -47,8 +47,24 @@ from ..errors import MethodFailedError
 N_FOLDS = 5
 
 
+LEARNER_ROLES = ("continuous", "categorical")
+
+
 def check_learner(learner):
-    """``learner`` as given when it is None, an estimator with ``fit``/``predict`` or a callable, else a TypeError."""
+    """``learner`` as given when it is None, an estimator with ``fit``/``predict``, a callable, or a dict of them
+    by role (``{"continuous": regressor, "categorical": classifier}``); else a TypeError."""
+    if isinstance(learner, dict):
+        unknown = [key for key in learner if key not in LEARNER_ROLES]
+        if unknown:
+            raise TypeError(f"{terms.arg('learner')} as a dict takes the keys {terms.vector(list(LEARNER_ROLES))}, "
+                            f"got {terms.literal(unknown[0])}")
+        classifier = learner.get("categorical")
+        if classifier is not None and not (callable(getattr(classifier, "fit", None))
+                                           and callable(getattr(classifier, "predict_proba", None))):
+            raise TypeError(f"{terms.arg('learner')}[{terms.literal('categorical')}] must be a classifier with fit "
+                            f"and predict_proba, got {terms.literal(classifier)}")
+        check_learner(learner.get("continuous"))
+        return learner
     if learner is None or is_estimator(learner) or callable(learner):
         return learner
     expected = terms.either(
@@ -57,6 +73,13 @@ def check_learner(learner):
         "predict function",
     )
     raise TypeError(f"{terms.arg('learner')} must be {expected}, got {terms.literal(learner)}")
+
+
+def split_learner(learner) -> tuple[object, object]:
+    """(the continuous units' learner, the categorical units' classifier); None where not given."""
+    if isinstance(learner, dict):
+        return learner.get("continuous"), learner.get("categorical")
+    return learner, None
 
 
 def is_estimator(learner) -> bool:
@@ -68,21 +91,28 @@ def learner_name(learner) -> str | None:
     """How the result's settings name the learner: its class or function name (None for ridge)."""
     if learner is None:
         return None
+    if isinstance(learner, dict):
+        return ", ".join(f"{role}={learner_name(learner[role])}" for role in LEARNER_ROLES if role in learner)
     if is_estimator(learner):
         return type(learner).__name__
     return getattr(learner, "__name__", "custom")
+
+
+def fresh_copy(estimator):
+    """An unfitted copy of an estimator: ``sklearn.base.clone``, else a deep copy; the caller's is never changed."""
+    try:
+        from sklearn.base import clone
+
+        return clone(estimator)
+    except (ImportError, TypeError, RuntimeError):  # not a scikit-learn estimator
+        return copy.deepcopy(estimator)
 
 
 def _fit(learner, x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """The learner fitted on ``(x, y)``, as a predict function; the caller's learner is never changed."""
     try:
         if is_estimator(learner):
-            try:
-                from sklearn.base import clone
-
-                fresh = clone(learner)
-            except (ImportError, TypeError, RuntimeError):  # not a scikit-learn estimator
-                fresh = copy.deepcopy(learner)
+            fresh = fresh_copy(learner)
             fresh.fit(x, y)
             return fresh.predict
         predict = learner(x, y)
@@ -142,13 +172,17 @@ class LearnedConditional:
 
     def __init__(self, inputs: Inputs, units: Sequence[Unit], block_columns: Sequence[Sequence[np.ndarray]],
                  means: Sequence[np.ndarray], learner, reference: Inputs | None = None,
-                 reference_means: Sequence[np.ndarray] | None = None):
+                 reference_means: Sequence[np.ndarray] | None = None, skipped: frozenset[int] = frozenset()):
+        """``skipped``: units another sampler serves (categorical ones), left unfitted here."""
         rows = inputs.flat_rows(slice(None), means)
         source = rows if reference is None else reference.flat_rows(slice(None), reference_means)
         self._inputs = inputs
         self._units = units
-        self._parts: list[list[tuple[np.ndarray, np.ndarray]]] = []
-        for unit, columns_of_blocks in zip(units, block_columns):
+        self._parts: list[list[tuple[np.ndarray, np.ndarray]] | None] = []
+        for index, (unit, columns_of_blocks) in enumerate(zip(units, block_columns)):
+            if index in skipped:
+                self._parts.append(None)
+                continue
             columns = np.concatenate(columns_of_blocks)
             others = np.setdiff1d(np.arange(rows.shape[1]), columns)
             fitted = np.empty((rows.shape[0], columns.size))
@@ -182,4 +216,4 @@ class LearnedConditional:
 
     def parts(self, unit_index: int, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(fitted, residual) of each block of the unit for these rows, each (k, steps, features)."""
-        return [(fitted[rows], residual[rows]) for fitted, residual in self._parts[unit_index]]
+        return [(fitted[rows], residual[rows]) for fitted, residual in self._parts[unit_index] or ()]

@@ -180,10 +180,10 @@ def check_categorical_units(method: Method, units: list[Unit], categorical: Cate
     Noise (``gaussian``, ``uniform``) on an input the model reads as integers is refused: the
     noisy code is truncated to a neighbouring category at random. Noise on integer-typed data
     or on one-hot columns is warned about (the values may be counts; the fix is said).
-    ``conditional`` is refused on any of them. Donor methods, ablations and custom callables
-    pass untouched.
+    ``conditional`` samples them from a classifier (:mod:`.categorical_sampler`). Donor methods,
+    ablations and custom callables pass untouched.
     """
-    if not categorical or not (method.uses_scale or method.conditional):
+    if not categorical or not method.uses_scale:
         return
     touched = list(dict.fromkeys((block.input, f) for unit in units for block in unit.blocks
                                  for f in block.features if categorical.kind((block.input, f)) is not None))
@@ -200,16 +200,7 @@ def check_categorical_units(method: Method, units: list[Unit], categorical: Cate
         raise ValueError(
             f"{shown} cannot perturb {_labels(inputs, model_read)}: the model reads input "
             f"{terms.literal(inputs.parts[input_index].name)} as {dtypes.get(input_index, 'integer')} codes, so "
-            f"{'its conditional residual' if method.conditional else 'noise'} would turn a code into another "
-            f"category at random; {_donor_fix()}"
-        )
-    if method.conditional and (coded or runs):
-        features = coded + [feature for run in runs for feature in run]
-        what = "integer codes" if coded else "one-hot columns"
-        fix = _donor_fix() if coded else _group_fix(inputs, runs[0])
-        raise ValueError(
-            f"{shown} cannot perturb the {what} {_labels(inputs, features)}: its linear model gives them "
-            f"continuous values that no row has (pass integer data as float if it is a measurement); {fix}"
+            f"noise would turn a code into another category at random; {_donor_fix()}"
         )
     if coded:
         warnings.warn(

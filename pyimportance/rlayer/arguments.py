@@ -167,9 +167,12 @@ def as_reference(name: str, value):
 
 
 def as_learner(name: str, value):
-    """The conditional model: an R ``function(x, y)`` returning a predict function, or a Python regressor."""
+    """The conditional model: an R ``function(x, y)`` returning a predict function, or a Python regressor; or a
+    named list of them by role (``continuous``, ``categorical``: a Python classifier)."""
     if is_r_function(value):
         return r_learner(value)
+    if isinstance(value, RValue) and value.type == "list" and value.names is not None:
+        return {key: as_learner(f'{name}[["{key}"]]', item) for key, item in zip(value.names, value.items)}
     if isinstance(value, RValue) and not is_null(value):
         raise RArgumentError(f"{name} must be an R function(x, y) returning a predict function, or a Python "
                              f"regressor (e.g. from reticulate), got {describe(value)}")
@@ -229,6 +232,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("mask_value", as_mask_value),
     Argument("reference", as_reference),
     Argument("learner", as_learner),
+    Argument("categorical", as_strings),
     Argument("executor", as_python_object),
 )
 

@@ -130,7 +130,8 @@ class RowAccumulator:
             ``loss_i(perturbed) - loss_i(baseline)`` of each evaluated row.
         donors : int ndarray of shape (k,) or None
             Local positions into ``rows``: recipient ``rows[j]`` got the values of
-            ``rows[donors[j]]``. Required when ``track_donors``, else must be None.
+            ``rows[donors[j]]``. None without ``track_donors``; with it, None for a job that has
+            no donors (a categorical unit of ``conditional``: each row draws its own class).
         """
         rows = np.asarray(rows)
         increase = np.asarray(increase, dtype=np.float64)
@@ -142,9 +143,8 @@ class RowAccumulator:
             raise ValueError(
                 f"increase must have shape ({rows.shape[0]}, {self.n_outputs}) to match rows, got {increase.shape}"
             )
-        if (donors is None) == self.track_donors:
-            expectation = "an array of local positions" if self.track_donors else "None"
-            raise ValueError(f"donors must be {expectation} (track_donors={self.track_donors}), got {type(donors)}")
+        if donors is not None and not self.track_donors:  # None with track_donors: a job without donors
+            raise ValueError(f"donors must be None (track_donors={self.track_donors}), got {type(donors)}")
         if rows.size and (rows.min() < 0 or rows.max() >= self.n_rows):
             raise ValueError(f"rows must be row indices in [0, {self.n_rows}), got {rows.min()}..{rows.max()}")
         if donors is not None:

@@ -89,6 +89,14 @@
 #'   `HistGradientBoostingRegressor()`). Fitted out of fold (5 folds of
 #'   consecutive rows), or on `reference`; all fits and predictions happen
 #'   before the run, in this R process, so an `executor` may be used with it.
+#'   Categorical units (integer codes, one-hot groups) are sampled from a
+#'   classifier's class probabilities: `list(categorical = classifier)` (a
+#'   Python classifier through reticulate; default scikit-learn's
+#'   `LogisticRegression`), with `continuous =` for the other units.
+#' @param categorical Names of features that are integer codes although `x`
+#'   holds them as doubles (`method = "conditional"` samples them from a
+#'   classifier); integer and logical columns, a model's integer input and
+#'   one-hot columns are detected.
 #' @param executor Optional Python `concurrent.futures` executor that runs the
 #'   perturbed jobs as tasks, e.g. `client$get_executor()` of a Dask client
 #'   (`client <- reticulate::import("dask.distributed")$Client()`). Same numbers
@@ -149,7 +157,7 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
                                     feature_names = NULL, ci = "data", block_size = NULL,
                                     tolerance = NULL, output = NULL, per_output = FALSE,
                                     mask_value = "auto", reference = NULL, learner = NULL,
-                                    executor = NULL) {
+                                    categorical = NULL, executor = NULL) {
   call <- match.call()
   # Every argument after y goes to the engine's R layer under its R name (its table there
   # says what each must be), R functions under the name they were passed as.

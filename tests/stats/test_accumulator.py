@@ -109,7 +109,6 @@ def test_statistics_are_a_snapshot_and_callers_arrays_stay_unchanged():
     [
         ({"unit": 2}, r"unit must be in \[0, 2\), got 2"),
         ({"increase": np.zeros(3)}, r"increase must have shape \(4, 1\) to match rows, got \(3, 1\)"),
-        ({"donors": None}, r"donors must be an array of local positions \(track_donors=True\)"),
         ({"donors": np.array([0, 1, 2, 4])}, r"donors must be 4 local positions in \[0, 4\)"),
         ({"rows": np.array([0, 1, 2, 9])}, r"rows must be row indices in \[0, 5\), got 0..9"),
     ],
@@ -120,6 +119,14 @@ def test_add_names_the_bad_argument(kwargs, message):
     job.update(kwargs)
     with pytest.raises(ValueError, match=message):
         accumulator.add(**job)
+
+
+def test_a_job_without_donors_adds_its_recipient_term_only():
+    accumulator = RowAccumulator(1, 4, track_donors=True)
+    accumulator.add(0, np.arange(4), np.array([1.0, 2.0, 3.0, 4.0]), None)
+    statistics = accumulator.statistics()
+    np.testing.assert_array_equal(statistics.recipient_sum[0, :, 0], [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(statistics.donation_count[0], [0, 0, 0, 0])
 
 
 def test_constructor_rejects_too_small_max_values_and_bad_counts():

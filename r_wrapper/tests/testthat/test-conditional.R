@@ -58,3 +58,28 @@ test_that("a Python regressor made through reticulate is a learner too", {
   expect_equal(result$importance[result$feature == "x2"], 2 * 0.36, tolerance = 0.1)
   expect_identical(attr(result, "settings")$learner, "LinearRegression")
 })
+
+test_that("declared codes are sampled from a classifier, never given values between codes", {
+  skip_if_no_python()
+  set.seed(6)
+  n <- 3000
+  x1 <- runif(n, -2, 2)
+  scores <- exp(outer(x1, c(-1.5, 0, 1.5)))
+  codes <- apply(scores / rowSums(scores), 1, function(p) sample(0:2, 1, prob = p))
+  x <- data.frame(x1 = x1, c = as.integer(codes))
+  levels <- c(0, 1, 3)
+  model <- function(d) {
+    stopifnot(all(d$c %in% 0:2))
+    levels[d$c + 1]
+  }
+  grid <- seq(-2, 2, length.out = 20001)
+  p <- exp(outer(grid, c(-1.5, 0, 1.5)))
+  p <- p / rowSums(p)
+  truth <- mean(rowSums((p %*% outer(levels, levels, function(a, b) (a - b)^2)) * p))
+  declared <- perturbation_importance(model, x, model(x), method = "conditional", categorical = "c",
+                                      n_repeats = 3, seed = 1)
+  expect_equal(declared$importance[declared$feature == "c"], truth, tolerance = 0.1)
+  expect_error(perturbation_importance(model, x, model(x), method = "conditional", categorical = "day"),
+               "categorical must name features of x (c(\"x1\", \"c\")), got \"day\"", fixed = TRUE,
+               class = "pyimportance_argument_error")
+})
