@@ -1,20 +1,6 @@
 # The report template (inst/rmarkdown/templates/importance-report) rendered end to end: its text
 # describes the interval the run actually used, in the engine's words.
 
-render_report <- function(directory, ...) {
-  template <- system.file("rmarkdown", "templates", "importance-report", "skeleton", "skeleton.Rmd",
-                          package = "pyimportance", mustWork = TRUE)
-  source <- file.path(directory, "report.Rmd")
-  file.copy(template, source, overwrite = TRUE)
-  output <- rmarkdown::render(source, params = list(model_path = file.path(directory, "model.keras"),
-                                                    data_path = file.path(directory, "x.npy"),
-                                                    y_path = file.path(directory, "y.npy"), n_repeats = 3, ...),
-                              output_dir = directory, intermediates_dir = directory, knit_root_dir = directory,
-                              envir = new.env(), quiet = TRUE)
-  html <- paste(readLines(output, warn = FALSE), collapse = " ")
-  gsub("\\s+", " ", gsub("<[^>]*>", " ", html))  # the text, with pandoc's line breaks undone
-}
-
 says <- function(report, text) grepl(text, report, fixed = TRUE)
 
 test_that("the report's text follows the interval the run used, data or repeats", {
