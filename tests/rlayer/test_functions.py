@@ -40,6 +40,21 @@ def test_a_data_frame_x_reaches_the_r_model_as_a_data_frame():
     assert list(column(result, "feature")) == ["a", "b"]
 
 
+def test_an_r_model_returning_a_named_list_has_heads_known_by_those_names(x3d):
+    def model(chunk: RValue) -> RValue:
+        last = chunk.values[:, -1, :]
+        return RValue("list", names=["sales", "churn"], items=[double(2 * last[:, 0]), double(last[:, 1])])
+
+    targets = RValue("list", names=["churn", "sales"], items=[double(x3d.values[:, -1, 1] + 1),
+                                                               double(2 * x3d.values[:, -1, 0])])
+    result = run_r(r_function(model), x3d, targets, per_output=RValue("logical", values=np.array([True])),
+                   method=RValue("character", values=np.array(["permute"])), n_repeats=double([1]), seed=double([0]))
+    importance = dict(zip(zip(column(result, "feature"), column(result, "output")), column(result, "importance")))
+    assert set(column(result, "output")) == {"churn", "sales"}
+    assert importance["signal", "sales"] > 1 and importance["weak", "sales"] == 0.0
+    assert importance["weak", "churn"] > 0.1 and importance["signal", "churn"] == 0.0
+
+
 def test_an_r_method_gets_values_and_a_whole_seed_and_must_keep_the_dims(x3d):
     seeds = []
 
