@@ -2,7 +2,7 @@
 # repeats as an attribute) is built by the engine's R layer, pyimportance.rlayer; so is the
 # header print() shows (attribute "summary": the engine's summary lines, in R's terms).
 
-utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep", "output", "fill_value", "head"))
+utils::globalVariables(c("feature", "importance", "ci_low", "ci_high", "timestep", "output", "fill_value"))
 
 #' @export
 print.pyimportance_result <- function(x, ..., n = 20L) {
