@@ -155,14 +155,14 @@ def test_a_single_head_answers_to_its_layer_name(keras, X, sequential):
 
 
 @pytest.mark.keras
-def test_the_readme_multi_output_example_runs_as_shown():
+def test_the_documented_multi_output_example_runs_as_shown():
     from pathlib import Path
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    start = readme.index("```python\n# a sequence input plus static covariates, two named output heads")
-    code = readme[start + len("```python\n"):readme.index("```", start + 3)]
+    guide = (Path(__file__).parents[2] / "docs" / "guides" / "inputs-outputs-padding.md").read_text()
+    start = guide.index("```python\n# a sequence input plus static covariates, two named output heads")
+    code = guide[start + len("```python\n"):guide.index("```", start + 3)]
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(code, "docs/guides/inputs-outputs-padding.md", "exec"), namespace)  # noqa: S102 - our own docs
     result, sales = namespace["result"], namespace["sales"]
     assert result.output == ["churn", "sales"]
     frame = result.to_frame()
