@@ -603,7 +603,8 @@ CASES = {
         TypeError, "X must contain only numeric columns, got non-numeric columns ['b']"),
     "X DataFrame with categorical column": (
         dict(X=lambda X, y: pd.DataFrame({"a": X[:, 0, 0], "kind": pd.Categorical(["u", "v"] * (SMALL_N // 2))})),
-        TypeError, "X must contain only numeric columns, got non-numeric columns ['kind']"),
+        TypeError, "X must contain only numeric columns, got non-numeric columns ['kind'] (['kind'] is a category: "
+                   "pass the codes, e.g. X.assign(kind=X['kind'].cat.codes), and perturb them with method='permute')"),
     "X DataFrame with a missing value": (
         dict(X=lambda X, y: pd.DataFrame({"a": X[:, 0, 0], "n": pd.array([1, None] + [2] * (SMALL_N - 2),
                                                                            dtype="Int64")})),
