@@ -106,8 +106,9 @@ def _one_number_mse(y_true, y_pred):
     (40, dict(block_size=4), "Interval: 95% interval for the population the rows come from (rows and perturbations) "
                              "(block length 4 rows)"),
     (40, dict(ci="repeats"), "Interval: 95% t-interval over repeats, conditional on this data set"),
-    (40, dict(loss=_one_number_mse), "Interval: 95% t-interval over repeats, conditional on this data set; the loss is "
-                                     "not a mean over rows (custom callable or several rmse heads): interval over repeats"),
+    (40, dict(loss=_one_number_mse), "Interval: 95% t-interval over repeats, conditional on this data set; the "
+                                     "loss is not a mean over rows (custom callable or several rmse heads): interval "
+                                     "over repeats"),
     (40, dict(method="zero", ci="repeats"), "Interval: none; deterministic method: no interval over repeats"),
     (2, {}, "Interval: none; fewer than 3 rows: no interval"),
 ])

@@ -160,7 +160,8 @@ def test_permutation_on_one_row_warns_and_has_no_interval(max_samples):
     with pytest.warns(UserWarning) as record:
         result = perturbation_importance(seq_model, X, method="permute", max_samples=max_samples, random_state=0)
     assert [str(w.message) for w in record] == [
-        "method='permute' on 1 row(s) cannot move any values between rows: every importance is 0; evaluate on more rows",
+        "method='permute' on 1 row(s) cannot move any values between rows: every importance is 0; evaluate on "
+        "more rows",
         "1 evaluated row(s) are too few for an interval: the intervals and p-values are NaN (at least 3 rows are "
         "needed); evaluate on more rows",
     ]
