@@ -16,7 +16,6 @@ from ..data.units import ALL_FEATURES
 from ..result import ImportanceResult
 from ..stats.intervals import CONFIDENCE, INTERVAL_MEANINGS, interval_text
 from .rows import row_attributes
-from .rows import row_attributes
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
