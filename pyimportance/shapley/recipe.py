@@ -111,7 +111,7 @@ def shapley_importance(
     Examples
     --------
     >>> import numpy as np
-    >>> X = np.random.default_rng(0).normal(size=(400, 2))
+    >>> X = np.random.default_rng(0).normal(size=(2000, 2))
     >>> result = shapley_importance(lambda x: x[:, 0] * x[:, 1], X, X[:, 0] * X[:, 1], random_state=0)
     >>> [round(value, 1) for value in result.importances_mean]
     [0.5, 0.5]

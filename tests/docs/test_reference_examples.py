@@ -26,9 +26,6 @@ def _examples() -> list[doctest.DocTest]:
 
 
 EXAMPLES = _examples()
-# Known wrong in the docstring (issue 21's owner to fix: the example prints [0.5, 0.4]); strict, so the test fails
-# as soon as the docstring is right and this entry must go.
-WRONG = {"pyimportance.shapley_importance": "its example prints [0.5, 0.4], the docstring says [0.5, 0.5]"}
 
 
 def test_the_reference_has_examples():
@@ -36,9 +33,7 @@ def test_the_reference_has_examples():
     assert {"pyimportance.perturbation_importance", "pyimportance.ImportanceResult.to_frame"} & names
 
 
-@pytest.mark.parametrize("example", [
-    pytest.param(test, marks=pytest.mark.xfail(strict=True, reason=WRONG[test.name])) if test.name in WRONG else test
-    for test in EXAMPLES], ids=lambda test: test.name)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda test: test.name)
 def test_every_docstring_example_runs_and_prints_what_it_says(example):
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     report: list[str] = []
