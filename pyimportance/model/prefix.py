@@ -43,7 +43,9 @@ def start_for(step: int, starts: Sequence[int]) -> int:
 class PrefixReuse:
     """Predictions that skip the unperturbed first time steps (see the module docstring)."""
 
-    def __init__(self, model, predict: PredictFunction, values: np.ndarray):
+    def __init__(self, model, predict: PredictFunction, values: np.ndarray, *, cached_starts: int | None = 1):
+        """``cached_starts``: how many start steps' states are kept at once (None: all; callers whose calls
+        alternate between start steps keep them all)."""
         import tensorflow as tf
 
         self._predict = predict
@@ -67,10 +69,11 @@ class PrefixReuse:
         self._states_fn = tf.function(states, jit_compile=predict.uses_xla)
         self._suffix_fn = tf.function(suffix, jit_compile=predict.uses_xla)
         self.starts = starts_for(values.shape[1], _DEFAULT_STARTS)
-        self._cached_start: int | None = None
-        self._cached_states: list[np.ndarray] = []
+        self._cached_starts = cached_starts
+        self._cached: dict[int, list[np.ndarray]] = {}
         self._verified: set[int] = set()
         self.active = True
+        self.rows_past_prefix = 0  # rows predicted from a later start step (the shortcut taken)
 
     @staticmethod
     def supports(model, values_shape: tuple[int, ...]) -> bool:
@@ -97,16 +100,17 @@ class PrefixReuse:
 
     def _states(self, start: int) -> list[np.ndarray]:
         """Layer state of every sample after step ``start - 1`` (unperturbed), cached per start."""
-        if self._cached_start != start:
+        if start not in self._cached:
+            if self._cached_starts is not None and len(self._cached) >= self._cached_starts:
+                self._cached.pop(next(iter(self._cached)))
             batch = self._predict.batch_rows
             parts = []
             for first in range(0, self._values.shape[0], batch):
                 block = np.asarray(self._values[first : first + batch, :start], dtype=self._predict.dtype)
                 rows = block.shape[0]
                 parts.append([np.asarray(state)[:rows] for state in self._states_fn(pad_rows(block, batch))])
-            self._cached_states = [np.concatenate(kind) for kind in zip(*parts)]
-            self._cached_start = start
-        return self._cached_states
+            self._cached[start] = [np.concatenate(kind) for kind in zip(*parts)]
+        return self._cached[start]
 
     def __call__(self, chunk: np.ndarray, step: int, sample_rows: np.ndarray) -> np.ndarray:
         """Predictions for ``chunk``, whose rows are samples ``sample_rows`` unperturbed before ``step``."""
@@ -127,6 +131,7 @@ class PrefixReuse:
                 self.active = False
                 return full
             self._verified.add(start)
+        self.rows_past_prefix += rows
         return fast
 
 
@@ -145,6 +150,15 @@ class PrefixPolicy:
         self._batch_rows = batch_rows
         self._call_seconds: list[float] = []
         self._decided: bool | None = None
+
+    @property
+    def declined(self) -> bool:
+        """Whether the shortcut was found not to pay (the run predicts in full from then on)."""
+        return self._decided is False
+
+    def pays_off(self) -> bool:
+        """Whether the shortcut is used from now on (False until the first timed full calls decide, once)."""
+        return self._reuse is not None and self._pays_off()
 
     def timed(self, call: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
         """``call`` that records its duration (full calls feed the decision)."""

@@ -7,7 +7,8 @@ holds draws of several coalitions and the compiled forward pass (fixed batch sha
 once per piece at most. The calls run one at a time on the engine's pipeline
 (:class:`~pyimportance.engine.pipeline.Pipeline`): while one is predicted on a worker thread, the
 next is built. A row's prediction does not depend on the rows sharing its call (the model is
-row-wise), so ``batch_size`` never changes a number.
+row-wise), so ``batch_size`` never changes a number. With prefix reuse (:mod:`.prefix`) the rows
+go into one call per start step instead, and each call skips its rows' shared first time steps.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ..data.inputs import Inputs
 from ..engine.pipeline import Pipeline
 from ..errors import ModelFailedError
 from ..model.predict import PredictFunction
+from ..model.prefix import PrefixPolicy
+from .prefix import Prefix, PrefixCall, prefix_calls
 
 
 def _calls(arrays: Iterator[list[np.ndarray]], batch_rows: int) -> Iterator[list[np.ndarray]]:
@@ -49,11 +52,16 @@ def _calls(arrays: Iterator[list[np.ndarray]], batch_rows: int) -> Iterator[list
 
 
 def predict_stacked(predict: PredictFunction, inputs: Inputs, arrays: Iterator[list[np.ndarray]], total_rows: int,
-                    where: str, on_rows: Callable[[int], None] = lambda rows: None) -> np.ndarray:
+                    where: str, on_rows: Callable[[int], None] = lambda rows: None, *, prefix: Prefix | None = None,
+                    samples: np.ndarray | None = None, timed_by: PrefixPolicy | None = None) -> np.ndarray:
     """(total_rows, columns) predictions of the rows ``arrays`` yields (per input, (rows, T, F) each).
 
-    ``where`` says, in a failure's message, what was being predicted.
+    ``where`` says, in a failure's message, what was being predicted. With ``prefix``, the rows are
+    coalitions (draw-major) of the evaluated ``samples`` and skip the time steps they share with them;
+    ``timed_by``: a prefix policy the calls' durations go to.
     """
+    if prefix is not None and not prefix.policy.declined:
+        return _predict_past_prefixes(predict, inputs, arrays, total_rows, where, on_rows, prefix, samples)
     found: list[np.ndarray] = []
 
     def collect(rows: int, predictions: np.ndarray) -> None:
@@ -66,11 +74,36 @@ def predict_stacked(predict: PredictFunction, inputs: Inputs, arrays: Iterator[l
     with Pipeline(collect, fail, threaded=predict.releases_gil) as pipeline:
         for call in _calls(arrays, predict.batch_rows):
             arguments = inputs.call_arguments(call)
-            pipeline.submit(call[0].shape[0], lambda arguments=arguments: predict(arguments))
+            run = lambda arguments=arguments: predict(arguments)  # noqa: E731
+            pipeline.submit(call[0].shape[0], run if timed_by is None else timed_by.timed(run))
         pipeline.wait()
     predictions = np.concatenate(found) if found else np.empty((0, 0))
     if predictions.shape[0] != total_rows:  # pragma: no cover - the stacking's own invariant
         raise AssertionError(f"predicted {predictions.shape[0]} rows, expected {total_rows}")
+    return predictions
+
+
+def _predict_past_prefixes(predict: PredictFunction, inputs: Inputs, arrays: Iterator[list[np.ndarray]],
+                           total_rows: int, where: str, on_rows: Callable[[int], None], prefix: Prefix,
+                           samples: np.ndarray) -> np.ndarray:
+    """:func:`predict_stacked` in calls of one start step each (:func:`~.prefix.prefix_calls`)."""
+    predictions = np.empty((total_rows, 0))
+
+    def collect(call: PrefixCall, found: np.ndarray) -> None:
+        nonlocal predictions
+        if predictions.shape[1] != found.shape[1]:
+            predictions = np.empty((total_rows, found.shape[1]))
+        predictions[call.positions] = found
+        on_rows(len(call.positions))
+
+    def fail(error: Exception, call: PrefixCall) -> None:
+        raise ModelFailedError.raised(error, where) from error
+
+    with Pipeline(collect, fail, threaded=predict.releases_gil) as pipeline:
+        for call in prefix_calls(prefix, arrays, samples, predict.batch_rows):
+            arguments = inputs.call_arguments([call.values])
+            pipeline.submit(call, prefix.policy.call(predict, arguments, call.step, lambda call=call: call.samples))
+        pipeline.wait()
     return predictions
 
 

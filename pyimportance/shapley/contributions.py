@@ -23,6 +23,7 @@ from .coalitions import coalition_sizes, predict_stacked
 from .conditional import ConditionalImputation, GaussianInputs
 from .draws import piece_draws
 from .imputation import Imputation, debiased_losses, signed_losses
+from .prefix import Prefix
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,11 @@ def piece_rows(spec: PieceSpec, n_units: int) -> int:
 
 def piece_result(spec: PieceSpec, predict: PredictFunction, scoring: Scoring, baseline: np.ndarray,
                  rows: np.ndarray, repeat: int, block: int,
-                 on_rows: Callable[[int], None] = lambda rows: None) -> PieceResult:
+                 on_rows: Callable[[int], None] = lambda rows: None, prefix: Prefix | None = None) -> PieceResult:
     """The contributions of repeat ``repeat`` of the rows ``rows`` (block ``block``).
 
-    ``baseline``: the model's predictions of every evaluated row (those of ``rows`` at least).
+    ``baseline``: the model's predictions of every evaluated row (those of ``rows`` at least);
+    ``prefix``: the run's prefix reuse (:mod:`.prefix`), if any.
     """
     n_rows, n_units = len(rows), len(spec.units)
     draws = piece_draws(spec.root, repeat, block, n_rows, n_units, spec.n_draws)
@@ -71,7 +73,7 @@ def piece_result(spec: PieceSpec, predict: PredictFunction, scoring: Scoring, ba
     sizes = coalition_sizes(n_units, spec.empty_needs_model)
     where = f"while predicting coalitions of order {repeat + 1} (row block {block + 1})"
     predictions = predict_stacked(predict, spec.inputs, imputation.coalitions(draws.orders, sizes),
-                                  len(sizes) * spec.n_draws * n_rows, where, on_rows)
+                                  len(sizes) * spec.n_draws * n_rows, where, on_rows, prefix=prefix, samples=rows)
     predictions = predictions.reshape(len(sizes), spec.n_draws, n_rows, -1)
     with scoring_failures(scoring, where.replace("predicting", "scoring")):
         losses = [debiased_losses(scoring, predictions[k], rows, baseline) for k in range(len(sizes))]

@@ -36,8 +36,9 @@ from ..scoring.target_checks import check_targets
 from ..stats.accumulator import RowAccumulator
 from ..stats.block_bootstrap import block_length_library_loading
 from ..stats.intervals import Intervals, run_intervals
-from .coalitions import predict_stacked
+from .coalitions import coalition_sizes, predict_stacked
 from .contributions import PieceResult, PieceSpec, piece_result, piece_rows
+from .prefix import ALIGNED_ROWS, Prefix, prefix_policy
 
 BASELINE = "on the unperturbed data"
 
@@ -87,10 +88,13 @@ class _Sums:
         return self.sums[:, started] / self.rows[started][None, :, None]
 
 
-def _baseline_predictions(predict: PredictFunction, spec: PieceSpec, rows: np.ndarray, on_rows) -> np.ndarray:
-    """The model's predictions of ``rows``, in calls of ``batch_rows``."""
+def _baseline_predictions(predict: PredictFunction, spec: PieceSpec, rows: np.ndarray, on_rows,
+                          prefix: Prefix | None) -> np.ndarray:
+    """The model's predictions of ``rows``, in calls of ``batch_rows`` (timed for the prefix policy: the first
+    pays the compilation, which is what each of the shortcut's start steps costs again)."""
     arrays = iter([[np.asarray(part.values[rows], dtype=predict.dtype) for part in spec.inputs.parts]])
-    return predict_stacked(predict, spec.inputs, arrays, len(rows), BASELINE, on_rows)
+    return predict_stacked(predict, spec.inputs, arrays, len(rows), BASELINE, on_rows,
+                           timed_by=None if prefix is None else prefix.policy)
 
 
 def _checked_scoring(predict: PredictFunction, spec: PieceSpec, rows: np.ndarray, predictions: np.ndarray,
@@ -142,6 +146,11 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
                               probabilities=options.probabilities)
     predict.batch_rows = chunk_rows(options.batch_size, spec.inputs.n_columns, total_rows,
                                     np.dtype(predict.dtype).itemsize)
+    if options.batch_size is None:  # whole SIMD widths, so prefix reuse may run (:mod:`.prefix`)
+        predict.batch_rows = -(-predict.batch_rows // ALIGNED_ROWS) * ALIGNED_ROWS
+    prefix = None if options.executor is not None else prefix_policy(
+        predict, spec.inputs, spec.units, coalition_sizes(len(spec.units), spec.empty_needs_model),
+        n_samples * per_row * n_repeats)
     baseline = None
     scoring, sums = None, None
     steps = _steps(len(blocks), n_repeats, options.tolerance)
@@ -151,7 +160,7 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
             for block in step_blocks:
                 rows = blocks[block]
                 if block not in predicted:
-                    predictions = _baseline_predictions(predict, spec, rows, options.on_rows)
+                    predictions = _baseline_predictions(predict, spec, rows, options.on_rows, prefix)
                     if scoring is None:
                         scoring = _checked_scoring(predict, spec, rows, predictions, targets, losses, output,
                                                    per_output)
@@ -160,7 +169,8 @@ def run_shapley(spec: PieceSpec, model, targets, losses, *, row_blocks: Sequence
                                      track_rows=options.ci == "data")
                     baseline[rows] = predictions
                     predicted.add(block)
-                for result in _run_pieces(spec, predict, model, scoring, baseline, block, rows, repeats, options):
+                for result in _run_pieces(spec, predict, model, scoring, baseline, block, rows, repeats, options,
+                                          prefix):
                     sums.add(result, rows)
             if options.tolerance is not None and done >= min(MIN_BLOCKS, len(steps)):
                 reported = _intervals(sums, scoring, options)
@@ -190,10 +200,12 @@ def signed_sums(scoring: Scoring, baseline: np.ndarray, rows: np.ndarray) -> np.
 
 
 def _run_pieces(spec: PieceSpec, predict: PredictFunction, model, scoring: Scoring, baseline: np.ndarray,
-                block: int, rows: np.ndarray, repeats: Sequence[int], options: RunOptions) -> list[PieceResult]:
-    """The block's pieces (one per repeat), computed here or by tasks on the executor."""
+                block: int, rows: np.ndarray, repeats: Sequence[int], options: RunOptions,
+                prefix: Prefix | None = None) -> list[PieceResult]:
+    """The block's pieces (one per repeat), computed here (with the run's prefix reuse) or by tasks on the
+    executor."""
     if options.executor is None:
-        return [piece_result(spec, predict, scoring, baseline, rows, repeat, block, options.on_rows)
+        return [piece_result(spec, predict, scoring, baseline, rows, repeat, block, options.on_rows, prefix)
                 for repeat in repeats]
     from .distributed import run_pieces
 
