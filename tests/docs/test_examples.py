@@ -1,6 +1,7 @@
-"""Every code example of the site's pages runs, so none can rot: the ```python blocks of a page in one namespace,
-in order, with its ```bash blocks (the ``pyimportance`` command) in the same working directory; its ```r blocks in
-one R session after them. Blocks in other languages (```text) are output or commands of the build itself."""
+"""Every code example of the site's pages and of the README runs, so none can rot: the ```python blocks of a page
+in one namespace, in order, with its ```bash blocks (the ``pyimportance`` command) in the same working directory;
+its ```r blocks in one R session after them. Blocks in other languages (```text) are output or commands of the
+build itself. The README stays a short front page whose links resolve."""
 
 from __future__ import annotations
 
@@ -13,21 +14,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
 # Pages the build writes (the notebook is executed by nbclient; the rest holds no examples).
-GENERATED = ("notebooks/", "reference/r/")
+GENERATED = ("docs/notebooks/", "docs/reference/r/")
 BLOCK = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 RUN = ("python", "bash", "r")
 
 
 def _pages() -> list[str]:
-    pages = (str(path.relative_to(DOCS)) for path in sorted(DOCS.rglob("*.md")))
-    return [page for page in pages if not page.startswith(GENERATED)]
+    """README.md and the site's pages, relative to the repository."""
+    pages = (str(path.relative_to(ROOT)) for path in sorted((ROOT / "docs").rglob("*.md")))
+    return ["README.md", *(page for page in pages if not page.startswith(GENERATED))]
 
 
 def blocks(page: str) -> list[tuple[str, str]]:
     """(language, code) of each fenced block of a page, in order."""
-    return [(language.lower(), code) for language, code in BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))]
+    return [(language.lower(), code) for language, code in BLOCK.findall((ROOT / page).read_text(encoding="utf-8"))]
 
 
 def _environment() -> dict[str, str]:
@@ -71,3 +72,12 @@ def test_every_example_of_the_page_runs(page, tmp_path, monkeypatch):
         done = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, env=_environment(),
                               timeout=600)
         assert done.returncode == 0, f"{page}, the R blocks failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def test_the_readme_is_a_short_front_page_whose_links_resolve():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) < 120
+    assert {language for language, _ in blocks("README.md")} == {"text", "python", "r"}
+    targets = re.findall(r"\]\(([^)#\s]+)", readme)
+    assert "docs/index.md" in targets
+    assert [target for target in targets if "://" not in target and not (ROOT / target).exists()] == []
