@@ -140,7 +140,26 @@ def _call_engine(engine, table, model, x, y, arguments: Mapping[str, Any]) -> RV
                     frame.attributes[name] = as_r_setting(np.atleast_1d(getattr(result, name)).astype(np.float64))
             return frame
         except Exception as error:  # KeyboardInterrupt (BaseException) stays an interrupt
+            if interrupted_in_r(error):
+                raise KeyboardInterrupt("interrupted in R") from error
             raise as_r_error(error) from error
+
+
+#: The message of the RuntimeError that reticulate (1.28) raises in Python when R's own interrupt
+#: (Rcpp's InterruptedException, a C++ exception it cannot name) unwinds through a call it made: a
+#: Ctrl-C that R saw first while Python was running, e.g. in reticulate's poll for R interrupts.
+RETICULATE_INTERRUPT = "(Unknown exception occurred)"
+
+
+def interrupted_in_r(error: BaseException) -> bool:
+    """Whether ``error`` (or an exception it was raised from) is R's interrupt as reticulate passes it on."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, RuntimeError) and str(error) == RETICULATE_INTERRUPT:
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 #: The attribute under which :func:`call_from_r` hands the run's warnings to R, which raises them as R warnings.
