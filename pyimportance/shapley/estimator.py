@@ -219,4 +219,5 @@ def _intervals(sums: _Sums, scoring: Scoring, options: RunOptions) -> tuple[Inte
     """The intervals of the values (and v(all units), last) from the rows so far."""
     aggregates = [scoring.output_aggregate(k) for k in range(len(scoring.outputs))]
     statistics = sums.accumulator.statistics() if sums.accumulator is not None else None
-    return run_intervals(sums.values(), statistics, aggregates, options.ci, options.block_size, None, False)
+    return run_intervals(sums.values(), statistics, aggregates, options.ci, options.block_size, None, False,
+                         n_rows=int(sums.rows.max()))

@@ -28,6 +28,7 @@ from ..engine.model_data import masked_inputs, model_inputs
 from ..engine.progress import Progress
 from ..engine.runner import RunOptions
 from ..scoring.losses import probabilities_wanted, resolve_losses
+from ..stats.intervals import warn_if_too_few_rows
 from .conditional import GaussianInputs, check_conditional, unit_columns
 from .contributions import PieceSpec, piece_rows
 from .estimator import run_shapley
@@ -147,6 +148,7 @@ def shapley_importance(
     if inputs.n_samples < 2:
         raise ValueError(f"shapley_importance needs at least 2 rows (absent units come from other rows), got "
                          f"{inputs.n_samples}")
+    warn_if_too_few_rows(inputs.n_samples)
     units = build_units(by, inputs, groups)
     cells = unit_cells(inputs, units)
     padded = any(part.mask is not None for part in inputs.parts)

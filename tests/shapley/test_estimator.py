@@ -191,3 +191,13 @@ def test_a_group_may_span_inputs_and_by_cell_pairs_each_time_step_of_two_sequenc
     assert len(frame) == 3 * 3 + 2  # (2 + 1 sequence features) x 3 steps, then the 2 static features
     assert frame["timestep"].isna().sum() == 2
     np.testing.assert_allclose(cells.importances_mean.sum(), cells.total, rtol=1e-10)
+
+
+@pytest.mark.parametrize("ci", ["data", "repeats"])
+def test_two_rows_give_nan_intervals_and_a_warning_under_either_interval(ci):
+    X = np.random.default_rng(0).normal(size=(2, 3))
+    with pytest.warns(UserWarning, match=r"2 evaluated row\(s\) are too few for an interval"):
+        result = shapley_importance(lambda x: x[:, 0] * x[:, 1], X, X[:, 0] * X[:, 1], ci=ci, n_repeats=4,
+                                    random_state=0)
+    assert np.isnan(result.ci_low).all() and np.isnan(result.p_value).all()
+    assert "Interval: none; fewer than 3 rows" in result.summary()
