@@ -318,12 +318,19 @@ run_interrupt_script <- function(mode) {
     "  'finished'",
     "}, interrupt = function(condition) 'interrupted',",
     "   error = function(error) paste('error:', conditionMessage(error)))",
-    "cat('outcome', outcome, '\\n'); cat('calls', calls, '\\n'); flush(stdout())"
+    "cat(sprintf('outcome %s\\ncalls %d\\n', outcome, calls)); flush(stdout())"
   ), script)
   rscript <- file.path(R.home("bin"), "Rscript")
   system2(rscript, c(shQuote(script), mode), stdout = log, stderr = log, wait = FALSE,
           env = paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = .Platform$path.sep))))
-  read_log <- function() if (file.exists(log)) readLines(log, warn = FALSE) else character()
+  # Only whole lines: the script's "outcome ..." line may be read while it is being written.
+  read_log <- function() {
+    if (!file.exists(log) || file.size(log) == 0) return(character())
+    text <- readChar(log, file.size(log), useBytes = TRUE)
+    lines <- strsplit(text, "\n", fixed = TRUE)[[1]]
+    if (!endsWith(text, "\n")) lines <- utils::head(lines, -1)
+    lines
+  }
   wait_for <- function(prefix, seconds) {
     deadline <- Sys.time() + seconds
     repeat {
