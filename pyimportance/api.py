@@ -41,9 +41,7 @@ from .methods.perturbations import check_categorical_units, resolve_method, warn
 from .model.keras import keras_input_dtypes
 from .result import ImportanceResult
 from .scoring.losses import probabilities_wanted, resolve_losses
-from .stats.intervals import warn_if_too_few_rows
-
-CI_CHOICES = ("data", "repeats")
+from .stats.intervals import CI_CHOICES, warn_if_too_few_rows
 
 
 def perturbation_importance(

@@ -14,12 +14,11 @@ import math
 import os
 
 from .. import __version__, terms
-from ..api import CI_CHOICES
 from ..data.units import BY_CHOICES
 from ..methods.perturbations import METHODS
 from ..scoring.losses import LOSSES, loss_names
 from ..settings import DEFAULTS, SHAPLEY_DEFAULTS
-from ..stats.intervals import level_text
+from ..stats.intervals import CI_CHOICES, level_text
 from .runfiles import Named
 
 PROG = "pyimportance"

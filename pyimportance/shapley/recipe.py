@@ -28,14 +28,13 @@ from ..engine.model_data import masked_inputs, model_inputs
 from ..engine.progress import Progress
 from ..engine.runner import RunOptions
 from ..scoring.losses import probabilities_wanted, resolve_losses
-from ..stats.intervals import warn_if_too_few_rows
+from ..stats.intervals import CI_CHOICES, warn_if_too_few_rows
 from .conditional import GaussianInputs, check_conditional, unit_columns
 from .contributions import PieceSpec, piece_rows
 from .estimator import run_shapley
 from .imputation import unit_cells
 from .result import ShapleyResult
 
-CI_CHOICES = ("data", "repeats")
 IMPUTERS = ("marginal", "conditional")
 
 

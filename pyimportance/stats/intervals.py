@@ -115,6 +115,9 @@ MAX_SKEW_SHIFT = 0.5
 #: The fewest evaluated rows a run reports an interval (and p-value) for (module docstring).
 MIN_ROWS = 3
 
+#: The intervals a caller may ask for (``ci=``): about the population the rows come from, or over repeats.
+CI_CHOICES = ("data", "repeats")
+
 
 def level_text(confidence: float = CONFIDENCE) -> str:
     """The level as text: ``"95%"``."""
