@@ -63,3 +63,12 @@ withr_env <- function(variables, code) {
   }
   code
 }
+
+#' The settings of an engine table (e.g. "SETTINGS", "SHAPLEY_SETTINGS") that R offers, and their R names.
+r_offered_settings <- function(table) {
+  settings <- reticulate::import("pyimportance.settings")
+  terms <- reticulate::import("pyimportance.terms")
+  offered <- Filter(function(setting) setting$in_r, settings[[table]])
+  names(offered) <- vapply(offered, function(setting) terms$R$name_of(setting$name), character(1))
+  offered
+}

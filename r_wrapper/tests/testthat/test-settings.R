@@ -4,14 +4,11 @@
 
 test_that("perturbation_importance() has the settings R offers, under R's names, with the table's defaults", {
   skip_if_no_python()
-  settings <- reticulate::import("pyimportance.settings")
-  terms <- reticulate::import("pyimportance.terms")
-  offered <- Filter(function(setting) setting$in_r, settings$SETTINGS)
-  r_names <- vapply(offered, function(setting) terms$R$name_of(setting$name), character(1))
+  offered <- r_offered_settings("SETTINGS")
   formal <- formals(perturbation_importance)
-  expect_identical(sort(names(formal)), sort(r_names))
-  for (setting in offered) {
-    name <- terms$R$name_of(setting$name)
+  expect_identical(sort(names(formal)), sort(names(offered)))
+  for (name in names(offered)) {
+    setting <- offered[[name]]
     default <- setting$default
     if (inherits(default, "python.builtin.object")) {  # settings.REQUIRED: no default
       expect_identical(deparse(formal[[name]]), "", label = name)

@@ -47,10 +47,7 @@ test_that("a Keras LSTM built from R gets cell values with 1-based time steps, t
 
 test_that("its arguments are the settings table's under R's names, and a wrong one is named in R's terms", {
   skip_if_no_python()
-  settings <- reticulate::import("pyimportance.settings")
-  terms <- reticulate::import("pyimportance.terms")
-  offered <- Filter(function(setting) setting$in_r, settings$SHAPLEY_SETTINGS)
-  r_names <- vapply(offered, function(setting) terms$R$name_of(setting$name), character(1))
+  r_names <- names(r_offered_settings("SHAPLEY_SETTINGS"))
   expect_identical(sort(names(formals(shapley_importance))), sort(r_names))
   expect_identical(formals(shapley_importance)$n_draws, 8)
   x <- matrix(rnorm(100), 50, 2)
