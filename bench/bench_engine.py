@@ -37,6 +37,7 @@ _CHILD = """
 import json, sys, time
 import numpy as np
 import keras
+import pyimportance
 from pyimportance import perturbation_importance
 model = keras.saving.load_model(sys.argv[1], compile=False)
 X = np.load(sys.argv[2], mmap_mode="r")
@@ -44,17 +45,24 @@ case = json.loads(sys.argv[3])
 start = time.perf_counter()
 result = perturbation_importance(model, X, n_repeats=case["n_repeats"], by=case["by"], random_state=0, progress=False)
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "importance": [float(v) for v in np.ravel(result.importances_mean)]}))
+print(json.dumps({"engine": pyimportance.__file__, "seconds": seconds,
+                  "importance": [float(v) for v in np.ravel(result.importances_mean)]}))
 """
 
 
 def run_engine(tree: Path, model_path: Path, data_path: Path, case) -> dict:
-    """Time one engine on one case in a fresh interpreter (TensorFlow import and model load not timed)."""
+    """Time one engine on one case in a fresh interpreter (TensorFlow import and model load not timed), whose
+    working folder is the tree: ``python -c`` puts the working folder ahead of ``PYTHONPATH``, so run from the
+    repository it would import this checkout whatever the tree."""
+    tree = tree.resolve()  # a relative tree would not survive the change of working folder
     environment = {**os.environ, "PYTHONPATH": str(tree)}
     payload = json.dumps({"n_repeats": case.n_repeats, "by": case.by})
     done = subprocess.run([sys.executable, "-c", _CHILD, str(model_path), str(data_path), payload],
-                          env=environment, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+                          env=environment, cwd=tree, capture_output=True, text=True, check=True)
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    if not Path(outcome["engine"]).resolve().is_relative_to(tree):
+        raise RuntimeError(f"the run meant for {tree} imported {outcome['engine']}")
+    return outcome
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,9 @@ The public names are here: :func:`perturbation_importance`, its :class:`Importan
 :func:`shapley_importance` (Shapley global importance, SAGE) with its :class:`ShapleyResult`, and
 the exceptions (:mod:`.errors`). The package reads in layers, the data flowing one way:
 
-- :mod:`.api`: the recipe of a run (check, plan, run, wrap); :mod:`.settings`: the table of
-  its settings and the rules between them, shared with the command line and R;
+- :mod:`.api`: perturbation importance's recipe (prepare, plan, run, wrap); :mod:`.registry`:
+  the estimators, which the command line and R offer; :mod:`.settings`: the tables of their
+  settings, the rules between them and the record a result keeps;
   :mod:`.terms`: how messages name things, in Python's, R's or the command line's terms;
   :mod:`.result` and :mod:`.plotting`: the result, its table and its figures;
 - :mod:`.data`: what the rows and units are (inputs, padding, units, rows, seeds, checks);
@@ -13,8 +14,9 @@ the exceptions (:mod:`.errors`). The package reads in layers, the data flowing o
 - :mod:`.methods`: what happens to a unit's values (perturbations, the conditional sampler);
 - :mod:`.scoring`: what is scored (losses, heads, output units, target checks);
 - :mod:`.stats`: how sure we are (per-row sums, intervals, p-values);
-- :mod:`.engine`: running the jobs (plan, packing, pipeline, tally, runner, executors);
-- :mod:`.shapley`: Shapley global importance on the same engine and intervals;
+- :mod:`.engine`: the run loop of every estimator (preparation, runner, executors) and
+  perturbation importance's jobs (plan, packing, pipeline, tally);
+- :mod:`.shapley`: Shapley global importance, an estimator on the same run loop;
 - :mod:`.cli`: the ``pyimportance`` command; :mod:`.rlayer`: every R convention, for the R
   package and the rpy2 layer (:mod:`.rbridge`) alike; :mod:`.datasets` and :mod:`.demo`: the
   demo data and the demo.

@@ -1,38 +1,27 @@
-"""The public function, as a recipe: check the arguments, plan the jobs, run them, wrap the result.
+"""The public function of perturbation importance, as a recipe: prepare, plan the jobs, run them, wrap the result.
 
-Every step is its layer's: the checks of ``X``, ``y`` and single values, the padding masks and
-the evaluated rows (:mod:`pyimportance.data`), the model's introspection
-(:mod:`pyimportance.model`), the method and the conditional sampler
-(:mod:`pyimportance.methods`), the loss (:mod:`pyimportance.scoring`), the rules that tie
-settings together (:mod:`pyimportance.settings`), the run with its intervals
-(:mod:`pyimportance.engine`) and what the result records.
+Every step is its layer's: the options every estimator shares, the model with its data and the
+evaluated rows (:func:`pyimportance.engine.preparation.prepare`), this estimator's own options
+(the method, its scale, ``n_repeats``, the conditional model of :mod:`pyimportance.methods`), the
+plan of the jobs (:mod:`pyimportance.engine.plan`), the run with its intervals
+(:class:`pyimportance.engine.perturbation.PerturbationEstimator` on the run loop) and what the
+result records (:class:`PerturbationSettings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import settings
-from .data import seeding
-from .data.arguments import (
-    check_choice,
-    check_executor,
-    check_flag,
-    check_jit_compile,
-    check_positive_float,
-    check_positive_int,
-    check_tolerance,
-)
+from .data.arguments import check_flag, check_positive_float, check_positive_int
 from .data.categorical import categorical_features
-from .data.rows import check_max_samples, evaluated_rows, subsample_rows
-from .data.units import BY_CHOICES, build_units, check_units
-from .engine.model_data import masked_inputs, model_inputs
+from .data.units import build_units
+from .engine.perturbation import PerturbationEstimator
 from .engine.plan import Plan
-from .engine.progress import Progress
-from .engine.runner import RunOptions, run_plan
+from .engine.preparation import prepare
 from .methods.categorical_sampler import declare_categorical
 from .methods.conditional import fit_sampler
 from .methods.feature_stats import feature_stats
@@ -40,8 +29,7 @@ from .methods.learners import check_learner, learner_name
 from .methods.perturbations import check_categorical_units, resolve_method, warn_if_constant, warn_if_no_donors
 from .model.keras import keras_input_dtypes
 from .result import ImportanceResult
-from .scoring.losses import probabilities_wanted, resolve_losses
-from .stats.intervals import CI_CHOICES, warn_if_too_few_rows
+from .settings import RunSettings
 
 
 def perturbation_importance(
@@ -185,40 +173,30 @@ def perturbation_importance(
     >>> result.to_frame()["feature"].tolist()
     ['x1', 'x2', 'x3']
     """
-    # check: the model, the data and every setting, before any model call
-    inputs, targets, input_names = model_inputs(model, X, y, feature_names)
-    x_index = getattr(X, "index", None) if inputs.single else None
-    resolved = resolve_method(method)
-    scale = check_positive_float(scale, "scale")
-    relative_scale = check_flag(relative_scale, "relative_scale")
-    losses = resolve_losses(loss, targets is not None)
-    n_repeats = check_positive_int(n_repeats, "n_repeats")
-    by = check_choice(by, "by", BY_CHOICES)
-    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
-    progress = check_flag(progress, "progress", allow_none=True)
-    jit_compile = check_jit_compile(jit_compile)
-    executor = check_executor(executor)
-    task_size = check_positive_int(task_size, "task_size", allow_none=True)
-    ci = check_choice(ci, "ci", CI_CHOICES)
-    block_size = check_positive_int(block_size, "block_size", allow_none=True)
-    tolerance = check_tolerance(tolerance)
-    per_output = check_flag(per_output, "per_output")
-    learner = check_learner(learner)
-    settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
-                              block_size=block_size, ci=ci, reference=reference, learner=learner,
-                              method=resolved.name))
-    groups = check_units(by, groups, inputs)
-    inputs, masking_layers = masked_inputs(model, inputs, mask_value)
-    root = seeding.root_seed(random_state)
+    resolved = None
 
-    # plan: the evaluated rows, the units and every job's perturbation, fixed by the seed
-    n_rows = check_max_samples(max_samples, inputs.n_samples)
-    row_positions = subsample_rows(inputs.n_samples, n_rows, root)
-    inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
-    warn_if_no_donors(resolved, inputs.n_samples, row_blocks)
-    warn_if_too_few_rows(inputs.n_samples)
+    def own_checks() -> dict:
+        """This estimator's own options; the values the rules between settings read."""
+        nonlocal resolved, scale, relative_scale, n_repeats, learner
+        resolved = resolve_method(method)
+        scale = check_positive_float(scale, "scale")
+        relative_scale = check_flag(relative_scale, "relative_scale")
+        n_repeats = check_positive_int(n_repeats, "n_repeats")
+        learner = check_learner(learner)
+        return dict(reference=reference, learner=learner, method=resolved.name)
+
+    # check: the model, the data and every setting, before any model call; the evaluated rows
+    prepared = prepare(
+        model, X, y, own_checks=own_checks,
+        check_rows=lambda inputs, blocks: warn_if_no_donors(resolved, inputs.n_samples, blocks),
+        loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
+        random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
+        per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
+    )
+    # plan: the units and every job's perturbation, fixed by the seed
+    inputs = prepared.inputs
     repeats = 1 if resolved.deterministic else n_repeats
-    units = build_units(by, inputs, groups)
+    units = build_units(prepared.by, inputs, prepared.groups)
     categorical = declare_categorical(categorical_features(inputs, keras_input_dtypes(model)), categorical, inputs)
     check_categorical_units(resolved, units, categorical, inputs)
     stats = [feature_stats(part.values, part.mask) for part in inputs.parts]
@@ -231,42 +209,33 @@ def perturbation_importance(
         stats=stats,
         scale=scale,
         relative_scale=bool(relative_scale),
-        root=root,
-        row_blocks=row_blocks,
-        conditional=fit_sampler(inputs, units, stats, reference, input_names, mask_value, masking_layers, learner,
-                                categorical)
+        root=prepared.root,
+        row_blocks=prepared.row_blocks,
+        conditional=fit_sampler(inputs, units, stats, reference, prepared.input_names, mask_value,
+                                prepared.masking_layers, learner, categorical)
         if resolved.conditional
         else None,
     )
     # run: the baseline and the jobs, block by block, with the intervals the result reports
-    with Progress(progress, inputs.n_samples * (len(units) * repeats + 1), tolerance) as shown:
-        options = RunOptions(
-            batch_size=batch_size, jit_compile=jit_compile, executor=executor, task_size=task_size,
-            tolerance=tolerance, ci=ci, block_size=block_size, probabilities=probabilities_wanted(losses),
-            on_rows=shown.rows, on_round=shown.round,
-        )
-        outcome = run_plan(plan, model, targets, losses, output=output, per_output=per_output, options=options)
+    outcome = prepared.run(PerturbationEstimator(plan), model)
     # wrap: the result and the settings it records
-    recorded = settings.recorded(
-        method=resolved, scale=scale, relative_scale=relative_scale, loss_name=outcome.scoring.loss_name, by=by,
-        groups=groups, feature_names=inputs.feature_names, n_repeats=repeats, n_samples=inputs.n_samples,
-        random_state=random_state if isinstance(random_state, (int, np.integer)) else root.describe(),
-        input_names=inputs.names, ci=ci, ci_note=outcome.ci_note, block_size_used=outcome.intervals.block_size,
-        tolerance=tolerance, per_output=per_output,
-        mask_values={part.name: part.mask_value for part in inputs.parts if part.mask is not None},
-        learner=learner_name(learner),
+    recorded = prepared.settings(
+        PerturbationSettings, "perturbation", outcome, n_repeats=repeats, method=resolved.name,
+        scale=scale if resolved.uses_scale else None, relative_scale=bool(relative_scale),
+        deterministic=resolved.deterministic, learner=learner_name(learner),
     )
-    return ImportanceResult(
-        importances_all=outcome.importances,
-        units=units,
-        baseline_scores=outcome.baseline_score,
-        intervals=outcome.intervals,
-        settings=recorded,
-        outputs=outcome.scoring.labels,
-        n_rows_used=outcome.rows_used,
-        converged=outcome.converged,
-        precision=outcome.precision,
-        row_statistics=outcome.row_statistics,
-        row_note=outcome.row_note,
-        row_index=x_index[row_positions] if x_index is not None else row_positions,
-    )
+    return ImportanceResult(units=units, settings=recorded, **prepared.result_fields(outcome))
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PerturbationSettings(RunSettings):
+    """The settings a perturbation importance result records: the shared ones (:class:`RunSettings`) and its own.
+
+    ``scale`` is None for a method without noise; ``learner`` names the conditional model (None: ridge).
+    """
+
+    method: str
+    scale: float | None
+    relative_scale: bool
+    deterministic: bool
+    learner: str | None

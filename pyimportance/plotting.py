@@ -15,7 +15,7 @@ def _axes(ax, size):
 
 def _ylabel(result) -> str:
     loss = result.settings.get("loss")
-    if result.settings.get("method") == "shapley":  # a share of what the model explains
+    if result.settings.get("estimator") == "shapley":  # a share of what the model explains
         return f"Shapley value (share of the {'|change of prediction|' if loss == 'prediction_change' else loss})"
     if loss in (None, "prediction_change"):
         return "mean |change of prediction|"
@@ -23,7 +23,7 @@ def _ylabel(result) -> str:
 
 
 def _title(result) -> str:
-    if result.settings.get("method") == "shapley":
+    if result.settings.get("estimator") == "shapley":
         return f"Shapley importance (SAGE, {result.importances.shape[1]} orders per row)"
     return f"Perturbation importance ({result.settings.get('method')}, {result.importances.shape[1]} repeats)"
 

@@ -213,7 +213,7 @@ def perturbation_importance(model, x, y=None, **arguments):
     >>> list(frame.rx2("feature"))[0]
     'a'
     """
-    return _call_r_layer(rlayer.perturbation_importance, model, x, y, arguments)
+    return _call_r_layer("perturbation", model, x, y, arguments)
 
 
 def shapley_importance(model, x, y=None, **arguments):
@@ -232,12 +232,13 @@ def shapley_importance(model, x, y=None, **arguments):
     >>> sorted(frame.rx2("feature"))
     ['a', 'b']
     """
-    return _call_r_layer(rlayer.shapley_importance, model, x, y, arguments)
+    return _call_r_layer("shapley", model, x, y, arguments)
 
 
-def _call_r_layer(function, model, x, y, arguments):
-    """``function`` of :mod:`pyimportance.rlayer` with the R objects mirrored, its frame made R again."""
+def _call_r_layer(estimator: str, model, x, y, arguments):
+    """:func:`pyimportance.rlayer.run_estimator` for the estimator named ``estimator`` in
+    :mod:`pyimportance.registry`, with the R objects mirrored, its frame made R again."""
     converted = {name: as_r_value(value) for name, value in arguments.items()}
-    frame = function(as_r_value(model), as_r_value(x), as_r_value(y), **converted)
+    frame = rlayer.run_estimator(estimator, as_r_value(model), as_r_value(x), as_r_value(y), **converted)
     with localconverter(ro.default_converter):
         return from_r_value(frame)

@@ -294,6 +294,13 @@ class ImportanceResult:
             unit = "cell (time step x group)"
         return unit
 
+    def extra_numbers(self) -> dict[str, np.ndarray]:
+        """Numbers an estimator reports beside the table (one per output each), by name; none here.
+
+        The R layer keeps each as an attribute of R's data frame.
+        """
+        return {}
+
     def _measure_words(self) -> tuple[str, str]:
         """What was scored ("loss 'mse'", or the prediction change) and the "; baseline ..." it is measured from."""
         score = self.settings.get("loss")

@@ -12,13 +12,14 @@ engine applies them (:func:`check_rules`), and so does the command line, before 
 file (:func:`rule_problem`, a usage error), so one rule gives one answer everywhere, in each
 caller's terms.
 
-:func:`recorded` is what a result keeps of the settings (``ImportanceResult.settings``).
+:class:`RunSettings` is what a result keeps of the settings (``ImportanceResult.settings``), a typed
+record each estimator extends with its own fields.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from . import terms
@@ -80,6 +81,13 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS if setting.default is not REQUIRED}
+
+#: The settings every estimator shares, with one meaning: checked once, for every estimator, by
+#: :func:`pyimportance.engine.preparation.prepare`. An estimator's own settings (``n_repeats`` among them:
+#: its default and meaning differ) are its own to check.
+SHARED: tuple[str, ...] = ("model", "X", "y", "loss", "by", "groups", "feature_names", "max_samples", "batch_size",
+                           "random_state", "progress", "ci", "block_size", "tolerance", "output", "per_output",
+                           "mask_value", "jit_compile", "executor", "task_size")
 
 #: The settings :func:`pyimportance.shapley_importance` shares (same meaning, same spelling in R and on the
 #: command line), in its signature's order, with its own: ``n_draws`` (draws per coalition), ``imputer``
@@ -169,33 +177,49 @@ def check_rules(values: Mapping[str, Any]) -> None:
 # ----------------------------------------------------------------------------- what a result records
 
 
-def recorded(*, method, scale, relative_scale, loss_name: str, by: str, groups, feature_names, n_repeats: int,
-             n_samples: int, random_state, input_names, ci: str, ci_note, block_size_used, tolerance,
-             per_output: bool, mask_values, learner: str | None = None) -> dict[str, Any]:
-    """The settings a result records (``ImportanceResult.settings``; R's ``attr(result, "settings")``).
+@dataclass(frozen=True, eq=False, repr=False)
+class RunSettings(Mapping):
+    """The settings a result records (``result.settings``; R's ``attr(result, "settings")``).
 
-    ``method`` is the resolved :class:`~pyimportance.methods.perturbations.Method`; ``groups``
-    maps group names to feature positions; ``random_state`` is what the caller passed or, for
+    A typed record that reads as a mapping (``result.settings["mask_value"]``, ``.get``, ``.items()``) and
+    equals any mapping with the same items: these fields every estimator has, in this order; an
+    estimator extends it with its own fields (:class:`pyimportance.api.PerturbationSettings`,
+    :class:`pyimportance.shapley.ShapleySettings`), which come after. ``estimator`` names the
+    estimator that ran (:mod:`pyimportance.registry`), so no reader infers it from another setting.
+    ``groups`` maps group names to feature names; ``random_state`` is what the caller passed or, for
     anything but an int, the seed drawn from it (``RootSeed.describe()``).
     """
-    return {
-        "method": method.name,
-        "scale": scale if method.uses_scale else None,
-        "relative_scale": bool(relative_scale),
-        "loss": loss_name,
-        "by": by,
-        "groups": {name: [feature_names[i] for i in members] for name, members in groups.items()} if groups else None,
-        "n_repeats": n_repeats,
-        "n_samples": n_samples,
-        "random_state": random_state,
-        "feature_names": list(feature_names),
-        "inputs": list(input_names),
-        "ci": ci,
-        "ci_note": ci_note,
-        "block_size_used": block_size_used,
-        "tolerance": tolerance,
-        "per_output": per_output,
-        "deterministic": method.deterministic,
-        "mask_value": mask_values or None,
-        "learner": learner,
-    }
+
+    estimator: str
+    loss: str
+    by: str
+    groups: dict[str, list[str]] | None
+    n_repeats: int
+    n_samples: int
+    random_state: Any
+    feature_names: list[str]
+    inputs: list[str]
+    ci: str
+    ci_note: str | None
+    block_size_used: int | None
+    tolerance: float | None
+    per_output: bool
+    mask_value: dict[str, float] | None
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    @classmethod
+    def _keys(cls) -> tuple[str, ...]:
+        return tuple(item.name for item in fields(cls))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict(self)!r})"

@@ -515,6 +515,7 @@ def test_a_model_failing_mid_run_names_the_feature_and_repeat(small_X):
 def test_settings_record_the_run(small_X):
     result = perturbation_importance(_noise_model, small_X, method="uniform", scale=0.2, n_repeats=2, random_state=3)
     assert result.settings == {
+        "estimator": "perturbation",
         "method": "uniform",
         "scale": 0.2,
         "relative_scale": True,
@@ -777,3 +778,18 @@ def test_bad_input_raises_clear_error_and_leaves_data_unchanged(case, read_only)
 
 def test_there_are_at_least_thirty_cases():
     assert len(CASES) >= 30
+
+
+def test_the_settings_are_a_typed_record_read_as_a_mapping(small_X):
+    from pyimportance.api import PerturbationSettings
+    from pyimportance.settings import RunSettings
+
+    result = perturbation_importance(_noise_model, small_X, method="permute", n_repeats=2, random_state=3)
+    settings = result.settings
+    assert isinstance(settings, PerturbationSettings) and isinstance(settings, RunSettings)
+    assert settings.method == settings["method"] == "permute" and settings.get("mask_value") is None
+    assert list(settings)[:2] == ["estimator", "loss"] and list(settings)[-5:] == [
+        "method", "scale", "relative_scale", "deterministic", "learner"]
+    assert len(settings) == len(dict(settings.items())) == 20
+    with pytest.raises(KeyError):
+        settings["n_draws"]

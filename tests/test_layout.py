@@ -21,6 +21,7 @@ LAYERS = {
     "plotting": 5,
     "result": 6,
     "api": 7, "shapley": 7,
+    "registry": 8,
     "demo": 8,
     "cli": 9, "rlayer": 9,
     "rbridge": 10,

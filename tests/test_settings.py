@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 import pytest
 
-from pyimportance import perturbation_importance, rlayer, settings, terms
+from pyimportance import perturbation_importance, registry, rlayer, settings, terms
 from pyimportance.cli.options import build_parser
 
 RUN = ["run", "--model", "m.keras", "--x", "X.npy", "--out", "r.csv"]
@@ -26,8 +26,9 @@ def test_the_signature_lists_the_settings_in_order_with_the_tables_defaults():
 
 
 def test_the_r_layer_converts_exactly_the_settings_r_offers():
-    data = ("model", "X", "y")
-    offered = [setting.name for setting in settings.SETTINGS if setting.in_r and setting.name not in data]
+    for entry in registry.ESTIMATORS:
+        assert [a.engine_name for a in rlayer.arguments_of(entry)] == [s.name for s in entry.offered("r")]
+    offered = {setting.name for entry in registry.ESTIMATORS for setting in entry.offered("r")}
     assert sorted(argument.engine_name for argument in rlayer.ARGUMENTS) == sorted(offered)
     assert [argument.r_name for argument in rlayer.ARGUMENTS if argument.r_name != argument.engine_name] == ["seed"]
 

@@ -1,27 +1,33 @@
 """The ``pyimportance`` command: argument parsing, then one call into the library.
 
-``pyimportance demo`` trains a small LSTM on the embedded data set and ranks its inputs;
-``pyimportance run`` computes the importance for a saved Keras model and data files,
-``pyimportance shapley`` its Shapley global importance (SAGE) with the same files and options.
+``pyimportance demo`` trains a small LSTM on the embedded data set and ranks its inputs; each
+estimator of :data:`pyimportance.registry.ESTIMATORS` is a subcommand (``pyimportance run``: the
+perturbation importance, ``pyimportance shapley``: the Shapley global importance, SAGE) that
+computes it for a saved Keras model and data files, calling ``entry.function`` with the settings
+its entry offers the command line, each read from the options by :data:`_READERS` (or the option
+of its own name).
 Exit status: 0 on success, 2 for usage errors (argparse's message, also for option combinations
 that cannot work), 1 for any other error (one line ``pyimportance: error: ...`` on stderr), 130
 when interrupted and 141 (quietly) when the reader of stdout has gone away, as for SIGPIPE;
 output files are written before anything is printed, so a closed pipe never costs them.
 
-The parser is :mod:`.options`' and the usage rules :mod:`.usage`'s; the files of ``run`` are read
-by :mod:`.runfiles` (one file at a time by :mod:`.files`).
+The parser is :mod:`.options`' and the usage rules :mod:`.usage`'s; the files are read by
+:mod:`.runfiles` (one file at a time by :mod:`.files`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from ..registry import ESTIMATORS
 from . import runfiles
-from .options import PROG, build_parser
+from .options import PROG, TEXTS, build_parser
 from .usage import run_usage_problem
 
 MAX_TABLE_ROWS = 20
@@ -80,54 +86,68 @@ def _run_demo(args) -> None:
     print("Wrote " + ", ".join(str(path) for path in paths))
 
 
-def _run_model(args) -> None:
-    from .files import check_writable, load_model, write_csv, write_figure
+class _Sources:
+    """What an estimator's settings are read from: the options, the files they name, and the model, loaded
+    (with a note) when first needed, so that the options and files are checked before a long load."""
 
+    def __init__(self, args, files) -> None:
+        self.args, self.files = args, files
+
+    @functools.cached_property
+    def feature_names(self):
+        return runfiles.feature_names(self.args.feature_names, self.files.x)
+
+    @functools.cached_property
+    def model(self):
+        from .files import load_model
+
+        _note(f"loading {self.args.model} ...")
+        return load_model(self.args.model, unsafe=self.args.unsafe)
+
+
+def _reference(sources: _Sources):
+    files = sources.files.reference
+    return runfiles.model_inputs(sources.model, files, "--reference") if files else None
+
+
+def _mask_value(args):
+    return None if args.no_mask else ("auto" if args.mask_value is None else args.mask_value)
+
+
+#: How a setting's value is read where it is not the option of its own name (``getattr(args, name)``).
+_READERS: dict[str, Callable[[_Sources], Any]] = {
+    "random_state": lambda sources: sources.args.seed,
+    "relative_scale": lambda sources: not sources.args.absolute_scale,
+    "mask_value": lambda sources: _mask_value(sources.args),
+    "loss": lambda sources: runfiles.losses(sources.args.loss, sources.files.y),
+    "feature_names": lambda sources: sources.feature_names,
+    "groups": lambda sources: runfiles.groups(sources.args.group, sources.feature_names, sources.files.x),
+    "reference": _reference,
+}
+
+
+def _settings(entry, sources: _Sources) -> dict[str, Any]:
+    """The value of each setting ``entry`` offers the command line, by its Python name (the model is loaded by
+    the first reader that needs it, after those that check the options against the files)."""
+    read = {setting.name: _READERS.get(setting.name) for setting in entry.offered("cli")}
+    return {name: reader(sources) if reader else getattr(sources.args, name) for name, reader in read.items()}
+
+
+def _run_model(args) -> None:
+    from .files import check_writable, write_csv, write_figure
+
+    entry = args.entry
     # Refuse existing outputs before the (possibly long) computation, and again when writing.
     check_writable(args.out, "--out", overwrite=args.overwrite)
     if args.plot is not None:
         check_writable(args.plot, "--plot", overwrite=args.overwrite)
     files = runfiles.read_files(args)
-    feature_names = runfiles.feature_names(args.feature_names, files.x)
-    groups = runfiles.groups(args.group, feature_names, files.x)
-    _note(f"loading {args.model} ...")
-    model = load_model(args.model, unsafe=args.unsafe)
-    X = runfiles.model_inputs(model, files.x, "--x")
-    reference = runfiles.model_inputs(model, files.reference, "--reference") if files.reference else None
-    shapley = args.command == "shapley"
-    repeats = "unit orders per row" if shapley else "repeats per unit"
-    _note(f"computing {'Shapley ' if shapley else ''}importance on {runfiles.shapes(files.x)} ({args.n_repeats} "
-          f"{repeats}) ...")
-    if shapley:
-        from ..shapley import shapley_importance
-
-        compute, own = shapley_importance, dict(n_draws=args.n_draws, imputer=args.imputer)
-    else:
-        from ..api import perturbation_importance
-
-        compute, own = perturbation_importance, dict(method=args.method, scale=args.scale,
-                                                     relative_scale=not args.absolute_scale, reference=reference)
-    result = compute(
-        model,
-        X,
-        runfiles.targets(files.y),
-        **own,
-        loss=runfiles.losses(args.loss, files.y),
-        n_repeats=args.n_repeats,
-        by=args.by,
-        groups=groups,
-        feature_names=feature_names,
-        max_samples=args.max_samples,
-        batch_size=args.batch_size,
-        random_state=args.seed,
-        progress=args.progress,
-        ci=args.ci,
-        block_size=args.block_size,
-        tolerance=args.tolerance,
-        output=args.output,
-        per_output=args.per_output,
-        mask_value=None if args.no_mask else ("auto" if args.mask_value is None else args.mask_value),
-    )
+    sources = _Sources(args, files)
+    settings = _settings(entry, sources)
+    X = runfiles.model_inputs(sources.model, files.x, "--x")
+    _note(f"computing {entry.title} on {runfiles.shapes(files.x)} ({args.n_repeats} {TEXTS[entry.command].repeats}) "
+          "...")
+    result = entry.function(sources.model, X, runfiles.targets(files.y), **settings)
     # Files first, then the terminal: a closed pipe (| head) must not cost the results.
     written = [write_csv(result.to_frame(), args.out, "--out", overwrite=args.overwrite)]
     if args.plot is not None:
@@ -139,7 +159,7 @@ def _run_model(args) -> None:
     print("Wrote " + " and ".join(str(path) for path in written))
 
 
-_COMMANDS = {"demo": _run_demo, "run": _run_model, "shapley": _run_model}
+_COMMANDS = {"demo": _run_demo, **{entry.command: _run_model for entry in ESTIMATORS}}
 
 
 def _silence_stdout() -> None:
@@ -165,7 +185,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        problem = run_usage_problem(args) if args.command in ("run", "shapley") else None
+        problem = run_usage_problem(args) if args.entry is not None else None
         if problem:
             args.parser.error(problem)
     except SystemExit as exit_request:  # --help, --version (0) and usage errors (2)

@@ -1,10 +1,13 @@
 """The ``pyimportance`` argument parser: the commands, their options and how an option's text is read.
 
-Options that set the run's settings take their names and defaults from
-:mod:`pyimportance.settings` and :mod:`pyimportance.terms` (``random_state`` is ``--seed``,
-``groups`` is ``--group``); files and the like are the command line's own. An option's value is
-checked as it is read (``--n-repeats 0`` is argparse's usage error); combinations are
-:mod:`.usage`'s.
+Each estimator of :data:`pyimportance.registry.ESTIMATORS` is one subcommand (``entry.command``),
+with an option for each setting its entry offers the command line (``entry.offered("cli")``), added
+by that setting's builder in :data:`_OPTIONS`: its name from :mod:`pyimportance.terms`
+(``random_state`` is ``--seed``, ``groups`` is ``--group``), its default from ``entry.defaults()``
+and its choices from ``entry.choices``. Two settings are spelled the command line's own way:
+``relative_scale`` is ``--absolute-scale`` and ``mask_value`` is ``--mask-value``/``--no-mask``.
+The files and the like are the command line's own. An option's value is checked as it is read
+(``--n-repeats 0`` is argparse's usage error); combinations are :mod:`.usage`'s.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .. import __version__, terms
-from ..data.units import BY_CHOICES
-from ..methods.perturbations import METHODS
+from ..registry import ESTIMATORS, Estimator
 from ..scoring.losses import LOSSES, loss_names
-from ..settings import DEFAULTS, SHAPLEY_DEFAULTS
-from ..stats.intervals import CI_CHOICES, level_text
+from ..settings import DEFAULTS
+from ..stats.intervals import level_text
 from .runfiles import Named
 
 PROG = "pyimportance"
@@ -45,6 +49,44 @@ pandas' unnamed labels 0,1,2,..., or numbers with empty fields): then pass the f
 CSV files are comma-separated with '.' as the decimal point, UTF-8, numbers only, no gaps.
 """
 
+
+_SHAPLEY_EXAMPLES = """\
+examples:
+  pyimportance shapley --model model.keras --x X.npy --y y.npy --out shapley.csv --plot shapley.png
+  pyimportance shapley --model model.keras --x X.npy --y y.npy --by cell --tolerance 0.05 --out cells.csv
+
+Files, CSV headers ("see below") and exit statuses as for 'pyimportance run' (see its --help).
+"""
+
+
+class CommandTexts(NamedTuple):
+    """What an estimator's subcommand says: its help line, description and epilog, and what --n-repeats counts."""
+
+    help: str
+    description: str
+    epilog: str
+    repeats: str  # one of --n-repeats, in the progress note: "2 repeats per unit"
+    n_repeats_help: str
+
+
+#: By ``entry.command`` (:mod:`pyimportance.registry`).
+TEXTS: dict[str, CommandTexts] = {
+    "run": CommandTexts(
+        help="importance of the inputs of a saved Keras model",
+        description="Perturbation importance of the inputs of a saved Keras model on data from files.",
+        epilog=_RUN_EXAMPLES,
+        repeats="repeats per unit",
+        n_repeats_help="perturbations per unit",
+    ),
+    "shapley": CommandTexts(
+        help="Shapley global importance (SAGE) of the inputs of a saved Keras model",
+        description="Shapley global importance (SAGE) of the inputs of a saved Keras model on data from files: "
+                    "each input's fair share of the loss the model explains (the values add up to it).",
+        epilog=_SHAPLEY_EXAMPLES,
+        repeats="unit orders per row",
+        n_repeats_help="unit orders per row, in antithetic pairs",
+    ),
+}
 
 
 def _flag(setting: str) -> str:
@@ -181,11 +223,36 @@ def _add_demo_parser(subparsers) -> None:
                         help=f"permutations per feature (default: {DEFAULTS['n_repeats']})")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar (default: when stderr is a terminal)")
-    parser.set_defaults(command="demo")
+    parser.set_defaults(command="demo", entry=None)
 
 
-def _add_file_options(parser, shapley: bool = False) -> None:
-    files = parser.add_argument_group("input and output files")
+# ----------------------------------------------------------------------------- the estimators' subcommands
+
+
+class Groups(NamedTuple):
+    """The option groups of an estimator's subcommand (argparse's argument groups), in the order ``--help`` shows
+    them."""
+
+    files: Any
+    importance: Any
+    intervals: Any
+    outputs: Any
+
+
+def _groups(parser) -> Groups:
+    return Groups(parser.add_argument_group("input and output files"),
+                  parser.add_argument_group("importance options"),
+                  parser.add_argument_group("intervals and early stopping"),
+                  parser.add_argument_group("outputs and padding"))
+
+
+def _header_option(group, option: str) -> None:
+    """--OPTION-header/--no-OPTION-header: whether the first row of each CSV given with --OPTION is a header."""
+    group.add_argument(f"--{option}-header", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"the first row of each --{option} CSV is a header / is data (default: detect, see below)")
+
+
+def _add_input_files(files) -> None:
     files.add_argument("--model", required=True, metavar="FILE", help="Keras model file (.keras, or legacy .h5)")
     files.add_argument("--x", required=True, action="append", type=_named_file, metavar="[NAME=]FILE",
                        help="evaluation inputs X (.npy, .npz or .csv); NAME=FILE for each input of a model with "
@@ -193,15 +260,11 @@ def _add_file_options(parser, shapley: bool = False) -> None:
     files.add_argument("--y", action="append", type=_named_file, metavar="[HEAD=]FILE",
                        help="true targets y (.npy, .npz or .csv); HEAD=FILE for each output head (repeatable); "
                             "without --y: mean |change of prediction|")
-    if shapley:  # no conditional method: no --reference
-        parser.set_defaults(reference=None, reference_header=None)
-    else:
-        files.add_argument("--reference", action="append", type=_named_file, metavar="[NAME=]FILE",
-                           help="rows the conditional model is fitted on (--method conditional; default: the X "
-                                "rows); NAME=FILE per input (repeatable)")
-    for option, what in (("x", "--x"), ("y", "--y")) + (() if shapley else (("reference", "--reference"),)):
-        files.add_argument(f"--{option}-header", action=argparse.BooleanOptionalAction, default=None,
-                           help=f"the first row of each {what} CSV is a header / is data (default: detect, see below)")
+    _header_option(files, "x")
+    _header_option(files, "y")
+
+
+def _add_output_files(files) -> None:
     files.add_argument("--out", required=True, metavar="CSV", help="result table to write (.csv)")
     files.add_argument("--plot", metavar="FILE", help="also write a plot (.png, .pdf or .svg)")
     files.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -209,113 +272,124 @@ def _add_file_options(parser, shapley: bool = False) -> None:
                        help="allow Lambda layers in the model file (runs their code: trusted files only)")
 
 
-def _add_importance_options(parser, shapley: bool = False) -> None:
-    """The run's options; with ``shapley``, those of Shapley importance (no method, its own --n-repeats and
-    --n-draws: :data:`pyimportance.settings.SHAPLEY_SETTINGS`)."""
-    options = parser.add_argument_group("importance options")
-    if shapley:
-        parser.set_defaults(method="shapley", scale=None, absolute_scale=False)
-    else:
-        options.add_argument(_flag("method"), choices=list(METHODS), default=DEFAULTS["method"], metavar="NAME",
-                             help=f"how a unit is perturbed: {', '.join(METHODS)} (default: {DEFAULTS['method']})")
-        options.add_argument(_flag("scale"), type=_positive_float, default=DEFAULTS["scale"], metavar="S",
-                             help="noise sd for gaussian/uniform, as a fraction of each feature's sd "
-                                  f"(default: {DEFAULTS['scale']})")
-        # relative_scale (default True) is the command line's --absolute-scale, off by default
-        options.add_argument("--absolute-scale", action="store_true", help="--scale is an absolute sd")
-    options.add_argument(_flag("loss"), action="append", type=_named_loss, metavar="[HEAD=]NAME",
-                         help=f"loss, needs --y: {', '.join(LOSSES)} or a Keras loss name (default: mse); "
-                              "HEAD=NAME for one output head (repeatable)")
-    if shapley:
-        options.add_argument(_flag("n_repeats"), type=_positive_int, default=SHAPLEY_DEFAULTS["n_repeats"],
-                             metavar="N", help="unit orders per row, in antithetic pairs (default: "
-                                               f"{SHAPLEY_DEFAULTS['n_repeats']})")
-        options.add_argument(_flag("n_draws"), type=_positive_int, default=SHAPLEY_DEFAULTS["n_draws"], metavar="K",
-                             help="rows averaged over per coalition, at least 2 (default: "
-                                  f"{SHAPLEY_DEFAULTS['n_draws']})")
-        options.add_argument(_flag("imputer"), choices=["marginal", "conditional"],
-                             default=SHAPLEY_DEFAULTS["imputer"],
-                             help="absent units from other rows (marginal, default) or drawn given the known ones "
-                                  "from a Gaussian model of the inputs (conditional)")
-    else:
-        options.add_argument(_flag("n_repeats"), type=_positive_int, default=DEFAULTS["n_repeats"], metavar="N",
-                             help=f"perturbations per unit (default: {DEFAULTS['n_repeats']})")
-    options.add_argument(_flag("by"), choices=list(BY_CHOICES), default=DEFAULTS["by"], metavar="UNIT",
-                         help=f"unit: feature, timestep or cell (default: {DEFAULTS['by']})")
-    options.add_argument(_flag("groups"), type=_group, action="append", metavar="NAME=F1,F2",
-                         help="perturb these features (by name) together as NAME (repeatable)")
-    options.add_argument(_flag("feature_names"), type=_named_names, action="append", metavar="[INPUT=]A,B,C",
-                         help="feature names (default: CSV header or x1, x2, ...); INPUT=A,B,C for each input "
-                              "of a model with several")
-    options.add_argument(_flag("max_samples"), type=_count_or_fraction, metavar="N",
-                         help="evaluate on a random subset: a count or a fraction in (0, 1]; with --tolerance, "
-                              "the most rows to use")
-    options.add_argument(_flag("batch_size"), type=_positive_int, metavar="N",
-                         help="rows per model call (never changes the result beyond float32 rounding)")
-    options.add_argument(_flag("random_state"), type=_seed, metavar="N",
-                         help="random seed (default: fresh; the seed used is printed)")
-    options.add_argument(_flag("progress"), action=argparse.BooleanOptionalAction, default=DEFAULTS["progress"],
-                         help="show a progress bar (default: when stderr is a terminal)")
+def _or_list(names) -> str:
+    """``a, b or c``."""
+    names = list(names)
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
 
-    sure = parser.add_argument_group("intervals and early stopping")
-    sure.add_argument(_flag("ci"), choices=list(CI_CHOICES), default=DEFAULTS["ci"],
-                      help=f"data: {level_text().replace('%', '%%')} interval for the population the rows come "
-                           "from (default); repeats: t-interval over repeats, for this data set only")
-    sure.add_argument(_flag("block_size"), type=_positive_int, metavar="N",
-                      help="rows per block of the --ci data bootstrap (default: chosen from the data)")
-    sure.add_argument(_flag("tolerance"), type=_fraction, metavar="F",
-                      help="stop once every interval's half-width is at most F x the largest importance")
 
-    heads = parser.add_argument_group("outputs and padding")
-    heads.add_argument(_flag("output"), action="append", metavar="HEAD",
-                       help="score only this output head (repeatable; default: all)")
-    heads.add_argument(_flag("per_output"), action="store_true",
-                       help="importance per output head and per column of a regression head")
+#: What adds a setting's option to a subcommand: ``builder(groups, entry, name)``.
+Builder = Callable[[Groups, Estimator, str], None]
+
+
+def _add(group, entry: Estimator, name: str, **options) -> None:
+    """The option of setting ``name``: its flag from :mod:`pyimportance.terms`, its default and choices from
+    ``entry``."""
+    if name in entry.choices:
+        options["choices"] = list(entry.choices[name])
+    group.add_argument(_flag(name), default=entry.defaults()[name], **options)
+
+
+def _plain(group: str, **options) -> Builder:
+    """The builder of an option that is argparse's ``options`` in ``groups.<group>`` (help texts may say
+    ``%(default)s`` and ``%(choices)s``)."""
+
+    def add(groups: Groups, entry: Estimator, name: str) -> None:
+        _add(getattr(groups, group), entry, name, **options)
+
+    return add
+
+
+def _relative_scale(groups: Groups, entry: Estimator, name: str) -> None:
+    # relative_scale (default True) is the command line's --absolute-scale, off by default
+    groups.importance.add_argument("--absolute-scale", action="store_true", default=not entry.defaults()[name],
+                                   help="--scale is an absolute sd")
+
+
+def _n_repeats(groups: Groups, entry: Estimator, name: str) -> None:
+    _add(groups.importance, entry, name, type=_positive_int, metavar="N",
+         help=f"{TEXTS[entry.command].n_repeats_help} (default: %(default)s)")
+
+
+def _by(groups: Groups, entry: Estimator, name: str) -> None:
+    _add(groups.importance, entry, name, metavar="UNIT",
+         help=f"unit: {_or_list(entry.choices[name])} (default: %(default)s)")
+
+
+def _mask_value(groups: Groups, entry: Estimator, name: str) -> None:
     # mask_value (default "auto": from the model) is --mask-value V, or --no-mask for None
-    padding = heads.add_mutually_exclusive_group()
+    padding = groups.outputs.add_mutually_exclusive_group()
     padding.add_argument("--mask-value", type=_finite_float, metavar="V",
                          help="padding value of variable-length sequences (default: from a Keras Masking layer)")
     padding.add_argument("--no-mask", action="store_true", help="no padding, even where the model has a Masking layer")
 
 
-def _add_run_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="importance of the inputs of a saved Keras model",
-        description="Perturbation importance of the inputs of a saved Keras model on data from files.",
-        epilog=_RUN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_file_options(parser)
-    _add_importance_options(parser)
-    parser.set_defaults(command="run", parser=parser)
+def _reference(groups: Groups, entry: Estimator, name: str) -> None:
+    _add(groups.files, entry, name, action="append", type=_named_file, metavar="[NAME=]FILE",
+         help="rows the conditional model is fitted on (--method conditional; default: the X rows); NAME=FILE per "
+              "input (repeatable)")
+    _header_option(groups.files, "reference")
 
 
-_SHAPLEY_EXAMPLES = """\
-examples:
-  pyimportance shapley --model model.keras --x X.npy --y y.npy --out shapley.csv --plot shapley.png
-  pyimportance shapley --model model.keras --x X.npy --y y.npy --by cell --tolerance 0.05 --out cells.csv
+#: The option of each setting the command line can offer, by the setting's name.
+_OPTIONS: dict[str, Builder] = {
+    "method": _plain("importance", metavar="NAME", help="how a unit is perturbed: %(choices)s (default: %(default)s)"),
+    "scale": _plain("importance", type=_positive_float, metavar="S",
+                    help="noise sd for gaussian/uniform, as a fraction of each feature's sd (default: %(default)s)"),
+    "relative_scale": _relative_scale,
+    "loss": _plain("importance", action="append", type=_named_loss, metavar="[HEAD=]NAME",
+                   help=f"loss, needs --y: {', '.join(LOSSES)} or a Keras loss name (default: mse); HEAD=NAME for one "
+                        "output head (repeatable)"),
+    "n_repeats": _n_repeats,
+    "n_draws": _plain("importance", type=_positive_int, metavar="K",
+                      help="rows averaged over per coalition, at least 2 (default: %(default)s)"),
+    "imputer": _plain("importance", help="absent units from other rows (marginal, default) or drawn given the known "
+                                         "ones from a Gaussian model of the inputs (conditional)"),
+    "by": _by,
+    "groups": _plain("importance", type=_group, action="append", metavar="NAME=F1,F2",
+                     help="perturb these features (by name) together as NAME (repeatable)"),
+    "feature_names": _plain("importance", type=_named_names, action="append", metavar="[INPUT=]A,B,C",
+                            help="feature names (default: CSV header or x1, x2, ...); INPUT=A,B,C for each input of a "
+                                 "model with several"),
+    "max_samples": _plain("importance", type=_count_or_fraction, metavar="N",
+                          help="evaluate on a random subset: a count or a fraction in (0, 1]; with --tolerance, the "
+                               "most rows to use"),
+    "batch_size": _plain("importance", type=_positive_int, metavar="N",
+                         help="rows per model call (never changes the result beyond float32 rounding)"),
+    "random_state": _plain("importance", type=_seed, metavar="N",
+                           help="random seed (default: fresh; the seed used is printed)"),
+    "progress": _plain("importance", action=argparse.BooleanOptionalAction,
+                       help="show a progress bar (default: when stderr is a terminal)"),
+    "ci": _plain("intervals", help=f"data: {level_text().replace('%', '%%')} interval for the population the rows "
+                                   "come from (default); repeats: t-interval over repeats, for this data set only"),
+    "block_size": _plain("intervals", type=_positive_int, metavar="N",
+                         help="rows per block of the --ci data bootstrap (default: chosen from the data)"),
+    "tolerance": _plain("intervals", type=_fraction, metavar="F",
+                        help="stop once every interval's half-width is at most F x the largest importance"),
+    "output": _plain("outputs", action="append", metavar="HEAD",
+                     help="score only this output head (repeatable; default: all)"),
+    "per_output": _plain("outputs", action="store_true",
+                         help="importance per output head and per column of a regression head"),
+    "mask_value": _mask_value,
+    "reference": _reference,
+}
 
-Files, CSV headers ("see below") and exit statuses as for 'pyimportance run' (see its --help).
-"""
 
-
-def _add_shapley_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "shapley",
-        help="Shapley global importance (SAGE) of the inputs of a saved Keras model",
-        description="Shapley global importance (SAGE) of the inputs of a saved Keras model on data from files: "
-                    "each input's fair share of the loss the model explains (the values add up to it).",
-        epilog=_SHAPLEY_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_file_options(parser, shapley=True)
-    _add_importance_options(parser, shapley=True)
-    parser.set_defaults(command="shapley", parser=parser)
+def _add_estimator_parser(subparsers, entry: Estimator) -> None:
+    """``pyimportance ENTRY.COMMAND``: the files, then an option for each setting the entry offers the command line."""
+    text = TEXTS[entry.command]
+    parser = subparsers.add_parser(entry.command, help=text.help, description=text.description, epilog=text.epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    groups = _groups(parser)
+    _add_input_files(groups.files)
+    for setting in entry.offered("cli"):
+        _OPTIONS[setting.name](groups, entry, setting.name)
+    _add_output_files(groups.files)
+    parser.set_defaults(command=entry.command, entry=entry, parser=parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``pyimportance`` argument parser (subcommands ``demo``, ``run`` and ``shapley``)."""
+    """The ``pyimportance`` argument parser: ``demo`` and one subcommand per estimator (``run``, ``shapley``)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Perturbation (permutation) variable importance for Keras models, above all LSTM/GRU.",
@@ -325,6 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     subparsers.required = True
     _add_demo_parser(subparsers)
-    _add_run_parser(subparsers)
-    _add_shapley_parser(subparsers)
+    for entry in ESTIMATORS:
+        _add_estimator_parser(subparsers, entry)
     return parser

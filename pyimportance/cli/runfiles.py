@@ -1,4 +1,4 @@
-"""The files of ``pyimportance run``, read into what :func:`pyimportance.perturbation_importance` takes.
+"""The files of an estimator's subcommand (``pyimportance run``, ...), read into what its function takes.
 
 Files named per model input or output head (``--x seq=FILE``, ``--y sales=FILE``) become one
 array, or a dict by input/head name; their row counts are checked against each other, feature
@@ -35,6 +35,21 @@ class Named(NamedTuple):
     name: str | None
     value: object
     text: str  # as given, for messages
+
+
+#: The options that name files of rows, each with its --OPTION-header flag; --reference only where the
+#: subcommand's estimator offers ``reference``.
+ROW_OPTIONS = ("x", "y", "reference")
+
+
+def given(args, option: str) -> list[Named]:
+    """The files given with --OPTION, one of :data:`ROW_OPTIONS` (none where the subcommand has no such option)."""
+    return getattr(args, option, None) or []
+
+
+def header_flag(args, option: str) -> bool | None:
+    """--OPTION-header (True), --no-OPTION-header (False), or neither (None: detect)."""
+    return getattr(args, f"{option}_header", None)
 
 
 class _File(NamedTuple):
@@ -91,7 +106,7 @@ def read_files(args) -> _RunFiles:
             )
     x = _read("--x", args.x, args.x_header, "x", ("--y", args.y))
     y = _read("--y", args.y, args.y_header, "y", ("--x", args.x))
-    reference = _read("--reference", args.reference, args.reference_header, "x")
+    reference = _read("--reference", given(args, "reference"), header_flag(args, "reference"), "x")
     for file in [*x.values(), *y.values(), *reference.values()]:
         if file.values.ndim == 0:
             raise ValueError(f"{file.what}: {file.path} holds a single number (an array of shape ()), not a data set")

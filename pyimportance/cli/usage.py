@@ -1,4 +1,5 @@
-"""Option combinations of ``pyimportance run`` that cannot work: usage errors, found before any file is read.
+"""Option combinations of an estimator's subcommand (``run``, ``shapley``) that cannot work: usage errors,
+found before any file is read.
 
 Outputs that would replace an input, files that must be named per input or head, losses per
 head without targets per head, and the engine's own rules for settings that cannot go
@@ -8,8 +9,8 @@ together (:data:`pyimportance.settings.RULES`, in the command line's terms).
 from __future__ import annotations
 
 from .. import terms
-from ..settings import rule_problem
-from .runfiles import listed, suffix
+from ..settings import RULES, rule_problem
+from .runfiles import ROW_OPTIONS, given, header_flag, listed, suffix
 
 
 def _given(option: str, items) -> str:
@@ -21,7 +22,7 @@ def _files_problem(args) -> str | None:
     from .files import PLOT_SUFFIXES, same_file
 
     inputs = [("--model", args.model)] + [
-        (option, item.value) for option in ("--x", "--y", "--reference") for item in getattr(args, option[2:]) or ()
+        (f"--{option}", item.value) for option in ROW_OPTIONS for item in given(args, option)
     ]
     outputs = [(option, path) for option, path in (("--out", args.out), ("--plot", args.plot)) if path]
     if args.plot is not None and same_file(args.out, args.plot):
@@ -34,8 +35,8 @@ def _files_problem(args) -> str | None:
         return f"--out: {args.out} must be a .csv file name (the result table is written as CSV)"
     if args.plot is not None and suffix(args.plot) not in PLOT_SUFFIXES:
         return f"--plot: {args.plot} must end in {', '.join(PLOT_SUFFIXES)} (the suffix gives the image format)"
-    for option in ("x", "y", "reference"):
-        header, items = getattr(args, f"{option}_header"), getattr(args, option) or []
+    for option in ROW_OPTIONS:
+        header, items = header_flag(args, option), given(args, option)
         if header is not None and not any(suffix(item.value) == ".csv" for item in items):
             flag = f"--{'' if header else 'no-'}{option}-header"
             return f"{flag} applies to a CSV file given with --{option}, got {_given(f'--{option}', items)}"
@@ -61,7 +62,7 @@ def _inputs_problem(args) -> str | None:
     """--x, --reference and --feature-names: named when there are several, each name once."""
     for option, items, several, form in (
         ("--x", args.x, "inputs", "NAME=FILE"),
-        ("--reference", args.reference, "inputs", "NAME=FILE"),
+        ("--reference", given(args, "reference"), "inputs", "NAME=FILE"),
         ("--feature-names", args.feature_names, "inputs", "INPUT=a,b,c"),
         ("--y", args.y, "output heads", "HEAD=FILE"),
     ):
@@ -92,19 +93,24 @@ def _heads_problem(args) -> str | None:
     return None
 
 
+#: A setting's value for the rules, from the options alone, where it is not the option of its own name.
+_RULE_VALUES = {
+    "loss": lambda args: args.loss[0].text if args.loss else None,
+    "groups": lambda args: args.group or None,
+    "reference": lambda args: given(args, "reference") or None,
+}
+
+
 def _settings_problem(args) -> str | None:
     """The engine's rules for settings that cannot go together (:data:`pyimportance.settings.RULES`), in the
-    command line's terms: one rule, one answer, whether it comes from Python, R or here."""
-    values = {
-        "loss": args.loss[0].text if args.loss else None,
-        "y": args.y or None,
-        "groups": args.group or None,
-        "by": args.by,
-        "block_size": args.block_size,
-        "ci": args.ci,
-        "reference": args.reference or None,
-        "method": args.method,
-    }
+    command line's terms: one rule, one answer, whether it comes from Python, R or here. The values are those
+    of the settings the subcommand's estimator offers (and y): a rule naming another is skipped."""
+    ruled = {name for rule in RULES for name in rule.names}
+    values = {"y": args.y or None}
+    for setting in args.entry.offered("cli"):
+        if setting.name in ruled:
+            reader = _RULE_VALUES.get(setting.name)
+            values[setting.name] = reader(args) if reader else getattr(args, setting.name)
     with terms.speaking(terms.CLI):
         return rule_problem(values)
 
@@ -115,7 +121,7 @@ def _groups_problem(args) -> str | None:
 
 
 def run_usage_problem(args) -> str | None:
-    """What is wrong with this combination of ``run`` options (a usage error), or None."""
+    """What is wrong with this combination of an estimator subcommand's options (a usage error), or None."""
     for check in (_files_problem, _inputs_problem, _settings_problem, _heads_problem, _groups_problem):
         problem = check(args)
         if problem:

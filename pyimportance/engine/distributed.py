@@ -1,9 +1,11 @@
-"""Running the jobs of a plan on a ``concurrent.futures`` executor, e.g. a Dask cluster.
+"""Running an estimator's tasks on a ``concurrent.futures`` executor, e.g. a Dask cluster.
 
-The (unit, repeat) jobs are cut into contiguous blocks, one task each. A task scores its
-block exactly as the local run would: the same ``PredictFunction`` (same ``batch_rows``,
-same compiled batch shape) and the job's own generator from :mod:`pyimportance.data.seeding`, so the numbers
-are bit-identical to the local run whatever the number of workers or the task size.
+The tasks of a step (perturbation importance's (unit, repeat) jobs, Shapley importance's pieces)
+are cut into contiguous runs, one executor task each. A worker computes its run exactly as the
+local run would (:meth:`~.estimator.Estimator.compute`): the same ``PredictFunction`` (same
+``batch_rows``, same compiled batch shape) and each task's own generator from
+:mod:`pyimportance.data.seeding`, so the numbers are bit-identical to the local run whatever the
+number of workers or the task size.
 
 What travels to the workers:
 
@@ -12,7 +14,7 @@ What travels to the workers:
   all later tasks (and later runs) with the same model.
 - Anything else (a callable, an object with ``.predict``, a custom method or loss) is the
   user's own code and is pickled by the executor (Dask uses cloudpickle).
-- The plan (X included), the target and the baseline score: with a Dask executor they are
+- The estimator (X included), the scoring and the baseline: with a Dask executor they are
   scattered to every worker once; other executors pickle them with every task (a thread
   pool copies nothing).
 
@@ -37,9 +39,7 @@ from ..errors import LossFailedError, MethodFailedError, ModelFailedError
 from ..model.keras import keras_flavour
 from ..model.predict import PredictFunction
 from ..scoring.scoring import Scoring
-from .evaluate import JobEvaluator
-from .plan import Job, Plan
-from .tally import Baseline, JobResult, job_result
+from .estimator import Estimator
 
 # Tasks per worker slot by default: enough to balance uneven workers, few enough that the
 # per-task overhead stays small.
@@ -59,16 +59,15 @@ class KerasModelBytes:
 
 @dataclass(frozen=True)
 class _Payload:
-    """Everything a task needs besides its block of jobs; sent to each worker once if possible."""
+    """Everything a task needs besides its run of tasks; sent to each worker once if possible."""
 
-    plan: Plan
+    estimator: Estimator  # the evaluated rows included
     model: object  # KerasModelBytes or the user's own model
     scoring: Scoring
-    baseline: Baseline
-    jobs: list[Job]
+    baseline: object  # what the estimator's tasks read of the baseline
+    tasks: list
     batch_rows: int
     jit_compile: bool | str
-    total_rows: int
     probabilities: str | None = None
 
 
@@ -156,18 +155,14 @@ def count_task() -> None:
 
 def _worker_predict(payload: _Payload) -> PredictFunction:
     """The payload's predict function in this process (:func:`worker_model`)."""
-    return PredictFunction(
-        worker_model(payload.model), batch_rows=payload.batch_rows, jit_compile=payload.jit_compile,
-        total_rows=payload.total_rows, probabilities=payload.probabilities,
-    )
+    return PredictFunction(worker_model(payload.model), batch_rows=payload.batch_rows,
+                           jit_compile=payload.jit_compile, probabilities=payload.probabilities)
 
 
-def _score_block(payload: _Payload, start: int, stop: int) -> list[JobResult]:
-    """Results of jobs ``start:stop`` of the payload (runs on a worker)."""
-    results: list[JobResult] = []
-    evaluator = JobEvaluator(payload.plan, _worker_predict(payload))
-    evaluator.run(payload.jobs[start:stop], lambda job, rows, predictions, donors: results.append(
-        job_result(payload.scoring, payload.baseline, job, rows, predictions, donors, payload.plan.describe)))
+def _compute_tasks(payload: _Payload, start: int, stop: int) -> list:
+    """Results of tasks ``start:stop`` of the payload (runs on a worker)."""
+    results = payload.estimator.compute(_worker_predict(payload), payload.scoring, payload.baseline,
+                                        payload.tasks[start:stop])
     count_task()
     return results
 
@@ -202,51 +197,50 @@ def share(executor: Executor, payload):
     return client.scatter(payload, broadcast=True, hash=False)
 
 
-def run_jobs(
-    plan: Plan,
+def run_tasks(
+    estimator: Estimator,
+    tasks: list,
     model,
     scoring: Scoring,
-    baseline: Baseline,
-    jobs: list[Job],
+    baseline,
     *,
     predict: PredictFunction,
     executor: Executor,
     task_size: int | None = None,
     on_rows: Callable[[int], None] = lambda rows: None,
-) -> list[JobResult]:
-    """Results of ``jobs`` (in their order), computed by tasks on ``executor``.
+) -> list:
+    """Results of ``tasks`` (in their order), computed by runs of ``task_size`` tasks on ``executor``.
 
     Workers build the same :class:`PredictFunction` as ``predict`` (same ``batch_rows``, same
     compilation), so they give the same numbers as the local run.
     """
-    size = task_size or default_task_size(executor, len(jobs))
-    shipped = shipped_model(model)
-    payload = _Payload(plan, shipped, scoring, baseline, list(jobs), predict.batch_rows,
-                       bool(predict.uses_xla), 0, predict.probabilities)
+    size = task_size or default_task_size(executor, len(tasks))
+    payload = _Payload(estimator, shipped_model(model), scoring, baseline, list(tasks), predict.batch_rows,
+                       bool(predict.uses_xla), predict.probabilities)
     shared = share(executor, payload)
-    blocks = {}
-    for start in range(0, len(jobs), size):
-        stop = min(start + size, len(jobs))
-        blocks[executor.submit(_score_block, shared, start, stop)] = (start, stop)
-    results: list[JobResult | None] = [None] * len(jobs)
+    runs = {}
+    for start in range(0, len(tasks), size):
+        stop = min(start + size, len(tasks))
+        runs[executor.submit(_compute_tasks, shared, start, stop)] = (start, stop)
+    results: list = [None] * len(tasks)
     try:
-        for future in as_completed(blocks):
-            start, stop = blocks[future]
-            results[start:stop] = _block_result(future, plan, jobs[start], jobs[stop - 1])
-            on_rows(sum(len(plan.block_rows(job.block)) for job in jobs[start:stop]))
+        for future in as_completed(runs):
+            start, stop = runs[future]
+            results[start:stop] = _run_result(future, estimator, tasks[start], tasks[stop - 1])
+            on_rows(sum(estimator.task_rows(task) for task in tasks[start:stop]))
     finally:
-        for future in blocks:
+        for future in runs:
             future.cancel()
     return results
 
 
-def _block_result(future, plan: Plan, first: Job, last: Job) -> list[JobResult]:
-    """A task's scores; a failure of the task itself (not the model) is named by its jobs."""
+def _run_result(future, estimator: Estimator, first, last) -> list:
+    """A run's results; a failure of the run itself (not of the model, method or loss) is named by its tasks."""
     try:
         return future.result()
     except (ModelFailedError, MethodFailedError, LossFailedError):
         raise
     except Exception as error:
-        where = f"while evaluating {plan.describe(first)} to {plan.describe(last)}"
+        where = estimator.describe_tasks(first, last)
         failure = ModelFailedError(f"task failed {where}: {type(error).__name__}: {error}", where)
         raise failure from error

@@ -17,12 +17,10 @@ import numpy as np
 from ..errors import ModelFailedError, ModelOutputError, NotRowWiseError
 from ..model.predict import PredictFunction
 from ..model.prefix import PREFIX_MIN_ROWS, PrefixPolicy, PrefixReuse
+from .estimator import BASELINE
 from .packing import Chunk, ChunkPacker
 from .pipeline import Pipeline
 from .plan import Job, Plan
-
-#: Where the unperturbed predictions are made, as errors say it.
-BASELINE = "on the unperturbed data"
 
 
 class _Pending:

@@ -22,7 +22,7 @@ from ..data.units import Unit
 from ..errors import MethodFailedError
 from ..methods.context import UnitContext
 from ..methods.feature_stats import FeatureStats
-from ..methods.padding import keep_padding
+from ..methods.kept_padding import keep_padding
 from ..methods.perturbations import Method
 
 

@@ -1,16 +1,21 @@
-"""Running a plan: the baseline, then the jobs of each row block, here or on an executor.
+"""The run loop of every estimator: the baseline, then each step's tasks, here or on an executor.
+
+An estimator (:mod:`.estimator`) supplies the tasks of a row block and how their results add up;
+everything else is here, once: the compiled predict function and its batch size, the row-wise,
+target and scoring checks (head aliases included), the baseline block by block, early stopping,
+the intervals, progress and the executors.
 
 With a fixed budget there is one row block (all evaluated rows). With ``tolerance`` the rows
-are taken in seeded random blocks; after each block every job of the block has been scored,
-and the run stops as soon as every interval's half-width is at most ``tolerance`` times the
-largest importance (or the rows run out). Which rows form a block, and every perturbation,
-depend only on the seed, so the decision and the numbers do not depend on ``batch_size``, the
-executor or the task size.
+are taken in seeded random blocks; after each step (its blocks' tasks all added up) the run
+stops as soon as every interval's half-width is at most ``tolerance`` times the largest
+importance (or the steps run out). Which rows form a block, and every task's draws, depend only
+on the seed, so the decision and the numbers do not depend on ``batch_size``, the executor or
+the task size.
 
-The intervals are computed here, once per decision: after each block for the stopping rule and,
+The intervals are computed here, once per decision: after each step for the stopping rule and,
 for the result, the last of them (one computation at the end with a fixed budget), by
-:func:`pyimportance.stats.intervals.run_intervals`, so the rule reads the intervals the result
-reports.
+:func:`pyimportance.stats.intervals.run_intervals` through the estimator's sums, so the rule
+reads the intervals the result reports.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,13 +36,10 @@ from ..scoring.target_checks import check_targets
 from ..stats.accumulator import RowStatistics
 from ..stats.block_bootstrap import block_length_library_loading
 from ..stats.intervals import Intervals, run_intervals
-from ..stats.row_values import kept_row_statistics
-from .evaluate import BASELINE, JobEvaluator
+from .estimator import BASELINE, Estimator, Reported, Sums
 from .packing import chunk_rows
-from .plan import Plan
-from .tally import Baseline, JobResult, Tally, job_result
 
-#: Early stopping: blocks of rows scored before the first stopping decision.
+#: Early stopping: steps run before the first stopping decision.
 MIN_BLOCKS = 2
 
 
@@ -71,142 +73,123 @@ class RunOutcome:
     precision: float | None  # largest half-width / largest importance at the end (tolerance runs)
     row_statistics: RowStatistics | None = None  # the per-row sums a result keeps for its row importances
     row_note: str | None = None  # why there are none
+    extra: dict = field(default_factory=dict)  # the estimator's own numbers (Shapley: v(all units))
 
 
-def run_plan(plan: Plan, model, targets, losses, *, output=None, per_output: bool = False,
-             options: RunOptions = RunOptions()) -> RunOutcome:
-    """Baseline, then every job of each row block, with early stopping when ``options.tolerance`` is set.
+def run_estimator(estimator: Estimator, model, targets, losses, *, output=None, per_output: bool = False,
+                  options: RunOptions = RunOptions()) -> RunOutcome:
+    """The baseline, then every step's tasks (:meth:`Estimator.steps`), with early stopping when
+    ``options.tolerance`` is set: after each step from the second on, once every interval is narrow enough.
 
     ``losses``: the run's loss as :func:`pyimportance.scoring.losses.resolve_losses` resolved it.
     """
-    values_per_row = sum(part.n_timesteps * part.n_features for part in plan.inputs.parts)
-    n_blocks = len(plan.row_blocks) or 1
-    jobs_per_block = len(plan.units) * plan.n_repeats
-    total_rows = plan.n_samples * (jobs_per_block + 1)
+    inputs = estimator.inputs
+    blocks = list(estimator.row_blocks) or [np.arange(inputs.n_samples)]
+    predict = _predict_function(estimator, model, options)
+    context = estimator.local_context(predict, options.on_rows, options.executor is None)
+    steps = estimator.steps(options.tolerance)
+    scoring: Scoring | None = None
+    sums: Sums | None = None
+    converged, precision, reported, predicted = None, None, None, []
+    with block_length_library_loading() if options.ci == "data" else contextlib.nullcontext():
+        for done, step in enumerate(steps, start=1):
+            for block in step.blocks:
+                rows = blocks[block]
+                if block not in predicted:
+                    predictions = estimator.baseline_predictions(predict, rows, options.on_rows, context)
+                    if scoring is None:
+                        scoring = _checked_scoring(estimator, predict, rows, predictions, targets, losses, output,
+                                                   per_output)
+                        sums = estimator.sums(scoring, track_rows=options.ci == "data")
+                    with scoring_failures(scoring, BASELINE):
+                        sums.add_baseline(block, rows, predictions)
+                    predicted.append(block)
+                tasks = estimator.tasks(block, step.repeats)
+                for result in _computed(estimator, tasks, predict, model, scoring, sums, options, context):
+                    sums.add(result)
+            if options.tolerance is not None and done >= min(MIN_BLOCKS, len(steps)):
+                reported = _reported(sums, scoring, options)
+                precision = relative_precision(reported.intervals, reported.importances)
+                options.on_round(int(sum(len(blocks[b]) for b in predicted)), precision)
+                converged = precision is not None and precision <= options.tolerance
+                if converged:
+                    break
+        if reported is None:
+            reported = _reported(sums, scoring, options)
+    aggregates = [scoring.output_aggregate(k) for k in range(reported.importances.shape[2])]
+    row_statistics, row_note = sums.row_statistics(aggregates, options.ci)
+    return RunOutcome(
+        importances=reported.importances,
+        baseline_score=sums.baseline_score(predicted),
+        scoring=scoring,
+        intervals=reported.intervals,
+        ci_note=reported.note,
+        rows_used=int(sum(len(blocks[b]) for b in predicted)),
+        converged=converged,
+        precision=precision,
+        row_statistics=row_statistics,
+        row_note=row_note,
+        extra=reported.extra,
+    )
+
+
+def _predict_function(estimator: Estimator, model, options: RunOptions) -> PredictFunction:
+    """The run's compiled predict function, with the batch size of its chunks (:func:`~.packing.chunk_rows`)."""
+    inputs = estimator.inputs
+    total_rows = inputs.n_samples * (estimator.model_rows_per_row() + 1)
     predict = PredictFunction(model, batch_rows=1, jit_compile=options.jit_compile, total_rows=total_rows,
                               probabilities=options.probabilities)
-    predict.batch_rows = chunk_rows(options.batch_size, values_per_row, total_rows, np.dtype(predict.dtype).itemsize)
-    evaluator = JobEvaluator(plan, predict, on_rows=options.on_rows)
+    predict.batch_rows = chunk_rows(options.batch_size, inputs.n_columns, total_rows, np.dtype(predict.dtype).itemsize)
+    if options.batch_size is None and estimator.aligned_rows > 1:
+        predict.batch_rows = -(-predict.batch_rows // estimator.aligned_rows) * estimator.aligned_rows
+    return predict
 
-    first_rows = plan.block_rows(0)
-    first_predictions = evaluator.predictions(first_rows)
+
+def _checked_scoring(estimator: Estimator, predict: PredictFunction, rows: np.ndarray, predictions: np.ndarray,
+                     targets, losses, output, per_output: bool) -> Scoring:
+    """The run's scoring, once the model is known to be row-wise and the targets to fit its outputs."""
+    inputs = estimator.inputs
     try:
-        check_row_wise(predict, lambda rows: _arguments(plan, first_rows[rows], predict.dtype), first_predictions)
+        check_row_wise(predict, lambda chosen: inputs.call_arguments(
+            [part.values[rows[chosen]].astype(predict.dtype) for part in inputs.parts]), predictions)
     except (ModelOutputError, NotRowWiseError):
         raise
     except Exception as error:
         raise ModelFailedError.raised(error, BASELINE) from error
     scoring = build_scoring(predict.head_shapes, targets, losses, output=output, per_output=per_output,
                             aliases=predict.head_aliases)
-    check_targets(scoring, first_predictions)
+    check_targets(scoring, predictions)
     with scoring_failures(scoring, BASELINE):
-        scoring = scoring.with_row_wise_custom_losses(first_predictions, first_rows)
-        baseline = _Baseline(plan, scoring, first_rows, first_predictions)
-    tally = Tally(plan, scoring, baseline.state, track_rows=options.ci == "data")
-
-    converged, precision, used_blocks, reported = None, None, 0, None
-    with block_length_library_loading() if options.ci == "data" else contextlib.nullcontext():
-        for block in range(n_blocks):
-            if block > 0:
-                rows = plan.block_rows(block)
-                with scoring_failures(scoring, BASELINE):
-                    baseline.add(block, rows, evaluator.predictions(rows))
-            for result in _run_jobs(plan, predict, model, scoring, baseline.state, block, options, evaluator):
-                tally.add(result)
-            used_blocks = block + 1
-            if options.tolerance is not None and used_blocks >= min(MIN_BLOCKS, n_blocks):
-                reported = _intervals(plan, tally, scoring, baseline, options)
-                precision = relative_precision(*reported[:2])
-                options.on_round(int(sum(len(plan.block_rows(b)) for b in range(used_blocks))), precision)
-                converged = precision is not None and precision <= options.tolerance
-                if converged:
-                    break
-        if reported is None:
-            reported = _intervals(plan, tally, scoring, baseline, options)
-    intervals, importances, note = reported
-    used_rows = np.concatenate([plan.block_rows(b) for b in range(used_blocks)])
-    row_statistics, row_note = kept_row_statistics(
-        tally.accumulator, [scoring.output_aggregate(k) for k in range(importances.shape[2])], options.ci)
-    return RunOutcome(
-        importances=importances,
-        baseline_score=baseline.score(used_rows, range(used_blocks)),
-        scoring=scoring,
-        intervals=intervals,
-        ci_note=note,
-        rows_used=len(used_rows),
-        converged=converged,
-        precision=precision,
-        row_statistics=row_statistics,
-        row_note=row_note,
-    )
+        scoring = scoring.with_row_wise_custom_losses(predictions, rows)
+    estimator.check_scoring(scoring)
+    return scoring
 
 
-def _arguments(plan: Plan, rows: np.ndarray, dtype):
-    """The model's arguments for ``rows``, in the dtype of the chunk buffers (a compiled Keras forward
-    pass would otherwise be traced a second time, for another input dtype)."""
-    return plan.inputs.call_arguments([part.values[rows].astype(dtype) for part in plan.inputs.parts])
-
-
-class _Baseline:
-    """The unperturbed predictions and row-wise values, filled block by block."""
-
-    def __init__(self, plan: Plan, scoring: Scoring, rows: np.ndarray, predictions: np.ndarray):
-        self._plan = plan
-        self._scoring = scoring
-        n_parts = len(scoring.parts)
-        full = np.zeros((plan.n_samples, predictions.shape[1]))
-        self.state = Baseline(full, np.zeros((plan.n_samples, n_parts)) if scoring.rowwise else None, {})
-        self.add(0, rows, predictions)
-
-    def add(self, block: int, rows: np.ndarray, predictions: np.ndarray) -> None:
-        self.state.predictions[rows] = predictions
-        if self.state.part_values is not None:
-            self.state.part_values[rows] = self._scoring.part_values(predictions, rows, self.state.predictions)
-        if not self._scoring.decomposable:
-            self.state.custom_scores[block] = self._scoring.custom_scores(predictions, rows)
-
-    def score(self, rows: np.ndarray, blocks) -> np.ndarray:
-        """Baseline score of each output unit on ``rows`` (non-decomposable parts: mean over blocks)."""
-        sums = self.state.part_values[rows].sum(axis=0) if self.state.part_values is not None else None
-        if sums is None:
-            sums = np.zeros(len(self._scoring.parts))
-        custom = None
-        if self.state.custom_scores:
-            custom = np.mean([self.state.custom_scores[b] for b in blocks], axis=0)
-        return self._scoring.scores(sums, len(rows), custom)
-
-    def slot_sums(self, tally: Tally) -> np.ndarray | None:
-        """Baseline row-wise values of each output unit summed per slot of the accumulator (rmse intervals)."""
-        if tally.accumulator is None or self.state.part_values is None:
-            return None
-        return tally.accumulator.slot_sums(self._scoring.by_output(self.state.part_values))
-
-
-def _run_jobs(plan: Plan, predict: PredictFunction, model, scoring: Scoring, baseline: Baseline, block: int,
-              options: RunOptions, evaluator: JobEvaluator):
-    """Job results of one row block, computed here or by tasks on the executor."""
-    jobs = plan.jobs(block)
+def _computed(estimator: Estimator, tasks: list, predict: PredictFunction, model, scoring: Scoring, sums: Sums,
+              options: RunOptions, context) -> list:
+    """The results of ``tasks``, in their order, computed here or by tasks on the executor."""
     if options.executor is None:
-        results: list[JobResult] = []
-        evaluator.run(jobs, lambda job, rows, predictions, donors: results.append(
-            job_result(scoring, baseline, job, rows, predictions, donors, plan.describe)))
-        return results
-    from .distributed import run_jobs
+        return estimator.compute(predict, scoring, sums.baseline, tasks, options.on_rows, context)
+    from .distributed import run_tasks
 
-    return run_jobs(plan, model, scoring, baseline, jobs, predict=predict, executor=options.executor,
-                    task_size=options.task_size, on_rows=options.on_rows)
+    return run_tasks(estimator, tasks, model, scoring, sums.baseline, predict=predict, executor=options.executor,
+                     task_size=options.task_size, on_rows=options.on_rows)
 
 
-def _intervals(plan: Plan, tally: Tally, scoring: Scoring, baseline: _Baseline,
-               options: RunOptions) -> tuple[Intervals, np.ndarray, str | None]:
-    """The intervals of the rows scored so far (those the result reports if the run ends here), the
-    importances they are about and their note."""
-    importances = tally.importances()
-    aggregates = [scoring.output_aggregate(k) for k in range(importances.shape[2])]
-    statistics = tally.accumulator.statistics() if tally.accumulator is not None else None
-    intervals, note = run_intervals(importances, statistics, aggregates, options.ci, options.block_size,
-                                    baseline.slot_sums(tally), plan.method.deterministic, n_rows=plan.inputs.n_samples)
-    return intervals, importances, note
+@dataclass(frozen=True)
+class _Reported(Reported):
+    note: str | None = None
+
+
+def _reported(sums: Sums, scoring: Scoring, options: RunOptions) -> _Reported:
+    """What the result reports if the run ends here: the importances, their intervals and the intervals' note."""
+    values = sums.values()
+    aggregates = [scoring.output_aggregate(k) for k in range(values.shape[2])]
+    terms = sums.interval_terms()
+    intervals, note = run_intervals(values, terms.statistics, aggregates, options.ci, options.block_size,
+                                    terms.slot_sums, terms.deterministic, n_rows=terms.n_rows)
+    reported = sums.reported(values, intervals)
+    return _Reported(reported.importances, reported.intervals, reported.extra, note)
 
 
 def relative_precision(intervals: Intervals, importances: np.ndarray) -> float | None:

@@ -10,8 +10,14 @@ only what has to happen in its own language:
    function into an :class:`RValue` of type ``"function"`` whose ``function`` calls the R
    function with :class:`RValue` arguments and returns an :class:`RValue` (or an
    :class:`RCondition` when R signalled an error or an interrupt);
-2. call :func:`perturbation_importance` (or :func:`shapley_importance`) here;
+2. call :func:`run_estimator` here with the estimator's name in :mod:`pyimportance.registry`
+   (``"perturbation"``, ``"shapley"``; :func:`perturbation_importance` and
+   :func:`shapley_importance` are the same call), or :func:`call_from_r`, which returns errors;
 3. turn the :class:`RValue` that comes back (a data frame with its attributes) into R.
+
+Those two thin wrappers aside, no code here names an estimator: each is its registry entry,
+whose settings table says which arguments R offers (:func:`arguments_of`), and whose result
+says what it reports beside the table (``extra_numbers()``, an attribute each).
 
 Everything between is here: the R argument names (``x``, ``seed``) and their types, checked
 one by one from the table :data:`ARGUMENTS` (a new argument is one line); 1-based group
@@ -22,12 +28,13 @@ NA positions separately and they become NaN here, as double ``NA`` already is, a
 engine's own check then names their 1-based position); R functions as model, method and loss
 (what they receive, what they must return, their errors and interrupts); the result frame
 (built generically from :meth:`ImportanceResult.to_frame`, time steps 1-based), its
-attributes and the settings list; and the translation of engine errors into R condition
-classes and R messages, the engine being called with :func:`terms.speaking` ``(terms.R)``.
+attributes (those of :meth:`ImportanceResult.extra_numbers` among them) and the settings
+list; and the translation of engine errors into R condition classes and R messages, the
+engine being called with :func:`terms.speaking` ``(terms.R)``.
 
 The pieces, one job each: :mod:`.values` (the mirror, and how R describes a value),
-:mod:`.errors` (condition classes and messages), :mod:`.data` (``x`` and ``y``, NA),
-:mod:`.functions` (R functions as model, method and loss), :mod:`.arguments` (the table of the
+:mod:`.conditions` (condition classes and messages), :mod:`.data` (``x`` and ``y``, NA),
+:mod:`.functions` (R functions as model, method and loss), :mod:`.r_arguments` (the table of the
 other arguments), :mod:`.frame` (the result as R's data frame), :mod:`.embedding` (what an R
 process embedding this Python needs of it); this module calls the engine.
 
@@ -49,15 +56,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import terms
-from ..api import perturbation_importance as _engine_importance
-from ..shapley import ShapleyResult
-from ..shapley import shapley_importance as _engine_shapley
-from .arguments import ARGUMENTS, SHAPLEY_ARGUMENTS, Argument, engine_options
+from .. import registry, terms
+from .conditions import (
+    CONDITION_CLASSES,
+    RArgumentError,
+    RError,
+    RFunctionError,
+    as_r_error,
+    condition_classes,
+    r_message,
+)
 from .data import as_inputs, as_targets, dress_with_names
-from .errors import CONDITION_CLASSES, RArgumentError, RError, RFunctionError, as_r_error, condition_classes, r_message
 from .frame import as_r_setting, result_frame, unit_label
 from .functions import r_loss, r_method, r_model
+from .r_arguments import ARGUMENTS, Argument, arguments_of, engine_options
 from .values import RCondition, RValue, describe, is_null, is_r_function
 
 # The public classes are known by this module's name (R checks a result's Python class by it).
@@ -67,8 +79,8 @@ for _public in (RValue, RCondition, RError, RArgumentError, RFunctionError):
 __all__ = [
     "ARGUMENTS", "CONDITION_CLASSES", "Argument", "RArgumentError", "RCondition", "RError", "RFunctionError",
     "RValue", "as_inputs", "as_r_error", "as_r_setting", "as_targets", "call_from_r", "condition_classes",
-    "SHAPLEY_ARGUMENTS", "describe", "engine_options", "perturbation_importance", "r_loss", "r_message",
-    "r_method", "r_model", "result_frame", "shapley_importance", "unit_label",
+    "arguments_of", "describe", "engine_options", "perturbation_importance", "r_loss", "r_message",
+    "r_method", "r_model", "result_frame", "run_estimator", "shapley_importance", "unit_label",
 ]
 
 
@@ -84,44 +96,49 @@ def _check_executor(model, arguments: Mapping[str, Any]) -> None:
 
 
 def perturbation_importance(model, x, y=None, **arguments) -> RValue:
-    """:func:`pyimportance.perturbation_importance` called with R's values, returning R's frame (see
-    :func:`_call_engine`)."""
-    return _call_engine(_engine_importance, ARGUMENTS, model, x, y, arguments)
+    """:func:`pyimportance.perturbation_importance` called with R's values, returning R's frame: the
+    ``"perturbation"`` estimator of :func:`run_estimator`."""
+    return run_estimator("perturbation", model, x, y, **arguments)
 
 
 def shapley_importance(model, x, y=None, **arguments) -> RValue:
-    """:func:`pyimportance.shapley_importance` called with R's values, returning R's frame (see
-    :func:`_call_engine`), with the attributes ``total``, ``total_ci_low`` and ``total_ci_high``
-    (v(all units), one per output)."""
-    return _call_engine(_engine_shapley, SHAPLEY_ARGUMENTS, model, x, y, arguments)
+    """:func:`pyimportance.shapley_importance` called with R's values, returning R's frame: the ``"shapley"``
+    estimator of :func:`run_estimator` (the frame also has the attributes ``total``, ``total_ci_low`` and
+    ``total_ci_high``: v(all units), one per output)."""
+    return run_estimator("shapley", model, x, y, **arguments)
 
 
-def _call_engine(engine, table, model, x, y, arguments: Mapping[str, Any]) -> RValue:
-    """``engine`` (one of the public functions) called with R's values, returning R's frame.
+def run_estimator(estimator: str, model, x, y=None, /, **arguments) -> RValue:
+    """The estimator named ``estimator`` in :mod:`pyimportance.registry` called with R's values, returning R's frame.
 
     Parameters
     ----------
+    estimator : str
+        Its name in the registry (``"perturbation"``, ``"shapley"``).
     model : RValue of type "function", or a Python model
     x : RValue (array, matrix, data frame, or a list of them), or a Python array
     y : RValue (vector, factor, matrix, data frame, or a list of them), Python array or None
-    arguments
-        The other arguments under their R names (``table``: :data:`ARGUMENTS` or
-        :data:`SHAPLEY_ARGUMENTS`), as RValues or Python values.
+    **arguments
+        The settings the estimator offers R (:func:`arguments_of`), under their R names, as RValues or
+        Python values.
 
     Returns
     -------
     RValue
-        The result data frame (see :func:`result_frame`).
+        The result data frame (see :func:`result_frame`), with one attribute per number the result
+        reports beside the table (``result.extra_numbers()``).
 
     Raises
     ------
     RError
-        Any error, in R's terms; ``KeyboardInterrupt`` passes as it is.
+        Any error, in R's terms (an unknown ``estimator`` too, naming those there are); ``KeyboardInterrupt``
+        passes as it is.
     """
     with terms.speaking(terms.R):
         try:
+            entry = registry.estimator(estimator)
             _check_executor(model, arguments)
-            options = engine_options(arguments, table)
+            options = engine_options(arguments, arguments_of(entry))
             inputs = as_inputs(x)
             targets, classes = as_targets(y)
             if is_r_function(model):
@@ -133,12 +150,7 @@ def _call_engine(engine, table, model, x, y, arguments: Mapping[str, Any]) -> RV
                 )
             if options.get("feature_names") is None and inputs.feature_names is not None:
                 options["feature_names"] = inputs.feature_names
-            result = engine(model, inputs.values, targets, **options)
-            frame = result_frame(result, classes)
-            if isinstance(result, ShapleyResult):
-                for name in ("total", "total_ci_low", "total_ci_high"):
-                    frame.attributes[name] = as_r_setting(np.atleast_1d(getattr(result, name)).astype(np.float64))
-            return frame
+            return result_frame(entry.function(model, inputs.values, targets, **options), classes)
         except Exception as error:  # KeyboardInterrupt (BaseException) stays an interrupt
             if interrupted_in_r(error):
                 raise KeyboardInterrupt("interrupted in R") from error
@@ -168,14 +180,14 @@ ENGINE_WARNINGS = "engine_warnings"
 
 def call_from_r(model, x, y=None, arguments: Mapping[str, Any] | None = None,
                 estimator: str = "perturbation") -> RValue | RCondition:
-    """:func:`perturbation_importance` (or, with ``estimator="shapley"``, :func:`shapley_importance`) for a
-    binding that cannot catch Python exceptions by type (reticulate): an error comes back as an
-    :class:`RCondition` with its classes."""
-    function = shapley_importance if estimator == "shapley" else perturbation_importance
+    """:func:`run_estimator` (the estimator named ``estimator`` in :mod:`pyimportance.registry`) for a binding
+    that cannot catch Python exceptions by type (reticulate): an error (an unknown ``estimator`` among them)
+    comes back as an :class:`RCondition` with its classes, the run's warnings as the attribute
+    :data:`ENGINE_WARNINGS`."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = function(model, x, y, **dict(arguments or {}))
+            frame = run_estimator(estimator, model, x, y, **dict(arguments or {}))
     except RError as error:
         return RCondition("error", error.message, error.classes, error.python_type)
     messages = list(dict.fromkeys(str(warning.message) for warning in caught))

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RArgumentError
+from .conditions import RArgumentError
 from .values import NUMERIC_TYPES, RValue, describe, is_null, named_items
 
 # R's double NA: a NaN whose low word is 1954. Integer and logical NA become this NaN, so

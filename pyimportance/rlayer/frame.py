@@ -1,7 +1,8 @@
 """The result as R's data frame, built generically from :meth:`ImportanceResult.to_frame`:
 integer positions become 1-based, text character, floats double, so new engine columns flow
-through; attributes ``importances``, ``settings`` (under R argument names), ``baseline_score``,
-the rows/repeats used, the stopping rule's outcome and the summary lines R prints as the header.
+through; attributes ``importances``, ``settings`` (under R argument names; ``estimator`` names the
+estimator), ``baseline_score``, the rows/repeats used, the stopping rule's outcome, the summary lines R
+prints as the header, and whatever numbers the estimator reports beside the table.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .. import terms
 from ..data.units import ALL_FEATURES
 from ..result import ImportanceResult
 from ..stats.intervals import CONFIDENCE, INTERVAL_MEANINGS, interval_text
-from .rows import row_attributes
+from .row_frame import row_attributes
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
@@ -127,7 +128,9 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
     ``confidence`` (the level of ``ci_low``/``ci_high``), ``interval`` (the interval the run reports:
     ``kind`` "data", "repeats" or "none", ``text`` as in the summary's ``Interval:`` line, ``meaning``
     a sentence for a report: :mod:`pyimportance.stats.intervals` words all three), ``unit_position`` (each row's 1-based
-    position in the engine's order: unit by unit, outputs within a unit);
+    position in the engine's order: unit by unit, outputs within a unit), ``row_importances`` or ``row_note``
+    (:mod:`.row_frame`), one double vector per entry of :meth:`ImportanceResult.extra_numbers` (a Shapley
+    result's ``total``, ``total_ci_low``, ``total_ci_high``: one per output) under its name;
     class ``c("pyimportance_result", "data.frame")``.
     """
     frame = result.to_frame(sort=False)  # unit by unit, outputs within a unit
@@ -168,10 +171,11 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
             "interval": as_r_setting(interval_description(result)),
             # each row's 1-based position in the engine's unit order (as.vi()'s raw scores keep that order)
             "unit_position": RValue("integer", values=(order + 1).astype(np.int32)),
-            # rows x units in the engine's order (or row_note: why there are none), see .rows
+            # rows x units in the engine's order (or row_note: why there are none), see .row_frame
             **row_attributes(result, [labels[i] for i in np.argsort(order, kind="stable")]),
-            # rows x units in the engine's order (or row_note: why there are none), see .rows
-            **row_attributes(result, [labels[i] for i in np.argsort(order, kind="stable")]),
+            # what the estimator reports beside the table (ShapleyResult: total, total_ci_low, total_ci_high)
+            **{name: as_r_setting(np.atleast_1d(np.asarray(numbers, dtype=np.float64)))
+               for name, numbers in result.extra_numbers().items()},
             "class": RValue("character", values=np.array(["pyimportance_result", "data.frame"])),
         },
     )

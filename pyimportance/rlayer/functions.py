@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MethodFailedError, ModelOutputError
-from .errors import RFunctionError
+from .conditions import RFunctionError
 from .values import INT32_MAX, NUMERIC_TYPES, RCondition, RValue, describe, dim_text
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RArgumentError
+from .conditions import RArgumentError
 
 ATOMIC_TYPES = ("double", "integer", "logical", "character")
 NUMERIC_TYPES = ("double", "integer", "logical")

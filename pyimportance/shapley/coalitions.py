@@ -7,7 +7,7 @@ holds draws of several coalitions and the compiled forward pass (fixed batch sha
 once per piece at most. The calls run one at a time on the engine's pipeline
 (:class:`~pyimportance.engine.pipeline.Pipeline`): while one is predicted on a worker thread, the
 next is built. A row's prediction does not depend on the rows sharing its call (the model is
-row-wise), so ``batch_size`` never changes a number. With prefix reuse (:mod:`.prefix`) the rows
+row-wise), so ``batch_size`` never changes a number. With prefix reuse (:mod:`.coalition_prefix`) the rows
 go into one call per start step instead, and each call skips its rows' shared first time steps.
 """
 
@@ -20,9 +20,8 @@ import numpy as np
 from ..data.inputs import Inputs
 from ..engine.pipeline import Pipeline
 from ..errors import ModelFailedError
-from ..model.predict import PredictFunction
 from ..model.prefix import PrefixPolicy
-from .prefix import Prefix, PrefixCall, prefix_calls
+from .coalition_prefix import Prefix, PrefixCall, prefix_calls
 
 
 def _calls(arrays: Iterator[list[np.ndarray]], batch_rows: int) -> Iterator[list[np.ndarray]]:
@@ -51,7 +50,7 @@ def _calls(arrays: Iterator[list[np.ndarray]], batch_rows: int) -> Iterator[list
         yield [buffer[:fill] for buffer in sets[current]]
 
 
-def predict_stacked(predict: PredictFunction, inputs: Inputs, arrays: Iterator[list[np.ndarray]], total_rows: int,
+def predict_stacked(predict, inputs: Inputs, arrays: Iterator[list[np.ndarray]], total_rows: int,
                     where: str, on_rows: Callable[[int], None] = lambda rows: None, *, prefix: Prefix | None = None,
                     samples: np.ndarray | None = None, timed_by: PrefixPolicy | None = None) -> np.ndarray:
     """(total_rows, columns) predictions of the rows ``arrays`` yields (per input, (rows, T, F) each).
@@ -83,10 +82,10 @@ def predict_stacked(predict: PredictFunction, inputs: Inputs, arrays: Iterator[l
     return predictions
 
 
-def _predict_past_prefixes(predict: PredictFunction, inputs: Inputs, arrays: Iterator[list[np.ndarray]],
+def _predict_past_prefixes(predict, inputs: Inputs, arrays: Iterator[list[np.ndarray]],
                            total_rows: int, where: str, on_rows: Callable[[int], None], prefix: Prefix,
                            samples: np.ndarray) -> np.ndarray:
-    """:func:`predict_stacked` in calls of one start step each (:func:`~.prefix.prefix_calls`)."""
+    """:func:`predict_stacked` in calls of one start step each (:func:`~.coalition_prefix.prefix_calls`)."""
     predictions = np.empty((total_rows, 0))
 
     def collect(call: PrefixCall, found: np.ndarray) -> None:

@@ -17,13 +17,12 @@ import numpy as np
 from ..data.inputs import Inputs
 from ..data.seeding import RootSeed
 from ..data.units import Unit
-from ..model.predict import PredictFunction
 from ..scoring.scoring import Scoring, scoring_failures
+from .coalition_prefix import Prefix
 from .coalitions import coalition_sizes, predict_stacked
-from .conditional import ConditionalImputation, GaussianInputs
 from .draws import piece_draws
+from .gaussian_imputation import ConditionalImputation, GaussianInputs
 from .imputation import Imputation, debiased_losses, signed_losses
-from .prefix import Prefix
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,13 @@ def piece_rows(spec: PieceSpec, n_units: int) -> int:
     return len(coalition_sizes(n_units, spec.empty_needs_model)) * spec.n_draws
 
 
-def piece_result(spec: PieceSpec, predict: PredictFunction, scoring: Scoring, baseline: np.ndarray,
+def piece_result(spec: PieceSpec, predict, scoring: Scoring, baseline: np.ndarray,
                  rows: np.ndarray, repeat: int, block: int,
                  on_rows: Callable[[int], None] = lambda rows: None, prefix: Prefix | None = None) -> PieceResult:
     """The contributions of repeat ``repeat`` of the rows ``rows`` (block ``block``).
 
     ``baseline``: the model's predictions of every evaluated row (those of ``rows`` at least);
-    ``prefix``: the run's prefix reuse (:mod:`.prefix`), if any.
+    ``prefix``: the run's prefix reuse (:mod:`.coalition_prefix`), if any.
     """
     n_rows, n_units = len(rows), len(spec.units)
     draws = piece_draws(spec.root, repeat, block, n_rows, n_units, spec.n_draws)

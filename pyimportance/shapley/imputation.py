@@ -10,7 +10,7 @@ draw's donor row is shared by all coalitions of a row and order, so adding a uni
 ignores changes no input the model reads: its contribution is exactly 0. Cells of no unit (the
 features a ``groups`` run leaves out) are always known. Padded steps stay the row's own, and a
 real step whose donor is padded there takes another row's real values
-(:func:`~pyimportance.methods.padding.keep_padding`).
+(:func:`~pyimportance.methods.kept_padding.keep_padding`).
 
 *The bias of K draws.* The loss of an average of K draws is not the loss of the expectation: for
 squared error, ``E[(y - mean_k f_k)^2] = (y - E f)^2 + Var(f) / K``, so v(S) estimated with the
@@ -30,9 +30,13 @@ import numpy as np
 
 from ..data.inputs import Inputs
 from ..data.units import Unit
-from ..methods.padding import keep_padding
+from ..methods.kept_padding import keep_padding
 from ..scoring.scoring import Scoring
 from .draws import PieceDraws
+
+#: How absent units are integrated out (``imputer``): from other rows, or drawn given the known units
+#: (:mod:`.gaussian_imputation`).
+IMPUTERS = ("marginal", "conditional")
 
 
 def unit_cells(inputs: Inputs, units: Sequence[Unit]) -> list[np.ndarray]:

@@ -1,41 +1,28 @@
-"""The public function :func:`shapley_importance`, as a recipe: check, plan, run, wrap.
+"""The public function :func:`shapley_importance`, as a recipe: prepare, plan the pieces, run, wrap.
 
-The checks are those :func:`pyimportance.perturbation_importance` makes (the model with its data:
-:mod:`pyimportance.engine.model_data`; units, loss, settings rules), in the same order, so a
-mistake gets the same message from either function.
+The options it shares with :func:`pyimportance.perturbation_importance` are checked by the one
+preparation (:func:`pyimportance.engine.preparation.prepare`), so a mistake gets the same message
+from either function; its own (``n_repeats``, ``n_draws``, ``imputer``) are checked here, and its
+result records them (:class:`ShapleySettings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 
-from .. import settings
-from ..data import seeding
-from ..data.arguments import (
-    check_choice,
-    check_executor,
-    check_flag,
-    check_jit_compile,
-    check_positive_int,
-    check_tolerance,
-)
-from ..data.rows import check_max_samples, evaluated_rows
-from ..data.units import BY_CHOICES, build_units, check_units
-from ..engine.model_data import masked_inputs, model_inputs
-from ..engine.progress import Progress
-from ..engine.runner import RunOptions
-from ..scoring.losses import probabilities_wanted, resolve_losses
-from ..stats.intervals import CI_CHOICES, warn_if_too_few_rows
-from .conditional import GaussianInputs, check_conditional, unit_columns
-from .contributions import PieceSpec, piece_rows
-from .estimator import run_shapley
-from .imputation import unit_cells
-from .result import ShapleyResult
-
-IMPUTERS = ("marginal", "conditional")
+from ..data.arguments import check_choice, check_positive_int
+from ..data.units import build_units
+from ..engine.preparation import prepare
+from ..settings import RunSettings
+from .contributions import PieceSpec
+from .gaussian_imputation import GaussianInputs, check_conditional, unit_columns
+from .imputation import IMPUTERS, unit_cells
+from .shapley_estimator import ShapleyEstimator
+from .shapley_result import ShapleyResult
 
 
 def shapley_importance(
@@ -94,7 +81,7 @@ def shapley_importance(
         the model does with the inputs' typical values; a unit the model ignores gets exactly 0).
         "conditional": drawn given the known units from a Gaussian model of the inputs (what
         knowing the units tells the model, their dependence included: correlated inputs share
-        their value); units of one size, no padding (:mod:`pyimportance.shapley.conditional`).
+        their value); units of one size, no padding (:mod:`pyimportance.shapley.gaussian_imputation`).
     ci : {"data", "repeats"}, default "data"
         "data": a 95% interval about the population the rows come from (rows resampled as in
         perturbation importance's ``ci="data"``, circular blocks for overlapping windows);
@@ -116,39 +103,27 @@ def shapley_importance(
     >>> [round(value, 1) for value in result.importances_mean]
     [0.5, 0.5]
     """
-    # check: the model, the data and every setting, before any model call
-    inputs, targets, _ = model_inputs(model, X, y, feature_names)
-    losses = resolve_losses(loss, targets is not None)
-    n_repeats = check_positive_int(n_repeats, "n_repeats")
-    n_draws = check_positive_int(n_draws, "n_draws")
-    if n_draws < 2:
-        raise ValueError(f"n_draws must be at least 2 (the bias of the average is removed with its draws), got "
-                         f"{n_draws}")
-    imputer = check_choice(imputer, "imputer", IMPUTERS)
-    by = check_choice(by, "by", BY_CHOICES)
-    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
-    progress = check_flag(progress, "progress", allow_none=True)
-    jit_compile = check_jit_compile(jit_compile)
-    executor = check_executor(executor)
-    task_size = check_positive_int(task_size, "task_size", allow_none=True)
-    ci = check_choice(ci, "ci", CI_CHOICES)
-    block_size = check_positive_int(block_size, "block_size", allow_none=True)
-    tolerance = check_tolerance(tolerance)
-    per_output = check_flag(per_output, "per_output")
-    settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
-                              block_size=block_size, ci=ci))
-    groups = check_units(by, groups, inputs)
-    inputs, _ = masked_inputs(model, inputs, mask_value)
-    root = seeding.root_seed(random_state)
+    def own_checks() -> dict:
+        """This estimator's own options (no rule between settings reads them)."""
+        nonlocal n_repeats, n_draws, imputer
+        n_repeats = check_positive_int(n_repeats, "n_repeats")
+        n_draws = check_positive_int(n_draws, "n_draws")
+        if n_draws < 2:
+            raise ValueError(f"n_draws must be at least 2 (the bias of the average is removed with its draws), got "
+                             f"{n_draws}")
+        imputer = check_choice(imputer, "imputer", IMPUTERS)
+        return {}
 
-    # plan: the evaluated rows, the units, and what each coalition knows
-    n_rows = check_max_samples(max_samples, inputs.n_samples)
-    inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
-    if inputs.n_samples < 2:
-        raise ValueError(f"shapley_importance needs at least 2 rows (absent units come from other rows), got "
-                         f"{inputs.n_samples}")
-    warn_if_too_few_rows(inputs.n_samples)
-    units = build_units(by, inputs, groups)
+    # check: the model, the data and every setting, before any model call; the evaluated rows
+    prepared = prepare(
+        model, X, y, own_checks=own_checks, check_rows=_check_rows,
+        loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
+        random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
+        per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
+    )
+    # plan: the units, and what each coalition knows
+    inputs = prepared.inputs
+    units = build_units(prepared.by, inputs, prepared.groups)
     cells = unit_cells(inputs, units)
     padded = any(part.mask is not None for part in inputs.parts)
     conditional = {}
@@ -156,55 +131,30 @@ def shapley_importance(
         columns = unit_columns(inputs, cells)
         check_conditional(inputs, columns)
         conditional = dict(imputer=imputer, gaussian=GaussianInputs(inputs), columns=columns)
-    spec = PieceSpec(inputs=inputs, units=units, cells=cells, root=root, n_draws=n_draws, **conditional,
+    spec = PieceSpec(inputs=inputs, units=units, cells=cells, root=prepared.root, n_draws=n_draws, **conditional,
                      empty_needs_model=padded or bool(conditional)
                      or not all(member.any(axis=0).all() for member in cells))
 
     # run: the baseline and the pieces, block by block, with the intervals the result reports
-    total_rows = inputs.n_samples * (piece_rows(spec, len(units)) * n_repeats + 1)
-    with Progress(progress, total_rows, tolerance) as shown:
-        options = RunOptions(
-            batch_size=batch_size, jit_compile=jit_compile, executor=executor, task_size=task_size,
-            tolerance=tolerance, ci=ci, block_size=block_size, probabilities=probabilities_wanted(losses),
-            on_rows=shown.rows, on_round=shown.round,
-        )
-        outcome = run_shapley(spec, model, targets, losses, row_blocks=row_blocks, n_repeats=n_repeats,
-                              output=output, per_output=per_output, options=options)
+    outcome = prepared.run(ShapleyEstimator(spec, n_repeats, prepared.row_blocks), model)
 
     # wrap: the result and the settings it records
-    recorded = {
-        "method": "shapley",
-        "imputer": imputer,
-        "n_draws": n_draws,
-        "scale": None,
-        "relative_scale": True,
-        "loss": outcome.scoring.loss_name,
-        "by": by,
-        "groups": {name: [inputs.feature_names[i] for i in members] for name, members in groups.items()}
-        if groups else None,
-        "n_repeats": n_repeats,
-        "n_samples": inputs.n_samples,
-        "random_state": random_state if isinstance(random_state, (int, np.integer)) else root.describe(),
-        "feature_names": list(inputs.feature_names),
-        "inputs": list(inputs.names),
-        "ci": ci,
-        "ci_note": outcome.ci_note,
-        "block_size_used": outcome.intervals.block_size,
-        "tolerance": tolerance,
-        "per_output": per_output,
-        "deterministic": False,
-        "mask_value": {part.name: part.mask_value for part in inputs.parts if part.mask is not None} or None,
-    }
-    return ShapleyResult(
-        importances_all=outcome.values,
-        units=units,
-        baseline_scores=outcome.baseline_score,
-        intervals=outcome.intervals,
-        settings=recorded,
-        outputs=outcome.scoring.labels,
-        n_rows_used=outcome.rows_used,
-        converged=outcome.converged,
-        precision=outcome.precision,
-        total_values=outcome.total,
-        total_intervals=outcome.total_intervals,
-    )
+    recorded = prepared.settings(ShapleySettings, "shapley", outcome, n_repeats=n_repeats, imputer=imputer,
+                                 n_draws=n_draws)
+    return ShapleyResult(units=units, settings=recorded, total_values=outcome.extra["total"],
+                         total_intervals=outcome.extra["total_intervals"], **prepared.result_fields(outcome))
+
+
+def _check_rows(inputs, row_blocks) -> None:
+    if inputs.n_samples < 2:
+        raise ValueError(f"shapley_importance needs at least 2 rows (absent units come from other rows), got "
+                         f"{inputs.n_samples}")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ShapleySettings(RunSettings):
+    """The settings a Shapley importance result records: the shared ones (:class:`RunSettings`) and its own
+    (``n_repeats`` there is the unit orders per row)."""
+
+    imputer: str
+    n_draws: int

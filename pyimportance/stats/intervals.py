@@ -192,6 +192,11 @@ class Intervals:
     block_size: int | None
     method: str
 
+    def select(self, chosen) -> Intervals:
+        """The intervals of the units ``chosen`` (an index or slice of the first axis)."""
+        return Intervals(self.std_error[chosen], self.ci_low[chosen], self.ci_high[chosen], self.p_value[chosen],
+                         self.block_size, self.method)
+
 
 def _t_quantile(df, confidence: float):
     """Upper ``(1 + confidence) / 2`` quantile of Student's t with ``df`` degrees of freedom."""

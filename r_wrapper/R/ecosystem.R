@@ -37,7 +37,9 @@ tidy.pyimportance_result <- function(x, ...) {
 #' class `c("vi", "tbl_df", "tbl", "data.frame")` with columns `Variable`
 #' (character), `Importance` (double) and, with more than one repeat, `StDev`
 #' (double), sorted by `Importance`, largest first; attribute `type`
-#' (`"permutation"` for `method = "permute"`, else `"perturbation (<method>)"`)
+#' (the estimator: for [perturbation_importance()] `"permutation"` with
+#' `method = "permute"`, else `"perturbation (<method>)"`; `"shapley"` for
+#' [shapley_importance()])
 #' and, with more than one repeat, attribute `raw_scores`: the importance of
 #' each repeat, a matrix variables x repeats with the variables as row names
 #' (in the engine's unit order, not sorted) and columns `permutation_1`, ...
@@ -46,9 +48,9 @@ tidy.pyimportance_result <- function(x, ...) {
 #' Variables are named as the result's units: a feature or group (`"x1"`), a
 #' time step (`"t3"`, `by = "timestep"`) or a cell (`"x1@t3"`, `by = "cell"`).
 #'
-#' @param result A `pyimportance_result` from [perturbation_importance()] of
-#'   one output (a `per_output = TRUE` result has one table per output: choose
-#'   one with `output =` in [perturbation_importance()]).
+#' @param result A `pyimportance_result` from [perturbation_importance()] or
+#'   [shapley_importance()] of one output (a `per_output = TRUE` result has one
+#'   table per output: choose one with `output =`).
 #' @return A `vi` tibble.
 #' @seealso [as_model_parts()] for DALEX, [tidy.pyimportance_result()].
 #' @examples
@@ -71,7 +73,7 @@ as_vi <- function(result) {
     table$StDev <- frame$std
   }
   class(table) <- c("vi", class(table))
-  attr(table, "type") <- importance_type(attr(result, "settings")$method)
+  attr(table, "type") <- importance_type(attr(result, "settings"))
   if (repeats > 1L) {
     attr(table, "raw_scores") <- raw_scores(scores, attr(result, "unit_position"), "permutation_")
   }
@@ -215,9 +217,14 @@ raw_scores <- function(scores, positions, prefix) {
   scores
 }
 
-#' vip's `type`: "permutation" for permutations, else which perturbation.
+#' vip's `type`, from a result's settings: the estimator ("shapley"); for perturbation importance,
+#' "permutation" for permutations, else which perturbation.
 #' @noRd
-importance_type <- function(method) {
+importance_type <- function(settings) {
+  if (!identical(settings$estimator, "perturbation")) {
+    return(settings$estimator)
+  }
+  method <- settings$method
   if (identical(method, "permute")) "permutation" else paste0("perturbation (", method, ")")
 }
 

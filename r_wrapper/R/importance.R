@@ -50,6 +50,8 @@
 #' @param groups Optional named list of features perturbed together, e.g.
 #'   `list(weather = c("temp", "rain"), load = "load")`; members are feature
 #'   names or 1-based column numbers. Groups replace single features as units.
+#' @param feature_names Optional names of the features, overriding those of
+#'   `x` (with several inputs, a list of them, one per input).
 #' @param max_samples Evaluate on a random subset of rows: a count (`200`), or
 #'   a fraction (`0.5`; `1` means all rows).
 #' @param batch_size Rows per model call: a performance knob (the same
@@ -59,8 +61,6 @@
 #'   result records (`attr(result, "settings")$seed`): pass it back as `seed`
 #'   to repeat the run exactly.
 #' @param progress Show a progress bar.
-#' @param feature_names Optional names of the features, overriding those of
-#'   `x` (with several inputs, a list of them, one per input).
 #' @param ci The 95% interval: `"data"` (default) for the population the rows
 #'   come from, counting the rows (a circular block bootstrap over consecutive
 #'   rows) and the perturbations; `"repeats"` for the t-interval over repeats,
@@ -152,21 +152,29 @@
 #' @export
 perturbation_importance <- function(model, x, y = NULL, method = "gaussian", scale = 0.1,
                                     relative_scale = TRUE, loss = NULL, n_repeats = 5,
-                                    by = "feature", groups = NULL, max_samples = NULL,
-                                    batch_size = NULL, seed = NULL, progress = interactive(),
-                                    feature_names = NULL, ci = "data", block_size = NULL,
+                                    by = "feature", groups = NULL, feature_names = NULL,
+                                    max_samples = NULL, batch_size = NULL, seed = NULL,
+                                    progress = interactive(), ci = "data", block_size = NULL,
                                     tolerance = NULL, output = NULL, per_output = FALSE,
                                     mask_value = "auto", reference = NULL, learner = NULL,
                                     categorical = NULL, executor = NULL) {
+  # Every argument after y goes to the engine's R layer under its R name (the registry's entry for the
+  # estimator says which it takes), R functions under the name they were passed as.
   call <- match.call()
-  # Every argument after y goes to the engine's R layer under its R name (its table there
-  # says what each must be), R functions under the name they were passed as.
+  arguments <- mget(setdiff(names(formals()), c("model", "x", "y")))
   function_names <- list(method = deparse_name(substitute(method)), loss = deparse_name(substitute(loss)),
                          learner = deparse_name(substitute(learner)))
-  arguments <- mget(setdiff(names(formals()), c("model", "x", "y")))
+  run_estimator("perturbation", model, x, y, arguments, function_names, call)
+}
+
+#' Run the estimator named `estimator` in the engine's registry (`pyimportance.registry`) from the
+#' arguments of its R function: `arguments` are those after `y` under their R names, R functions
+#' among them named as in `function_names`; errors and warnings become R's, raised for `call`.
+#' @noRd
+run_estimator <- function(estimator, model, x, y, arguments, function_names, call) {
   arguments <- Map(function(value, name) as_r_value(value, function_names[[name]]), arguments, names(arguments))
   outcome <- with_python_errors(call = call, rlayer$call_from_r(
-    as_r_value(model, "model"), as_r_value(x), as_r_value(y), arguments
+    as_r_value(model, "model"), as_r_value(x), as_r_value(y), arguments, estimator = estimator
   ))
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
     stop_engine_error(outcome, call)

@@ -93,7 +93,7 @@ as.data.frame.pyimportance_result <- function(x, ...) {
 autoplot.pyimportance_result <- function(object, top = 30L, ...) {
   settings <- attr(object, "settings")
   frame <- as.data.frame(object)
-  title <- if (identical(settings$method, "shapley")) {
+  title <- if (identical(settings$estimator, "shapley")) {
     sprintf("Shapley importance (SAGE, %s)", settings$loss)
   } else {
     sprintf("Perturbation importance (%s, %s)", settings$method, settings$loss)

@@ -1,5 +1,5 @@
 # Per-row importances and selection of a result. The numbers come from the engine: the row
-# importances as the result's attribute "row_importances" (pyimportance.rlayer.rows), the
+# importances as the result's attribute "row_importances" (pyimportance.rlayer.row_frame), the
 # selection from the engine's own rule (pyimportance.stats.selection), so R decides nothing twice.
 
 utils::globalVariables(c("row", "unit", "smooth"))
@@ -112,7 +112,7 @@ plot_row_importances <- function(result, units = NULL, top = 5L) {
 #' }
 #' @export
 selected <- function(result, alpha = 0.05, control = "fdr") {
-  outcome <- rlayer$rows$selected_from_r(as_r_value(as.double(result$p_value)), as_r_value(alpha),
+  outcome <- rlayer$row_frame$selected_from_r(as_r_value(as.double(result$p_value)), as_r_value(alpha),
                                          as_r_value(control))
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
     stop_engine_error(outcome, sys.call())

@@ -52,20 +52,12 @@
 #' }
 #' @export
 shapley_importance <- function(model, x, y = NULL, loss = NULL, n_repeats = 2, n_draws = 8,
-                               imputer = "marginal", by = "feature", groups = NULL, max_samples = NULL,
-                               batch_size = NULL, seed = NULL, progress = interactive(),
-                               feature_names = NULL, ci = "data", block_size = NULL,
+                               imputer = "marginal", by = "feature", groups = NULL, feature_names = NULL,
+                               max_samples = NULL, batch_size = NULL, seed = NULL,
+                               progress = interactive(), ci = "data", block_size = NULL,
                                tolerance = NULL, output = NULL, per_output = FALSE,
                                mask_value = "auto", executor = NULL) {
   call <- match.call()
-  function_names <- list(loss = deparse_name(substitute(loss)))
   arguments <- mget(setdiff(names(formals()), c("model", "x", "y")))
-  arguments <- Map(function(value, name) as_r_value(value, function_names[[name]]), arguments, names(arguments))
-  outcome <- with_python_errors(call = call, rlayer$call_from_r(
-    as_r_value(model, "model"), as_r_value(x), as_r_value(y), arguments, estimator = "shapley"
-  ))
-  if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
-    stop_engine_error(outcome, call)
-  }
-  with_engine_warnings(from_r_value(outcome))
+  run_estimator("shapley", model, x, y, arguments, list(loss = deparse_name(substitute(loss))), call)
 }

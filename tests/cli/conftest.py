@@ -3,6 +3,8 @@ models (the shared runs and messages are in helpers.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,6 +26,19 @@ def arrays(tmp_path):
 def linear_model(monkeypatch):
     """`--model` loads the linear model X @ WEIGHTS (method 'zero': importance_j = mean |w_j x_j|)."""
     monkeypatch.setattr("pyimportance.cli.files.load_model", lambda path, **kwargs: (lambda X: np.asarray(X) @ WEIGHTS))
+
+
+@pytest.fixture()
+def estimator_function(monkeypatch):
+    """``replace(name, function)``: the subcommand of the registry's estimator ``name`` calls ``function``."""
+    from pyimportance.cli import options
+
+    def replace(name, function):
+        entries = tuple(dataclasses.replace(entry, function=function) if entry.name == name else entry
+                        for entry in options.ESTIMATORS)
+        monkeypatch.setattr(options, "ESTIMATORS", entries)
+
+    return replace
 
 
 @pytest.fixture()

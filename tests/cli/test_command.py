@@ -49,13 +49,13 @@ def test_csv_problems_reach_the_user_as_one_line_naming_option_and_file(tmp_path
     assert not (tmp_path / "r.csv").exists()
 
 
-def test_out_of_memory_is_one_line(tmp_path, linear_model, monkeypatch, capsys):
+def test_out_of_memory_is_one_line(tmp_path, linear_model, estimator_function, capsys):
     np.save(tmp_path / "X.npy", MEASURED)
 
     def exhausted(*args, **kwargs):
         raise MemoryError("Unable to allocate 87.3 TiB for an array with shape (1000000000000, 12, 3)")
 
-    monkeypatch.setattr("pyimportance.api.perturbation_importance", exhausted)
+    estimator_function("perturbation", exhausted)
     assert run_zero(tmp_path, "--x", str(tmp_path / "X.npy")) == 1
     assert error_line(capsys) == (
         "pyimportance: error: out of memory (Unable to allocate 87.3 TiB for an array with shape "
@@ -307,7 +307,7 @@ def test_console_script_stderr_holds_only_its_notes_and_a_closed_pipe_costs_no_r
     assert done.returncode == EXIT_BROKEN_PIPE, done.stderr
     assert done.stderr.splitlines() == [  # no TensorFlow start-up notices, no traceback
         f"loading {models / 'model.keras'} ...",
-        f"computing importance on X of shape (40, {CLI_T}, {CLI_F}) (2 repeats per unit) ...",
+        f"computing perturbation importance on X of shape (40, {CLI_T}, {CLI_F}) (2 repeats per unit) ...",
     ]
     assert len(read_result(tmp_path / "r.csv")) == CLI_F
 

@@ -133,7 +133,7 @@ def test_feature_names_of_several_inputs_come_per_input_from_the_options_or_head
                                        feature_names={"seq": ["temp", "ads", "wind"], "static": ["store", "price"]})
     pd.testing.assert_frame_equal(read_result(tmp_path / "r.csv"), expected.to_frame())
     assert capsys.readouterr().err.splitlines()[-1] == (
-        "computing importance on X of shapes seq (4, 2, 3), static (4, 2) (2 repeats per unit) ..."
+        "computing perturbation importance on X of shapes seq (4, 2, 3), static (4, 2) (2 repeats per unit) ..."
     )
     for names, message in [
         ("temp,ads,wind", "--feature-names temp,ads,wind: --x holds several inputs ('seq', 'static'); give "

@@ -14,8 +14,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from pyimportance import ModelFailedError, api, perturbation_importance
+from pyimportance import ModelFailedError, perturbation_importance
 from pyimportance.engine import distributed as dist
+from pyimportance.engine import preparation
 
 
 def rowwise_model(x: np.ndarray) -> np.ndarray:
@@ -107,7 +108,7 @@ class _CountingBar:
 
 def test_progress_counts_every_row_of_every_task(X, monkeypatch):
     bars = []
-    monkeypatch.setattr(api, "Progress", lambda *args: bars.append(_CountingBar(*args)) or bars[-1])
+    monkeypatch.setattr(preparation, "Progress", lambda *args: bars.append(_CountingBar(*args)) or bars[-1])
     with ThreadPoolExecutor(2) as pool:
         _importances(rowwise_model, X, executor=pool, task_size=2)
     assert bars[0].total == X.shape[0] * (3 * 3 + 1)

@@ -1,4 +1,5 @@
-"""Running a plan (pyimportance.engine.runner): importances, baseline, intervals, early stopping, progress, failures.
+"""The run loop (pyimportance.engine.runner) with perturbation importance: importances, baseline, intervals,
+early stopping, progress, failures.
 
 The models are NumPy arithmetic on whole numbers where a test compares with a hand computation,
 so every sum is exact and the comparison is bit for bit.
@@ -12,8 +13,9 @@ import pytest
 from pyimportance.data.inputs import Inputs, ModelInput
 from pyimportance.data.seeding import root_seed
 from pyimportance.data.units import build_units
+from pyimportance.engine.perturbation import PerturbationEstimator
 from pyimportance.engine.plan import Plan
-from pyimportance.engine.runner import MIN_BLOCKS, RunOptions, RunOutcome, run_plan
+from pyimportance.engine.runner import MIN_BLOCKS, RunOptions, RunOutcome, run_estimator
 from pyimportance.errors import ModelFailedError, NotRowWiseError
 from pyimportance.methods.feature_stats import feature_stats
 from pyimportance.methods.perturbations import METHODS
@@ -30,7 +32,8 @@ def _plan(X, method="permute", *, n_repeats=3, seed=11, row_blocks=()) -> Plan:
 
 def _run(plan, model, y, loss="mse", **options) -> RunOutcome:
     targets = None if y is None else [(None, np.asarray(y, dtype=np.float64))]
-    return run_plan(plan, model, targets, resolve_losses(loss, y is not None), options=RunOptions(**options))
+    return run_estimator(PerturbationEstimator(plan), model, targets, resolve_losses(loss, y is not None),
+                         options=RunOptions(**options))
 
 
 def _whole_numbers(n_rows=32, seed=0):
@@ -89,7 +92,8 @@ def test_zero_ablation_per_output_scores_each_column_on_its_own():
 
     y = model(X) + rng.integers(-1, 2, size=(8, 2))
     targets = [(None, y)]
-    outcome = run_plan(_plan(X, "zero", n_repeats=1), model, targets, resolve_losses("mse", True), per_output=True)
+    outcome = run_estimator(PerturbationEstimator(_plan(X, "zero", n_repeats=1)), model, targets,
+                            resolve_losses("mse", True), per_output=True)
     noise = y - model(X)
     assert outcome.scoring.labels == ["output[0]", "output[1]"]
     assert np.array_equal(outcome.importances[:, 0, :], [

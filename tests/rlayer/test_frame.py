@@ -1,6 +1,6 @@
 """The result as R's data frame (pyimportance.rlayer.frame): 1-based time steps, R's unit labels,
-rows in the result's order, the importances attribute, settings under R names with large seeds
-kept exact, and a factor ``y``'s levels in the settings.
+rows in the result's order, the importances attribute, settings (any mapping) under R names with
+large seeds kept exact, a factor ``y``'s levels in the settings, the rows x units matrix built once.
 """
 
 from __future__ import annotations
@@ -70,3 +70,31 @@ def test_call_from_r_hands_the_runs_warnings_to_r_as_an_attribute(x3d):
     assert len(messages) == 1 and "unchanged: constant on the evaluated rows" in messages[0]
     quiet = call_from_r(signal_model(), x3d, None, {"n_repeats": double([1]), "seed": double([1])})
     assert ENGINE_WARNINGS not in quiet.attributes
+
+
+def test_the_rows_x_units_matrix_is_built_once_per_frame(x3d, monkeypatch):
+    from pyimportance.rlayer import frame as frame_module
+
+    calls = []
+    original = frame_module.row_attributes
+
+    def counted(*arguments):
+        calls.append(arguments)
+        return original(*arguments)
+
+    monkeypatch.setattr(frame_module, "row_attributes", counted)
+    frame = run_r(signal_model(), x3d, n_repeats=double([2]), seed=double([1]))
+    assert len(calls) == 1
+    assert frame.attributes["row_importances"].values.shape == (60, 3)
+
+
+def test_the_settings_list_reads_any_mapping_in_its_order_under_r_names():
+    from types import MappingProxyType
+
+    from pyimportance.rlayer.frame import settings_list
+
+    settings = settings_list(MappingProxyType({"estimator": "shapley", "random_state": 7,
+                                               "groups": MappingProxyType({"g": ["a", "b"]})}))
+    assert settings.names == ("estimator", "seed", "groups")
+    assert [item.type for item in settings.items] == ["character", "integer", "list"]
+    assert list(settings.items[2].items[0].values) == ["a", "b"]

@@ -54,3 +54,20 @@ def test_an_executor_rebuilds_the_keras_model_and_gives_the_local_numbers(lstm_a
         remote = shapley_importance(model, X, y, by="timestep", batch_size=256, random_state=0, executor=executor,
                                     task_size=1)
     np.testing.assert_array_equal(remote.importances, local.importances)
+
+
+@pytest.mark.parametrize("estimator", ["perturbation_importance", "shapley_importance"])
+def test_every_estimator_names_a_head_by_its_output_layer(keras, estimator):
+    """The one run loop passes the head aliases to the scoring: a single head is also known by its layer's name
+    (Shapley importance refused ``output="forecast"`` while it had a run loop of its own)."""
+    import pyimportance
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, name="forecast")])
+    X = np.random.default_rng(1).normal(size=(120, 3)).astype(np.float32)
+    y = model.predict(X, verbose=0)[:, 0]
+    function = getattr(pyimportance, estimator)
+    by_alias = function(model, X, y, output="forecast", n_repeats=2, random_state=0)
+    by_default = function(model, X, y, n_repeats=2, random_state=0)
+    np.testing.assert_array_equal(by_alias.importances, by_default.importances)
+    assert by_alias.importances_mean.max() > 0

@@ -64,11 +64,14 @@ withr_env <- function(variables, code) {
   code
 }
 
-#' The settings of an engine table (e.g. "SETTINGS", "SHAPLEY_SETTINGS") that R offers, and their R names.
-r_offered_settings <- function(table) {
-  settings <- reticulate::import("pyimportance.settings")
+#' The estimators of the engine's registry (pyimportance.registry.ESTIMATORS), each a Python object
+#' with `name`, `r_function` and `offered("r")`.
+estimators <- function() reticulate::import("pyimportance.registry")$ESTIMATORS
+
+#' The settings an estimator's registry entry offers R, in its order, named by their R names.
+r_offered_settings <- function(entry) {
   terms <- reticulate::import("pyimportance.terms")
-  offered <- Filter(function(setting) setting$in_r, settings[[table]])
+  offered <- entry$offered("r")
   names(offered) <- vapply(offered, function(setting) terms$R$name_of(setting$name), character(1))
   offered
 }

@@ -43,6 +43,14 @@ test_that("as_vi() of one repeat has no StDev and no raw_scores, as vip leaves t
   expect_identical(attr(vi, "type"), "perturbation (zero)")
 })
 
+test_that("as_vi() of a Shapley result is labelled by its estimator", {
+  skip_if_no_python()
+  x <- linear_x()
+  vi <- as_vi(shapley_importance(linear_model, x, linear_model(x), n_draws = 2L, seed = 5L))
+  expect_identical(attr(vi, "type"), "shapley")
+  expect_identical(vi$Variable[1], "b")
+})
+
 test_that("as_model_parts() is DALEX's model_parts: class, columns, types, blocks, attributes", {
   skip_if_no_python()
   result <- linear_result()

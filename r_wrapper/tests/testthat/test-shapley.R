@@ -45,15 +45,14 @@ test_that("a Keras LSTM built from R gets cell values with 1-based time steps, t
   expect_identical(attr(again, "importances"), attr(cells, "importances"))
 })
 
-test_that("its arguments are the settings table's under R's names, and a wrong one is named in R's terms", {
+test_that("a wrong argument is named in R's terms, and method, which it does not take, is unused", {
   skip_if_no_python()
-  r_names <- names(r_offered_settings("SHAPLEY_SETTINGS"))
-  expect_identical(sort(names(formals(shapley_importance))), sort(r_names))
-  expect_identical(formals(shapley_importance)$n_draws, 8)
   x <- matrix(rnorm(100), 50, 2)
   expect_error(shapley_importance(function(x) x[, 1], x, x[, 1], n_draws = 1),
                "n_draws must be at least 2 \\(the bias of the average is removed with its draws\\), got 1",
                class = "pyimportance_argument_error")
   expect_error(shapley_importance(function(x) x[, 1], x, x[, 1], by = "cell"),
                'by = "cell" needs 3D x', class = "pyimportance_argument_error")
+  expect_error(shapley_importance(function(x) x[, 1], x, x[, 1], method = "permute"),
+               "unused argument \\(method = \"permute\"\\)")
 })

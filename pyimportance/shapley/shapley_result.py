@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..result import ImportanceResult
-from ..stats.intervals import Intervals
+from ..result import ImportanceResult, Intervals
 
 
 @dataclass(frozen=True, repr=False)
@@ -28,7 +27,7 @@ class ShapleyResult(ImportanceResult):
     """
 
     total_values: np.ndarray = field(default_factory=lambda: np.zeros(1))  # (n_outputs,)
-    total_intervals: Intervals | None = None
+    total_intervals: Intervals | None = None  # (1, n_outputs)
 
     @property
     def total(self):
@@ -46,6 +45,11 @@ class ShapleyResult(ImportanceResult):
     @property
     def total_ci_high(self):
         return self._total_bound(self.total_intervals.ci_high)
+
+    def extra_numbers(self) -> dict[str, np.ndarray]:
+        """v(all units) and its interval, one per output: ``total``, ``total_ci_low``, ``total_ci_high``."""
+        return {name: np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64))
+                for name in ("total", "total_ci_low", "total_ci_high")}
 
     def _measured_lines(self) -> list[str]:
         """What was measured (Shapley values, how), on how much data, and v(all units) they add up to."""

@@ -134,7 +134,8 @@ def test_the_result_reads_as_shapley_values():
     lines = repr(result).splitlines()
     assert lines[0].startswith("Shapley importance (SAGE) by feature: marginal imputation, 8 draws per coalition")
     assert lines[1].startswith("Explained in all (the values add up to it): ")
-    assert result.settings["method"] == "shapley" and result.settings["n_draws"] == 8
+    assert result.settings["estimator"] == "shapley" and result.settings["n_draws"] == 8
+    assert not {"method", "scale", "relative_scale", "deterministic"} & set(result.settings)  # no placeholder keys
     axes = result.plot().axes[0]
     assert axes.get_title() == "Shapley importance (SAGE, 2 orders per row)"
     assert axes.get_xlabel() == "Shapley value (share of the mse)"

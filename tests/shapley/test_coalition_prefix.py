@@ -1,5 +1,5 @@
-"""Prefix reuse in Shapley importance (pyimportance.shapley.prefix): coalition rows run from their first absent time
-step give the numbers of the full pass; the shortcut is taken; by feature there is nothing to skip.
+"""Prefix reuse in Shapley importance (pyimportance.shapley.coalition_prefix): coalition rows run from their first
+absent time step give the numbers of the full pass; the shortcut is taken; by feature there is nothing to skip.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 
 from pyimportance import shapley_importance
 from pyimportance.model.prefix import PrefixPolicy, PrefixReuse
-from pyimportance.shapley import prefix
-from pyimportance.shapley.prefix import first_absent_steps
+from pyimportance.shapley import coalition_prefix as prefix
+from pyimportance.shapley.coalition_prefix import first_absent_steps
 
 N_SAMPLES, N_TIMESTEPS, N_FEATURES = 60, 8, 2
 

@@ -1,4 +1,4 @@
-"""Engine errors in R's terms (pyimportance.rlayer.errors): for a binding that cannot catch Python
+"""Engine errors in R's terms (pyimportance.rlayer.conditions): for a binding that cannot catch Python
 exceptions by type (reticulate), an error comes back as an RCondition with its R message,
 condition classes and Python type.
 """

@@ -28,7 +28,6 @@ import numpy as np
 
 from ..data.inputs import Inputs
 from ..data.units import Unit
-from ..model.predict import PredictFunction
 from ..model.prefix import PREFIX_MIN_ROWS, PrefixPolicy, PrefixReuse
 
 # the first absent steps the policy's estimate is made of: quantiles of their distribution
@@ -47,7 +46,7 @@ class Prefix:
     values: np.ndarray  # the single input's (n_samples, T, F) values
 
 
-def prefix_policy(predict: PredictFunction, inputs: Inputs, units: Sequence[Unit], sizes: Sequence[int],
+def prefix_policy(predict, inputs: Inputs, units: Sequence[Unit], sizes: Sequence[int],
                   total_rows: int) -> Prefix | None:
     """The run's prefix reuse (``sizes``: the coalition sizes a piece predicts; ``total_rows``: the model rows
     of the run), or None where the model, the inputs or the units leave nothing to skip."""

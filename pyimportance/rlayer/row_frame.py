@@ -15,7 +15,7 @@ import numpy as np
 from .. import terms
 from ..result import ImportanceResult
 from ..stats.selection import selected
-from .errors import as_r_error
+from .conditions import as_r_error
 from .values import RCondition, RValue
 
 

@@ -1,4 +1,4 @@
-"""Padded steps through any perturbation (pyimportance.methods.padding): they are never perturbed,
+"""Padded steps through any perturbation (pyimportance.methods.kept_padding): they are never perturbed,
 and their padding value is never fed to a real step, by the function itself and end to end for
 every method.
 """
@@ -10,7 +10,7 @@ import pytest
 from helpers import padded_sequences
 
 from pyimportance import perturbation_importance
-from pyimportance.methods.padding import keep_padding
+from pyimportance.methods.kept_padding import keep_padding
 
 
 def test_keep_padding_leaves_padded_steps_and_never_feeds_padding_to_real_steps():

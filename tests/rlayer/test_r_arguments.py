@@ -1,6 +1,7 @@
-"""The R function's other arguments (pyimportance.rlayer.arguments): one line each in the table,
-converted to the engine's options, NA in a scalar argument refused, Python names refused with
-the R name, groups given by names and 1-based numbers.
+"""The R functions' other arguments (pyimportance.rlayer.r_arguments): one line each in the table,
+converted to the engine's options, NA in a scalar argument refused, Python names refused with the R
+name, groups given by names and 1-based numbers. Which lines each estimator takes:
+tests/rlayer/test_estimators.py.
 """
 
 from __future__ import annotations
@@ -8,15 +9,17 @@ from __future__ import annotations
 import pytest
 from helpers import column, double, expect_r_error, na_scalar, run_r, scalar, signal_model
 
-from pyimportance import rlayer
+from pyimportance import registry, rlayer
 from pyimportance.rlayer import RValue
 
 
 def test_each_argument_has_one_line_in_the_table():
     names = [argument.r_name for argument in rlayer.ARGUMENTS]
     assert len(names) == len(set(names))
-    assert {"seed", "ci", "block_size", "tolerance", "output", "per_output", "mask_value", "reference"} <= set(names)
-    assert rlayer.engine_options({"seed": double([3.0]), "n_repeats": double([5.0])}) == {
+    assert {"seed", "ci", "block_size", "tolerance", "output", "per_output", "mask_value", "reference",
+            "n_draws", "imputer"} <= set(names)
+    table = rlayer.arguments_of(registry.estimator("perturbation"))
+    assert rlayer.engine_options({"seed": double([3.0]), "n_repeats": double([5.0])}, table) == {
         "random_state": 3, "n_repeats": 5}
 
 

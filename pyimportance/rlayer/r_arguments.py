@@ -1,23 +1,27 @@
-"""The R function's arguments after ``y``: one line each in :data:`ARGUMENTS` (the engine's setting and
-its conversion from R). A conversion checks what R can get wrong (type, length, NA) in R's words
-and leaves range checks to the engine. Which settings R offers, and their defaults, are
-:mod:`pyimportance.settings`' table; tests check this table and the R package's formals against it.
+"""The R functions' arguments after ``y``: one line each in :data:`ARGUMENTS` (the engine's setting and its
+conversion from R), for every estimator. A conversion checks what R can get wrong (type, length, NA) in R's
+words and leaves range checks to the engine. Which settings an estimator offers R, in which order and with
+which defaults, is its entry's in :mod:`pyimportance.registry` (its settings table,
+:mod:`pyimportance.settings`): :func:`arguments_of` reads it, so a new estimator needs a line here only for a
+setting no other estimator has. Tests check this table and the R package's formals against the registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import terms
-from ..settings import SHAPLEY_SETTINGS
+from .conditions import RArgumentError
 from .data import as_inputs
-from .errors import RArgumentError
 from .functions import r_learner, r_loss, r_method
 from .values import RValue, describe, is_null, is_r_function, named_items
+
+if TYPE_CHECKING:
+    from ..registry import Estimator
 
 
 def _check_scalar(name: str, value: RValue, types: Sequence[str], expected: str) -> Any:
@@ -200,8 +204,8 @@ def _function_or(convert: Callable, wrap: Callable) -> Callable:
 
 @dataclass(frozen=True)
 class Argument:
-    """One argument of the R function: the engine's setting (:data:`pyimportance.settings.SETTINGS`) and its
-    conversion from R; its R name is :mod:`pyimportance.terms`' (``random_state`` is ``seed``)."""
+    """One argument of the R functions: the engine's setting (:mod:`pyimportance.settings`) and its conversion
+    from R; its R name is :mod:`pyimportance.terms`' (``random_state`` is ``seed``)."""
 
     engine_name: str
     convert: Callable[[str, Any], Any]
@@ -211,12 +215,16 @@ class Argument:
         return terms.R.name_of(self.engine_name)
 
 
+#: Every setting some estimator offers R, and its conversion (each estimator takes those it offers R:
+#: :func:`arguments_of`).
 ARGUMENTS: tuple[Argument, ...] = (
     Argument("method", _function_or(as_string, r_method)),
     Argument("scale", as_number),
     Argument("relative_scale", as_flag),
     Argument("loss", as_loss),
     Argument("n_repeats", as_whole_number),
+    Argument("n_draws", as_whole_number),
+    Argument("imputer", as_string),
     Argument("by", as_string),
     Argument("groups", as_groups),
     Argument("max_samples", as_number),
@@ -236,19 +244,25 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("executor", as_python_object),
 )
 
-BY_R_NAME = {argument.r_name: argument for argument in ARGUMENTS}
-
-#: The arguments of R's ``shapley_importance()`` after ``y``: those of the table above that it shares
-#: (:data:`pyimportance.settings.SHAPLEY_SETTINGS`), and its own.
-SHAPLEY_ARGUMENTS: tuple[Argument, ...] = tuple(
-    argument for argument in ARGUMENTS
-    if argument.engine_name in {setting.name for setting in SHAPLEY_SETTINGS if setting.in_r}
-) + (Argument("n_draws", as_whole_number), Argument("imputer", as_string))
+BY_ENGINE_NAME: dict[str, Argument] = {argument.engine_name: argument for argument in ARGUMENTS}
 
 
-def engine_options(arguments: Mapping[str, Any], table: Sequence[Argument] = ARGUMENTS) -> dict[str, Any]:
-    """The engine's keyword arguments for the R arguments given (R names, R values), from ``table``."""
-    by_r_name = BY_R_NAME if table is ARGUMENTS else {argument.r_name: argument for argument in table}
+def arguments_of(entry: Estimator) -> tuple[Argument, ...]:
+    """The arguments of ``entry``'s R function after ``y``: the conversions of the settings its registry entry
+    offers R, in the entry's order."""
+    offered = entry.offered("r")
+    missing = [setting.name for setting in offered if setting.name not in BY_ENGINE_NAME]
+    if missing:
+        raise LookupError(f"the R layer has no conversion for {', '.join(missing)} (estimator {entry.name!r}): "
+                          "add a line to pyimportance.rlayer.r_arguments.ARGUMENTS")
+    return tuple(BY_ENGINE_NAME[setting.name] for setting in offered)
+
+
+def engine_options(arguments: Mapping[str, Any], table: Sequence[Argument]) -> dict[str, Any]:
+    """The engine's keyword arguments for the R arguments given (R names, R values), from ``table`` (an
+    estimator's :func:`arguments_of`); an argument not in it is R's "unused argument", with the R name
+    where it was given under the engine's."""
+    by_r_name = {argument.r_name: argument for argument in table}
     options = {}
     for r_name, value in arguments.items():
         argument = by_r_name.get(r_name)
