@@ -94,3 +94,9 @@ def test_a_layer_imports_only_the_layers_below_it(path):
             if other != own and LAYERS[other] >= LAYERS[own]:
                 higher.append(target)
     assert higher == [], f"{own} (layer {LAYERS[own]}) imports {higher}"
+
+
+def test_no_two_modules_share_a_name():
+    """Searching the code by a module's name finds that module (the subpackages' __init__ aside)."""
+    names = [path.stem for path in _modules() if path.name != "__init__.py"]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
