@@ -7,7 +7,7 @@ result names the estimator that made it (``result.settings["estimator"]``). A ne
 entry (see ``docs/inside.md``, "Adding an estimator").
 
 Each choice an estimator's settings take (methods, imputers, units, interval kinds) has one owner
-in the package; :attr:`Estimator.choices` points at it, so help texts and errors read the owner.
+in the package; :attr:`EstimatorEntry.choices` points at it, so help texts and errors read the owner.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .stats.intervals import CI_CHOICES
 
 
 @dataclass(frozen=True)
-class Estimator:
+class EstimatorEntry:
     """One estimator as every interface offers it.
 
     Attributes
@@ -70,17 +70,17 @@ class Estimator:
         return {s.name: s.default for s in self.settings if s.default is not settings.REQUIRED}
 
 
-ESTIMATORS: tuple[Estimator, ...] = (
-    Estimator("perturbation", perturbation_importance, settings.SETTINGS, ImportanceResult, "run",
+ESTIMATORS: tuple[EstimatorEntry, ...] = (
+    EstimatorEntry("perturbation", perturbation_importance, settings.SETTINGS, ImportanceResult, "run",
               "perturbation importance", {"method": tuple(METHODS), "by": BY_CHOICES, "ci": CI_CHOICES}),
-    Estimator("shapley", shapley_importance, settings.SHAPLEY_SETTINGS, ShapleyResult, "shapley",
+    EstimatorEntry("shapley", shapley_importance, settings.SHAPLEY_SETTINGS, ShapleyResult, "shapley",
               "Shapley importance (SAGE)", {"imputer": IMPUTERS, "by": BY_CHOICES, "ci": CI_CHOICES}),
 )
 
-BY_NAME: dict[str, Estimator] = {entry.name: entry for entry in ESTIMATORS}
+BY_NAME: dict[str, EstimatorEntry] = {entry.name: entry for entry in ESTIMATORS}
 
 
-def estimator(name: str) -> Estimator:
+def estimator(name: str) -> EstimatorEntry:
     """The entry named ``name``; a ValueError names the estimators there are."""
     try:
         return BY_NAME[name]
@@ -88,6 +88,6 @@ def estimator(name: str) -> Estimator:
         raise ValueError(f"estimator must be one of {', '.join(repr(n) for n in BY_NAME)}, got {name!r}") from None
 
 
-def of_result(result) -> Estimator:
+def of_result(result) -> EstimatorEntry:
     """The entry of the estimator that made ``result`` (``result.settings["estimator"]``)."""
     return estimator(result.settings["estimator"])

@@ -99,9 +99,6 @@ _SHAPLEY_ORDER = ("model", "X", "y", "loss", "n_repeats", "n_draws", "imputer", 
 SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
     next(s for s in (*SHAPLEY_OWN, *SETTINGS) if s.name == name) for name in _SHAPLEY_ORDER
 )
-SHAPLEY_DEFAULTS: dict[str, Any] = {
-    setting.name: setting.default for setting in SHAPLEY_SETTINGS if setting.default is not REQUIRED
-}
 
 
 # ----------------------------------------------------------------------------- rules

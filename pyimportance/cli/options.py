@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .. import __version__, terms
-from ..registry import ESTIMATORS, Estimator
+from ..registry import ESTIMATORS, EstimatorEntry
 from ..scoring.losses import LOSSES, loss_names
 from ..settings import DEFAULTS
 from ..stats.intervals import level_text
@@ -279,10 +279,10 @@ def _or_list(names) -> str:
 
 
 #: What adds a setting's option to a subcommand: ``builder(groups, entry, name)``.
-Builder = Callable[[Groups, Estimator, str], None]
+Builder = Callable[[Groups, EstimatorEntry, str], None]
 
 
-def _add(group, entry: Estimator, name: str, **options) -> None:
+def _add(group, entry: EstimatorEntry, name: str, **options) -> None:
     """The option of setting ``name``: its flag from :mod:`pyimportance.terms`, its default and choices from
     ``entry``."""
     if name in entry.choices:
@@ -294,29 +294,29 @@ def _plain(group: str, **options) -> Builder:
     """The builder of an option that is argparse's ``options`` in ``groups.<group>`` (help texts may say
     ``%(default)s`` and ``%(choices)s``)."""
 
-    def add(groups: Groups, entry: Estimator, name: str) -> None:
+    def add(groups: Groups, entry: EstimatorEntry, name: str) -> None:
         _add(getattr(groups, group), entry, name, **options)
 
     return add
 
 
-def _relative_scale(groups: Groups, entry: Estimator, name: str) -> None:
+def _relative_scale(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     # relative_scale (default True) is the command line's --absolute-scale, off by default
     groups.importance.add_argument("--absolute-scale", action="store_true", default=not entry.defaults()[name],
                                    help="--scale is an absolute sd")
 
 
-def _n_repeats(groups: Groups, entry: Estimator, name: str) -> None:
+def _n_repeats(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     _add(groups.importance, entry, name, type=_positive_int, metavar="N",
          help=f"{TEXTS[entry.command].n_repeats_help} (default: %(default)s)")
 
 
-def _by(groups: Groups, entry: Estimator, name: str) -> None:
+def _by(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     _add(groups.importance, entry, name, metavar="UNIT",
          help=f"unit: {_or_list(entry.choices[name])} (default: %(default)s)")
 
 
-def _mask_value(groups: Groups, entry: Estimator, name: str) -> None:
+def _mask_value(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     # mask_value (default "auto": from the model) is --mask-value V, or --no-mask for None
     padding = groups.outputs.add_mutually_exclusive_group()
     padding.add_argument("--mask-value", type=_finite_float, metavar="V",
@@ -324,7 +324,7 @@ def _mask_value(groups: Groups, entry: Estimator, name: str) -> None:
     padding.add_argument("--no-mask", action="store_true", help="no padding, even where the model has a Masking layer")
 
 
-def _reference(groups: Groups, entry: Estimator, name: str) -> None:
+def _reference(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     _add(groups.files, entry, name, action="append", type=_named_file, metavar="[NAME=]FILE",
          help="rows the conditional model is fitted on (--method conditional; default: the X rows); NAME=FILE per "
               "input (repeatable)")
@@ -375,7 +375,7 @@ _OPTIONS: dict[str, Builder] = {
 }
 
 
-def _add_estimator_parser(subparsers, entry: Estimator) -> None:
+def _add_estimator_parser(subparsers, entry: EstimatorEntry) -> None:
     """``pyimportance ENTRY.COMMAND``: the files, then an option for each setting the entry offers the command line."""
     text = TEXTS[entry.command]
     parser = subparsers.add_parser(entry.command, help=text.help, description=text.description, epilog=text.epilog,

@@ -108,9 +108,22 @@ class Estimator(ABC):
     def row_blocks(self) -> Sequence[np.ndarray]:
         """Rows of each block (sorted); empty: one block of all rows."""
 
+    @property
+    def n_blocks(self) -> int:
+        """Row blocks of the run (one without ``tolerance``)."""
+        return len(self.row_blocks) or 1
+
+    def block_rows(self, block: int) -> np.ndarray:
+        """The rows of block ``block`` (sorted)."""
+        return self.row_blocks[block] if self.row_blocks else np.arange(self.inputs.n_samples)
+
     @abstractmethod
     def model_rows_per_row(self) -> int:
         """Rows the model predicts per evaluated row over the whole run, the baseline aside."""
+
+    def total_rows(self) -> int:
+        """Rows the model predicts over the whole run, the baseline included (progress, compilation)."""
+        return self.inputs.n_samples * (self.model_rows_per_row() + 1)
 
     @abstractmethod
     def steps(self, tolerance: float | None) -> list[Step]:

@@ -40,7 +40,7 @@ class PerturbationEstimator(Estimator):
     def steps(self, tolerance: float | None) -> list[Step]:
         """Every job of each block in turn (the stopping rule looks after each block)."""
         repeats = list(range(self.plan.n_repeats))
-        return [Step([block], repeats) for block in range(len(self.plan.row_blocks) or 1)]
+        return [Step([block], repeats) for block in range(self.n_blocks)]
 
     def sums(self, scoring: Scoring, track_rows: bool) -> PerturbationSums:
         return PerturbationSums(self.plan, scoring, track_rows=track_rows)

@@ -54,15 +54,13 @@ class Prepared:
     random_state: Any  # as the caller gave it
     row_blocks: list[np.ndarray]
     row_index: Any  # the evaluated rows' labels: X's DataFrame index, else their 0-based positions
-    mask_value: Any  # as the caller gave it (``reference`` rows are masked alike)
     options: Mapping[str, Any]  # batch_size, progress, ci, block_size, tolerance, output, per_output, jit_compile,
     #                             executor, task_size
 
     def run(self, estimator: Estimator, model) -> RunOutcome:
         """The baseline and the estimator's tasks, with progress (:func:`~.runner.run_estimator`)."""
         options = self.options
-        total_rows = self.inputs.n_samples * (estimator.model_rows_per_row() + 1)
-        with Progress(options["progress"], total_rows, options["tolerance"]) as shown:
+        with Progress(options["progress"], estimator.total_rows(), options["tolerance"]) as shown:
             run_options = RunOptions(
                 batch_size=options["batch_size"], jit_compile=options["jit_compile"], executor=options["executor"],
                 task_size=options["task_size"], tolerance=options["tolerance"], ci=options["ci"],
@@ -108,9 +106,8 @@ class Prepared:
 
 def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
             check_rows: Callable[[Inputs, list], None] = lambda inputs, blocks: None,
-            loss=None, by="feature", groups=None, feature_names=None, max_samples=None, batch_size=None,
-            random_state=None, progress=None, ci="data", block_size=None, tolerance=None, output=None,
-            per_output=False, mask_value="auto", jit_compile="auto", executor=None, task_size=None) -> Prepared:
+            loss, by, groups, feature_names, max_samples, batch_size, random_state, progress, ci, block_size,
+            tolerance, output, per_output, mask_value, jit_compile, executor, task_size) -> Prepared:
     """The shared options checked, the model with its data, and the evaluated rows, before any model call.
 
     Parameters
@@ -121,7 +118,8 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
     check_rows : callable
         ``(inputs, row_blocks)`` of the evaluated rows: the estimator's own checks or warnings on them.
     loss, by, ..., task_size
-        The shared options, as the public functions take them.
+        The shared options, as the public functions take them (their defaults are the functions', from
+        :mod:`pyimportance.settings`).
     """
     inputs, targets, input_names = model_inputs(model, X, y, feature_names)
     x_index = getattr(X, "index", None) if inputs.single else None
@@ -151,7 +149,7 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
     return Prepared(
         inputs=inputs, targets=targets, input_names=input_names, masking_layers=masking_layers, losses=losses, by=by,
         groups=groups, root=root, random_state=random_state, row_blocks=row_blocks,
-        row_index=x_index[row_positions] if x_index is not None else row_positions, mask_value=mask_value,
+        row_index=x_index[row_positions] if x_index is not None else row_positions,
         options=dict(batch_size=batch_size, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance,
                      output=output, per_output=per_output, jit_compile=jit_compile, executor=executor,
                      task_size=task_size),

@@ -83,24 +83,24 @@ def run_estimator(estimator: Estimator, model, targets, losses, *, output=None, 
 
     ``losses``: the run's loss as :func:`pyimportance.scoring.losses.resolve_losses` resolved it.
     """
-    inputs = estimator.inputs
-    blocks = list(estimator.row_blocks) or [np.arange(inputs.n_samples)]
     predict = _predict_function(estimator, model, options)
     context = estimator.local_context(predict, options.on_rows, options.executor is None)
     steps = estimator.steps(options.tolerance)
     scoring: Scoring | None = None
     sums: Sums | None = None
+    aggregates: list[str] = []  # each output's aggregate of its row-wise values, once the scoring is known
     converged, precision, reported, predicted = None, None, None, []
     with block_length_library_loading() if options.ci == "data" else contextlib.nullcontext():
         for done, step in enumerate(steps, start=1):
             for block in step.blocks:
-                rows = blocks[block]
+                rows = estimator.block_rows(block)
                 if block not in predicted:
                     predictions = estimator.baseline_predictions(predict, rows, options.on_rows, context)
                     if scoring is None:
                         scoring = _checked_scoring(estimator, predict, rows, predictions, targets, losses, output,
                                                    per_output)
                         sums = estimator.sums(scoring, track_rows=options.ci == "data")
+                        aggregates = [scoring.output_aggregate(k) for k in range(len(scoring.outputs))]
                     with scoring_failures(scoring, BASELINE):
                         sums.add_baseline(block, rows, predictions)
                     predicted.append(block)
@@ -108,23 +108,22 @@ def run_estimator(estimator: Estimator, model, targets, losses, *, output=None, 
                 for result in _computed(estimator, tasks, predict, model, scoring, sums, options, context):
                     sums.add(result)
             if options.tolerance is not None and done >= min(MIN_BLOCKS, len(steps)):
-                reported = _reported(sums, scoring, options)
+                reported, note = _reported(sums, aggregates, options)
                 precision = relative_precision(reported.intervals, reported.importances)
-                options.on_round(int(sum(len(blocks[b]) for b in predicted)), precision)
+                options.on_round(_rows_of(estimator, predicted), precision)
                 converged = precision is not None and precision <= options.tolerance
                 if converged:
                     break
         if reported is None:
-            reported = _reported(sums, scoring, options)
-    aggregates = [scoring.output_aggregate(k) for k in range(reported.importances.shape[2])]
+            reported, note = _reported(sums, aggregates, options)
     row_statistics, row_note = sums.row_statistics(aggregates, options.ci)
     return RunOutcome(
         importances=reported.importances,
         baseline_score=sums.baseline_score(predicted),
         scoring=scoring,
         intervals=reported.intervals,
-        ci_note=reported.note,
-        rows_used=int(sum(len(blocks[b]) for b in predicted)),
+        ci_note=note,
+        rows_used=_rows_of(estimator, predicted),
         converged=converged,
         precision=precision,
         row_statistics=row_statistics,
@@ -135,11 +134,11 @@ def run_estimator(estimator: Estimator, model, targets, losses, *, output=None, 
 
 def _predict_function(estimator: Estimator, model, options: RunOptions) -> PredictFunction:
     """The run's compiled predict function, with the batch size of its chunks (:func:`~.packing.chunk_rows`)."""
-    inputs = estimator.inputs
-    total_rows = inputs.n_samples * (estimator.model_rows_per_row() + 1)
+    total_rows = estimator.total_rows()
     predict = PredictFunction(model, batch_rows=1, jit_compile=options.jit_compile, total_rows=total_rows,
                               probabilities=options.probabilities)
-    predict.batch_rows = chunk_rows(options.batch_size, inputs.n_columns, total_rows, np.dtype(predict.dtype).itemsize)
+    predict.batch_rows = chunk_rows(options.batch_size, estimator.inputs.n_columns, total_rows,
+                                    np.dtype(predict.dtype).itemsize)
     if options.batch_size is None and estimator.aligned_rows > 1:
         predict.batch_rows = -(-predict.batch_rows // estimator.aligned_rows) * estimator.aligned_rows
     return predict
@@ -176,20 +175,18 @@ def _computed(estimator: Estimator, tasks: list, predict: PredictFunction, model
                      task_size=options.task_size, on_rows=options.on_rows)
 
 
-@dataclass(frozen=True)
-class _Reported(Reported):
-    note: str | None = None
+def _rows_of(estimator: Estimator, blocks: list[int]) -> int:
+    """Rows in ``blocks``."""
+    return int(sum(len(estimator.block_rows(block)) for block in blocks))
 
 
-def _reported(sums: Sums, scoring: Scoring, options: RunOptions) -> _Reported:
-    """What the result reports if the run ends here: the importances, their intervals and the intervals' note."""
+def _reported(sums: Sums, aggregates: list[str], options: RunOptions) -> tuple[Reported, str | None]:
+    """What the result reports if the run ends here (the importances, their intervals), and the intervals' note."""
     values = sums.values()
-    aggregates = [scoring.output_aggregate(k) for k in range(values.shape[2])]
     terms = sums.interval_terms()
     intervals, note = run_intervals(values, terms.statistics, aggregates, options.ci, options.block_size,
                                     terms.slot_sums, terms.deterministic, n_rows=terms.n_rows)
-    reported = sums.reported(values, intervals)
-    return _Reported(reported.importances, reported.intervals, reported.extra, note)
+    return sums.reported(values, intervals), note
 
 
 def relative_precision(intervals: Intervals, importances: np.ndarray) -> float | None:

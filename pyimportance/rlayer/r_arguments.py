@@ -21,7 +21,7 @@ from .functions import r_learner, r_loss, r_method
 from .values import RValue, describe, is_null, is_r_function, named_items
 
 if TYPE_CHECKING:
-    from ..registry import Estimator
+    from ..registry import EstimatorEntry
 
 
 def _check_scalar(name: str, value: RValue, types: Sequence[str], expected: str) -> Any:
@@ -247,7 +247,7 @@ ARGUMENTS: tuple[Argument, ...] = (
 BY_ENGINE_NAME: dict[str, Argument] = {argument.engine_name: argument for argument in ARGUMENTS}
 
 
-def arguments_of(entry: Estimator) -> tuple[Argument, ...]:
+def arguments_of(entry: EstimatorEntry) -> tuple[Argument, ...]:
     """The arguments of ``entry``'s R function after ``y``: the conversions of the settings its registry entry
     offers R, in the entry's order."""
     offered = entry.offered("r")

@@ -55,7 +55,7 @@ class ShapleyEstimator(Estimator):
         return piece_rows(self.spec, len(self.spec.units)) * self.n_repeats
 
     def steps(self, tolerance: float | None) -> list[Step]:
-        n_blocks, n_repeats = len(self._row_blocks) or 1, self.n_repeats
+        n_blocks, n_repeats = self.n_blocks, self.n_repeats
         if tolerance is None:
             return [Step([block], list(range(n_repeats))) for block in range(n_blocks)]
         pairs = [[r for r in (2 * p, 2 * p + 1) if r < n_repeats] for p in range(-(-n_repeats // 2))]
@@ -92,7 +92,7 @@ class ShapleyEstimator(Estimator):
                                timed_by=None if context is None else context.policy)
 
     def tasks(self, block: int, repeats: Sequence[int]) -> list[Piece]:
-        rows = self._row_blocks[block] if self._row_blocks else np.arange(self.spec.inputs.n_samples)
+        rows = self.block_rows(block)
         return [(repeat, block, rows) for repeat in repeats]
 
     def compute(self, predict, scoring, baseline: np.ndarray, tasks: Sequence[Piece],
