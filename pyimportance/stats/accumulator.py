@@ -33,6 +33,11 @@ class RowStatistics:
         Consecutive rows (in the data's order) per slot; the last slot may hold fewer.
     n_rows : int
         Number of rows of the data.
+    donor_square_sum : ndarray of shape (n_units, n_slots, n_outputs) or None
+        Sum of the squares of the increases counted in ``donor_sum``: with ``donor_sum`` and
+        ``donation_count`` it gives the spread of the evaluations that have a donor, which the
+        data interval removes from its variance once (each such evaluation's noise enters two
+        rows' terms; :mod:`.intervals`). None for methods without donors.
     """
 
     recipient_sum: np.ndarray
@@ -41,6 +46,7 @@ class RowStatistics:
     donation_count: np.ndarray | None
     rows_per_slot: int
     n_rows: int
+    donor_square_sum: np.ndarray | None = None
 
     @property
     def n_units(self) -> int:
@@ -74,8 +80,8 @@ class RowAccumulator:
     max_values : int
         Bound on ``n_units * n_slots * n_outputs``. Rows are grouped into slots of
         ``rows_per_slot`` consecutive rows, 1 whenever it fits. Memory is about
-        ``8 * n_units * n_slots * (2 * n_outputs + 2)`` bytes with donors (half without), i.e. at
-        most about 130 MB at the default.
+        ``8 * n_units * n_slots * (3 * n_outputs + 2)`` bytes with donors (half without), i.e. at
+        most about 160 MB at the default.
 
     Notes
     -----
@@ -116,6 +122,7 @@ class RowAccumulator:
         self._recipient_count = np.zeros(shape[:2], dtype=np.int64)
         self._donor_sum = np.zeros(shape) if self.track_donors else None
         self._donation_count = np.zeros(shape[:2], dtype=np.int64) if self.track_donors else None
+        self._donor_square_sum = np.zeros(shape) if self.track_donors else None
 
     def add(self, unit: int, rows: np.ndarray, increase: np.ndarray, donors: np.ndarray | None) -> None:
         """Add one job's per-row loss increases.
@@ -157,6 +164,9 @@ class RowAccumulator:
         self._scatter(self._recipient_sum[unit], self._recipient_count[unit], slots, increase)
         if donors is not None:
             self._scatter(self._donor_sum[unit], self._donation_count[unit], slots[donors], increase)
+            for output in range(self.n_outputs):
+                self._donor_square_sum[unit, :, output] += np.bincount(
+                    slots[donors], weights=increase[:, output] ** 2, minlength=self.n_slots)
 
     def _scatter(self, sums: np.ndarray, counts: np.ndarray, slots: np.ndarray, increase: np.ndarray) -> None:
         """``sums[slots] += increase`` and ``counts[slots] += 1``, repeated slots included: bincount is the
@@ -182,4 +192,5 @@ class RowAccumulator:
             donation_count=None if self._donation_count is None else self._donation_count.copy(),
             rows_per_slot=self.rows_per_slot,
             n_rows=self.n_rows,
+            donor_square_sum=None if self._donor_square_sum is None else self._donor_square_sum.copy(),
         )

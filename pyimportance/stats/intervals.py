@@ -112,6 +112,9 @@ from .block_bootstrap import block_slots, circular_block_cumulants
 CONFIDENCE = 0.95
 #: Largest skewness correction of the interval, in standard errors.
 MAX_SKEW_SHIFT = 0.5
+#: Whether the data interval removes, once, the shuffle noise each donor evaluation puts into two rows' terms
+#: (:func:`shared_noise_variance`; issue 28). False only to measure the interval before that change (bench).
+REMOVE_SHARED_NOISE = True
 #: The fewest evaluated rows a run reports an interval (and p-value) for (module docstring).
 MIN_ROWS = 3
 
@@ -231,8 +234,34 @@ def projection(stats: RowStatistics) -> tuple[np.ndarray, np.ndarray]:
     return terms, evaluations
 
 
-def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations) -> np.ndarray:
-    """Delta-method per-slot contributions of sqrt(mean perturbed) - sqrt(mean baseline)."""
+def shared_noise_variance(stats: RowStatistics, evaluations: np.ndarray) -> np.ndarray:
+    """The part of the projection's variance that counts the shuffle noise twice, (n_units, n_outputs).
+
+    An evaluation with a donor (recipient ``i`` given donor ``k``'s values) enters ``c_i`` and ``c_k``.
+    Writing its increase as ``theta + h1(i) + h2(k) + e(i, k)`` (recipient effect, donor effect,
+    interaction), ``sum_j c_j**2`` counts each evaluation's ``h2(k)`` in ``c_i``, its ``h1(i)`` in
+    ``c_k`` and its ``e`` in both, where the estimate's variance holds ``e`` once: the excess is
+    ``var(h1) + var(h2) + var(e) = var(h)`` per evaluation, the spread of the increases themselves.
+    So ``sum over evaluations with a donor of (increase - S/N)**2 / N**2`` is removed: exact in
+    expectation for any number of repeats (one included: the increases' spread is not the spread
+    over repeats). Noise methods and ablations have no donors and nothing to remove. Generic in the
+    accumulated sums: ``Q - 2 mean D + mean**2 m`` with ``Q``, ``D``, ``m`` the donor slots' square
+    sums, sums and counts.
+    """
+    zeros = np.zeros((stats.n_units, stats.n_outputs))
+    if stats.donor_square_sum is None or stats.donor_sum is None:
+        return zeros
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = stats.recipient_sum.sum(axis=1) / evaluations[:, None]
+        squares = (stats.donor_square_sum.sum(axis=1) - 2 * mean * stats.donor_sum.sum(axis=1)
+                   + mean**2 * stats.donation_count.sum(axis=1)[:, None])
+        excess = squares / evaluations[:, None] ** 2
+    return np.where(np.isfinite(excess), np.maximum(excess, 0.0), 0.0)
+
+
+def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations) -> tuple[np.ndarray, np.ndarray]:
+    """Delta-method per-slot contributions of sqrt(mean perturbed) - sqrt(mean baseline), and the slope
+    ``1 / (2 sqrt(P))`` (n_units, n_outputs) by which the increases (and their noise) enter."""
     if baseline_rows is None:
         raise ValueError('baseline_rows is required for aggregate="rmse", got None')
     baseline_rows = np.asarray(baseline_rows, dtype=np.float64)
@@ -252,7 +281,7 @@ def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations)
     return (
         terms / evaluations[:, None, None] * slope_perturbed[:, None, :]
         + baseline_terms[None] * (slope_perturbed - slope_baseline)[:, None, :]
-    )
+    ), slope_perturbed
 
 
 def _blocks_with_evaluations(recipient_count: np.ndarray, block_slots: int) -> np.ndarray:
@@ -315,15 +344,21 @@ def data_intervals(
         raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
 
     terms, evaluations = projection(stats)
+    excess = shared_noise_variance(stats, evaluations) if REMOVE_SHARED_NOISE else np.zeros((stats.n_units,
+                                                                                                stats.n_outputs))
     with np.errstate(divide="ignore", invalid="ignore"):
         if aggregate == "rmse":
-            contributions = _rmse_contributions(stats, baseline_rows, terms, evaluations)
+            contributions, slope = _rmse_contributions(stats, baseline_rows, terms, evaluations)
+            excess = excess * np.nan_to_num(slope) ** 2
         else:
             contributions = terms / evaluations[:, None, None]
     series = contributions.transpose(0, 2, 1)  # (n_units, n_outputs, n_slots)
     slots = block_slots(block_size, series, estimate, stats.rows_per_slot)
     variance, third_cumulant = circular_block_cumulants(series, slots)
-    variance = np.maximum(variance, 0.0)
+    # the block sums are centred at the estimate, which takes about b / J of the variance with it (for b = 1 the
+    # usual J / (J - 1)): a small-sample correction of the long-run variance (issue 28)
+    n_slots = series.shape[-1]
+    variance = np.maximum(variance - excess, 0.0) / (1.0 - slots / n_slots if n_slots > slots else 1.0)
     std_error = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
         skewness = np.where(variance > 0, third_cumulant / variance**1.5, 0.0)
