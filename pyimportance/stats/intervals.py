@@ -23,9 +23,17 @@ rows that never donated (``resample``; rows not evaluated yet when stopping earl
 special case: they contribute their recipient term only, and the random number of donations
 under ``resample`` is counted too. ``sum_j c_j = 0`` exactly. Noise methods and ablations have
 no donors (``D = m = 0``): the recipient term is the whole projection (for ``mean`` ablation the
-small effect of the data's mean is not counted). Each row's shuffle noise is part of its
-``c_j``, so the interval counts rows and perturbations together (slightly conservatively: the
-noise enters through both terms of a row; the SE is about 10% large for 200 i.i.d. rows).
+small effect of the data's mean is not counted).
+
+*Shuffle noise, once* (issue 28). An evaluation with a donor (recipient ``i``, donor ``k``) enters
+``c_i`` and ``c_k``, so ``sum_j c_j**2`` counts its noise twice: writing the increase as
+``theta + h1(i) + h2(k) + e(i, k)``, the excess over the estimate's variance is exactly
+``var(h1) + var(h2) + var(e) = var(h)`` per evaluation, the spread of the increases themselves.
+:func:`shared_noise_variance` removes ``sum (increase - S/N)**2 / N**2`` over the evaluations that
+have a donor. It does not need the repeats: it holds at ``n_repeats=1`` too (where the spread over
+repeats could not be measured), and simulated runs give 0.95-1.04 times the estimate's variance
+against 1.7 (one repeat) and 1.3 (five) before (``tests/stats/test_shared_noise.py``). Methods
+without donors have nothing to remove.
 
 *Slots.* The sums are additive, so rows are grouped into slots of ``rows_per_slot``
 consecutive rows to keep memory bounded (:class:`~.accumulator.RowAccumulator`); a slot's ``c``
@@ -51,6 +59,11 @@ minimises the mean squared error of the variance estimate; an interval needs les
 that (the block variance is biased low by ~1/b for autocorrelated rows, and its own noise is
 paid for by the t quantile below). Capped at a third of the slots.
 
+*Centring.* The block sums are centred at the estimate, which takes about ``b / J`` of the
+variance with it (``J`` slots, ``b`` the block length in slots; for ``b = 1`` the usual
+``J / (J - 1)``): the variance is divided by ``1 - b / J``, a small-sample correction of the
+long-run variance that matters for long blocks on a few hundred rows.
+
 *Interval and p-value.* A t interval with ``df`` = number of blocks - 1 (the blocks of length
 b that hold evaluated rows), plus a second-order skewness correction: the importance of a
 squared-error loss behaves like a variance, its estimate and its SE rise and fall together, and
@@ -64,12 +77,12 @@ Bootstrap and Edgeworth Expansion), moves both bounds up by ``SE * skew * (2 q^2
 interval and ``p = 0`` for a positive estimate, else 1. A unit evaluated in fewer than two
 slots, or in one block only, gets NaN.
 
-*Coverage* at nominal 95% (``bench/RESULTS_coverage.md``, 5000 data sets, x1 and x2 pooled):
-i.i.d. rows, n = 200: 96.4%; AR(1) windows, phi = 0.8, n = 300: 90.8% (n = 1000: 93.7%).
-The two tuning choices, ablated on the AR(1) n = 300 case: Politis-White length without the
-skewness shift 87.3% (truth above the interval 12.0%, below 0.8%); three times that length
-89.2%; with the shift 90.8% (7.9% / 1.3%). For i.i.d. rows neither changes the coverage
-(96.2-96.4%); the length stays 2-9 rows there.
+*Coverage* at nominal 95%: ``bench/RESULTS_coverage.md`` (the measured table, with the ablations:
+the variance before issue 28, the Politis-White length itself, no skewness shift) and
+``docs/guides/how-sure.md``. The remaining shortfall on short, strongly dependent windows (AR(1)
+phi = 0.8, n = 300) is measured there: at any block length the block variance of the projection
+reaches only about 75-85% of the estimate's variance on those data (``bench/RESULTS_coverage.md``,
+*Why the windows still fall short*).
 
 *rmse* (``aggregate="rmse"``: sqrt(mean perturbed squared error) - sqrt(mean baseline squared
 error)) is not a mean of per-row values; its SE comes from the delta method. With ``P`` and

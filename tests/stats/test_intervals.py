@@ -292,3 +292,21 @@ def test_run_intervals_follows_the_minimum_for_every_kind():
         intervals, note = run_intervals(importances, None, ["mean", "mean"], "repeats", None, None, False, n_rows=rows)
         assert note == expected_note and np.isnan(intervals.ci_low).all() == (rows < MIN_ROWS)
         assert intervals.method == ("none" if rows < MIN_ROWS else "repeats")
+
+
+def test_long_blocks_are_corrected_for_the_centring_at_the_estimate():
+    # independent rows, blocks of a third of the rows: the centred block sums keep only 1 - b / n of the
+    # variance (2/3 here); the interval divides it back (issue 28), so SE^2 averages to the mean's variance
+    rng = np.random.default_rng(21)
+    n_rows, block = 60, 20
+    estimates, variances = [], []
+    for _ in range(3000):
+        increase = rng.exponential(size=n_rows)
+        accumulator = RowAccumulator(1, n_rows, track_donors=False)
+        accumulator.add(0, np.arange(n_rows), increase, None)
+        intervals = data_intervals(accumulator.statistics(), np.array([increase.mean()]), block_size=block)
+        estimates.append(increase.mean())
+        variances.append(intervals.std_error[0] ** 2)
+    ratio = np.mean(variances) / (1.0 / n_rows)  # exponential(1): variance 1
+    assert ratio == pytest.approx(1.0, abs=0.06)  # without the correction: 0.67
+    assert np.var(estimates) * n_rows == pytest.approx(1.0, abs=0.08)
