@@ -155,7 +155,9 @@ def test_iid_rows_data_interval_covers_at_least_93_percent(iid_study):
 def test_iid_rows_plain_t_over_row_differences_falls_short(iid_study):
     # every row is a recipient and a donor: the per-row differences are not independent
     assert iid_study["naive_rows"].mean() < 0.91
-    assert iid_study["naive_rows"].mean() < iid_study["data"].mean() - 0.05
+    # 0.03: since issue 28 the data interval counts each evaluation's shuffle noise once, not twice, and is
+    # narrower (93.4% here, 96.6% before); the rows t-interval stays 4 points below it
+    assert iid_study["naive_rows"].mean() < iid_study["data"].mean() - 0.03
 
 
 def test_ar1_windows_data_interval_covers_at_least_90_percent(ar1_study):
