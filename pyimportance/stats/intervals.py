@@ -367,14 +367,14 @@ def data_intervals(
             contributions = terms / evaluations[:, None, None]
     series = contributions.transpose(0, 2, 1)  # (n_units, n_outputs, n_slots)
     slots = block_slots(block_size, series, estimate, stats.rows_per_slot)
-    variance, third_cumulant = circular_block_cumulants(series, slots)
+    bootstrap_variance, third_cumulant = circular_block_cumulants(series, slots)
     # the block sums are centred at the estimate, which takes about b / J of the variance with it (for b = 1 the
     # usual J / (J - 1)): a small-sample correction of the long-run variance (issue 28)
     n_slots = series.shape[-1]
-    variance = np.maximum(variance - excess, 0.0) / (1.0 - slots / n_slots if n_slots > slots else 1.0)
+    variance = np.maximum(bootstrap_variance - excess, 0.0) / (1.0 - slots / n_slots if n_slots > slots else 1.0)
     std_error = np.sqrt(variance)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        skewness = np.where(variance > 0, third_cumulant / variance**1.5, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # both moments of the same (CBB) distribution
+        skewness = np.where(bootstrap_variance > 0, third_cumulant / bootstrap_variance**1.5, 0.0)
 
     df = _blocks_with_evaluations(stats.recipient_count, slots)[:, None] - 1.0
     usable = ((stats.recipient_count > 0).sum(axis=1)[:, None] >= 2) & (df >= 1)
