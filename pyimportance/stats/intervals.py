@@ -70,7 +70,8 @@ squared-error loss behaves like a variance, its estimate and its SE rise and fal
 a symmetric interval misses the truth almost only above it. The one-term Edgeworth expansion of
 the studentized mean, ``P(T <= x) = Phi(x) + skew * (2 x^2 + 1) / 6 * phi(x)`` (Hall 1992, The
 Bootstrap and Edgeworth Expansion), moves both bounds up by ``SE * skew * (2 q^2 + 1) / 6``,
-``skew`` the skewness of the estimate, here the CBB's in closed form; the shift is capped at
+``skew`` the skewness of the estimate, here the CBB's in closed form (its variance and third
+cumulant, both of the same bootstrap distribution, before the noise removal); the shift is capped at
 ``MAX_SKEW_SHIFT`` (0.5) standard errors. The one-sided p-value (H0: importance <= 0) is
 ``P(T > estimate / SE + shift)`` for the same t, so ``p < (1 - confidence) / 2`` exactly when
 ``ci_low > 0``. ``SE = 0`` (a unit the model ignores: every increase is 0) gives the point
