@@ -104,14 +104,17 @@ as_vi <- function(result) {
 #' worse); a score such as `"accuracy"` is refused, naming a loss to use.
 #'
 #' DALEX's `_baseline_` is the loss with every variable perturbed at once,
-#' which a run of single units does not measure: pass it as `baseline`.
+#' which a run of single units does not measure: pass it as `baseline`, or
+#' leave it out and the `_baseline_` rows hold `NA` (DALEX's `plot()` does not
+#' draw that row, so the plot is the same; DALEX's `print()` shows `NA`).
 #'
 #' @param result A `pyimportance_result` from [perturbation_importance()].
 #' @param label The model's name, one per object: overlaid plots tell models
 #'   apart by it.
 #' @param baseline The loss with every variable perturbed (`_baseline_`):
-#'   either the result of [perturbation_importance()] on the same model and
-#'   data with one group holding every feature (`groups = list(all =
+#'   `NULL` (the default) leaves it `NA`; or the result of
+#'   [perturbation_importance()] on the same model and data with one group
+#'   holding every feature (`groups = list(all =
 #'   <every feature>)`, same `seed` and `n_repeats`: its loss per repeat is
 #'   used), or a number (or one per repeat).
 #' @return A `model_parts` data frame.
@@ -125,9 +128,10 @@ as_vi <- function(result) {
 #'   everything <- perturbation_importance(model, x, y, method = "permute", seed = 1,
 #'                                         groups = list(all = colnames(x)))
 #'   as_model_parts(result, label = "difference", baseline = everything)
+#'   as_model_parts(result, label = "difference")  # _baseline_ NA
 #' }
 #' @export
-as_model_parts <- function(result, label = "pyimportance", baseline) {
+as_model_parts <- function(result, label = "pyimportance", baseline = NULL) {
   check_result(result, "as_model_parts")
   if (!is.character(label) || length(label) != 1L || is.na(label) || !nzchar(label)) {
     stop("label must be a single non-empty string, got ", deparse(label), call. = FALSE)
@@ -139,11 +143,6 @@ as_model_parts <- function(result, label = "pyimportance", baseline) {
   full <- attr(result, "baseline_score")  # one per output, in the engine's output order
   in_engine_order <- order(attr(result, "unit_position"))
   outputs <- if ("output" %in% names(frame)) unique(frame$output[in_engine_order]) else NA_character_
-  if (missing(baseline)) {
-    stop("as_model_parts() needs baseline, the loss with every variable perturbed at once (DALEX's ",
-         "`_baseline_` row): pass baseline = perturbation_importance(<the same model, x, y and seed>, ",
-         "groups = list(all = <every feature>)), or a number", call. = FALSE)
-  }
   everything <- baseline_losses(baseline, ncol(scores), length(outputs))
   parts <- lapply(seq_along(outputs), function(k) {
     single <- is.na(outputs[k])
@@ -187,9 +186,12 @@ one_model_parts <- function(variables, positions, importance, repeats, full, eve
 }
 
 #' `_baseline_` per repeat (rows) and output (columns), from a number, one per repeat, or a
-#' one-unit result (its baseline score plus its importance in each repeat).
+#' one-unit result (its baseline score plus its importance in each repeat); NA without one.
 #' @noRd
 baseline_losses <- function(baseline, repeats, outputs) {
+  if (is.null(baseline)) {
+    return(matrix(NA_real_, nrow = repeats, ncol = outputs))
+  }
   if (inherits(baseline, "pyimportance_result")) {
     scores <- attr(baseline, "importances")
     units <- nrow(scores) / outputs

@@ -173,7 +173,7 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
 #' @noRd
 run_estimator <- function(estimator, model, x, y, arguments, function_names, call) {
   arguments <- Map(function(value, name) as_r_value(value, function_names[[name]]), arguments, names(arguments))
-  outcome <- with_python_errors(call = call, rlayer$call_from_r(
+  outcome <- with_python_errors(call = call, rlayer()$call_from_r(
     as_r_value(model, "model"), as_r_value(x), as_r_value(y), arguments, estimator = estimator
   ))
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
