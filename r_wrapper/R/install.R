@@ -3,13 +3,24 @@
 
 #' Install the Python engine
 #'
-#' Creates the virtualenv `envname` (`"r-pyimportance"`) under reticulate's
-#' virtualenv root, unless it exists, and installs the Python package
-#' `pyimportance` into it with pip (and, with `keras = TRUE`, the TensorFlow
-#' and Keras 3 that Keras models need). The next R session that loads this
-#' package uses that environment by itself, without any environment variable
-#' (unless `RETICULATE_PYTHON` or `PYIMPORTANCE_PYTHON` name another Python);
-#' restart R after installing.
+#' Installs the Python package `pyimportance` and what it needs with pip,
+#' never changing the TensorFlow, Keras and NumPy a Python has: their installed
+#' versions are pinned as pip constraints, so the legacy R keras keeps its
+#' TensorFlow 2.15 and Keras 2 (the engine works with Keras 2 and 3). With
+#' `keras = TRUE`, a Python without TensorFlow also gets TensorFlow and Keras 3;
+#' a Python with TensorFlow gets neither.
+#'
+#' Where it installs:
+#'
+#' | Situation | Installs into | Then |
+#' |---|---|---|
+#' | Python not running yet (the usual case) | the virtualenv `"r-pyimportance"` under reticulate's virtualenv root, created unless it exists | restart R: later sessions use it by themselves (unless `RETICULATE_PYTHON` or `PYIMPORTANCE_PYTHON` name another Python) |
+#' | Python already running, started by another package (the legacy `library(keras)` does) | that running Python: R cannot switch Python within a session | use pyimportance at once |
+#' | `envname` given | that virtualenv (or conda environment) | restart R |
+#'
+#' A running Python whose packages folder this user cannot write to is refused
+#' before pip runs, with the commands to use instead (`pip install --user` in a
+#' shell, or a virtualenv of your own).
 #'
 #' Where the engine comes from: by default, the copy inside this R package
 #' (`system.file("python", "engine", package = "pyimportance")`), so an R user
@@ -35,16 +46,18 @@
 #'   (`"pyimportance"`, `"pyimportance==0.2.0"`); or a path to a source
 #'   checkout or a wheel.
 #' @param envname Name of (or path to) the virtualenv (or, with `method =
-#'   "conda"`, conda environment) to install into.
+#'   "conda"`, conda environment) to install into; `NULL` (the default): the
+#'   running Python when Python is running, else `"r-pyimportance"`.
 #' @param method `"virtualenv"` (the default) or `"conda"` (through
-#'   [reticulate::py_install()]).
-#' @param keras Also install TensorFlow and Keras 3.
+#'   [reticulate::py_install()], which pins nothing).
+#' @param keras Also install TensorFlow and Keras 3 where the Python has no
+#'   TensorFlow.
 #' @param python The Python the virtualenv is made from, when it does not exist
 #'   yet; `NULL` lets reticulate choose.
 #' @param system_site_packages Whether the new virtualenv sees the packages of
 #'   the Python it is made from.
 #' @param pip_options Further options for `pip install`, e.g. `"--no-deps"`.
-#' @return The path of the environment's Python, invisibly.
+#' @return The path of the Python installed into, invisibly.
 #' @examples
 #' \dontrun{
 #' install_pyimportance()
