@@ -86,9 +86,9 @@ DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTING
 #: The settings every estimator shares, with one meaning: checked once, for every estimator, by
 #: :func:`pyimportance.engine.preparation.prepare`. An estimator's own settings (``n_repeats`` among them:
 #: its default and meaning differ) are its own to check.
-SHARED: tuple[str, ...] = ("model", "X", "y", "loss", "by", "groups", "feature_names", "max_samples", "sample_weight",
-                           "batch_size", "random_state", "progress", "ci", "block_size", "tolerance", "output", "per_output",
-                           "mask_value", "jit_compile", "executor", "task_size")
+SHARED: tuple[str, ...] = ("model", "X", "y", "loss", "by", "groups", "feature_names", "max_samples",
+                           "sample_weight", "batch_size", "random_state", "progress", "ci", "block_size", "tolerance",
+                           "output", "per_output", "mask_value", "jit_compile", "executor", "task_size")
 
 #: The settings :func:`pyimportance.shapley_importance` shares (same meaning, same spelling in R and on the
 #: command line), in its signature's order, with its own: ``n_draws`` (draws per coalition), ``imputer``
