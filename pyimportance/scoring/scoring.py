@@ -167,7 +167,10 @@ class Scoring:
         for head in self.heads:
             row_weights = getattr(head.loss, "row_weights", None)
             found = None if head.target is None or row_weights is None else row_weights(head.target)
-            counted.append(None if found is None else np.asarray(found, dtype=np.float64).reshape(-1))
+            found = None if found is None else np.asarray(found, dtype=np.float64).reshape(-1)
+            if found is not None and found.size and found[0] > 0 and np.all(found == found[0]):
+                found = None  # the same count for every row: no weight (a weighted mean does not see a constant)
+            counted.append(found)
         given = [one for one in counted if one is not None]
         if not given:
             return None

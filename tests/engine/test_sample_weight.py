@@ -218,3 +218,42 @@ def test_a_losss_row_weights_multiply_the_sample_weights(monkeypatch):
     np.testing.assert_allclose(counted.importances_mean, by_hand.importances_mean, rtol=1e-12)
     only_counted = perturbation_importance(linear, X[kept], labels[kept], method="zero")
     np.testing.assert_allclose(alone.importances_mean, only_counted.importances_mean, rtol=1e-12)
+
+
+def test_a_constant_count_per_row_is_no_weight_and_heads_that_differ_are_refused():
+    from pyimportance.scoring.scoring import Head, OutputUnit, Part, Scoring
+
+    def head(name, loss, target):
+        return Head(name, np.array([0]), (name,), (1,), loss, target)
+
+    labels = np.array([0.0, 1.0, 2.0, 1.0])
+    ignoring = _IgnoringLoss("mse", squared_error, kind="regression")
+    constant = Scoring([head("a", ignoring, np.ones(4))], [OutputUnit("(all)", (Part(0, None),))])
+    assert constant.with_weights(None) is constant
+    one = Scoring([head("a", ignoring, labels)], [OutputUnit("(all)", (Part(0, None),))])
+    np.testing.assert_array_equal(one.with_weights(np.array([1.0, 2.0, 3.0, 4.0])).row_weights, [0.0, 2.0, 3.0, 4.0])
+    two = Scoring([head("a", ignoring, labels), head("b", LOSSES["mse"], labels)],
+                  [OutputUnit("(all)", (Part(0, None), Part(1, None)))])
+    with pytest.raises(ValueError, match=r"a loss that leaves label elements out \(ignore_class\) on one of several "
+                                         r"output heads cannot share one mean over rows with the others; score that "
+                                         r"head alone \(output\)"):
+        two.with_weights(None)
+
+
+def test_an_executor_gives_the_local_weighted_numbers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y, w = _data()
+    local = perturbation_importance(linear, X, y, method="permute", n_repeats=3, random_state=4, sample_weight=w)
+    with ThreadPoolExecutor(2) as executor:
+        spread = perturbation_importance(linear, X, y, method="permute", n_repeats=3, random_state=4,
+                                         sample_weight=w, executor=executor, task_size=2)
+    np.testing.assert_array_equal(spread.importances, local.importances)
+    np.testing.assert_array_equal(spread.std_error, local.std_error)
+
+
+def test_without_y_the_prediction_change_is_weighted():
+    X, _, w = _data()
+    result = perturbation_importance(linear, X, method="zero", sample_weight=w)
+    expected = [np.sum(w * np.abs(X[:, j] * COEF[j])) / w.sum() for j in range(3)]
+    np.testing.assert_allclose(result.importances_mean, expected, rtol=1e-12)
