@@ -126,7 +126,9 @@ class PerturbationSums(Sums):
             sums = np.zeros(len(scoring.parts))
         custom = None
         if state.custom_scores:
-            custom = np.mean([state.custom_scores[b] for b in blocks], axis=0)
+            shares = None if scoring.row_weights is None else [scoring.row_total(self._plan.block_rows(b))
+                                                               for b in blocks]
+            custom = np.average([state.custom_scores[b] for b in blocks], axis=0, weights=shares)
         return scoring.scores(sums, scoring.row_total(rows), custom)
 
     def row_statistics(self, aggregates: Sequence[str], ci: str):

@@ -75,9 +75,10 @@ class Tally:
         self.baseline_sums = np.zeros((n_units, plan.n_repeats, n_parts))
         # rows (or their weights: Scoring.row_weights) each (unit, repeat) has seen
         self.rows = np.zeros((n_units, plan.n_repeats), dtype=np.int64 if scoring.row_weights is None else np.float64)
-        # non-decomposable parts: sum over blocks of (perturbed - baseline) block scores, and block counts
+        # non-decomposable parts: sum over blocks of (perturbed - baseline) block scores, and block counts (in a
+        # weighted run, each block's difference times its rows' weight, and the sum of those weights)
         self.custom_differences = np.zeros((n_units, plan.n_repeats, n_parts))
-        self.blocks = np.zeros((n_units, plan.n_repeats), dtype=np.int64)
+        self.blocks = np.zeros((n_units, plan.n_repeats), dtype=np.int64 if scoring.row_weights is None else np.float64)
         self._block_baseline: dict[int, np.ndarray] = {}
         self.accumulator = (
             RowAccumulator(n_units, plan.n_samples, len(scoring.outputs), track_donors=plan.method.donor_based,
@@ -95,9 +96,11 @@ class Tally:
                 self._block_baseline[block] = self._scoring.row_sums(self._baseline.part_values[rows], rows)
             self.baseline_sums[unit, repeat] += self._block_baseline[block]
         self.rows[unit, repeat] += self._scoring.row_total(rows)
-        self.blocks[unit, repeat] += 1
+        share = 1 if self._scoring.row_weights is None else self._scoring.row_total(rows)
+        self.blocks[unit, repeat] += share
         if result.custom_scores is not None:
-            self.custom_differences[unit, repeat] += result.custom_scores - self._baseline.custom_scores[block]
+            difference = result.custom_scores - self._baseline.custom_scores[block]
+            self.custom_differences[unit, repeat] += share * difference
         if self.accumulator is not None and result.increase is not None:
             self.accumulator.add(unit, rows, result.increase, result.donors)
 
@@ -106,7 +109,7 @@ class Tally:
         scoring = self._scoring
         n_units, n_repeats, _ = self.part_sums.shape
         result = np.empty((n_units, n_repeats, len(scoring.outputs)))
-        custom = self.custom_differences / np.maximum(self.blocks, 1)[..., None]
+        custom = self.custom_differences / np.where(self.blocks > 0, self.blocks, 1)[..., None]
         for unit in range(n_units):
             for repeat in range(n_repeats):
                 count = self.rows[unit, repeat]

@@ -169,11 +169,12 @@ def test_a_per_row_custom_loss_is_weighted_by_the_engine():
 def test_a_metric_taking_sample_weight_gets_the_weights_of_the_rows_it_scores():
     X, y, w = _data(n=2500)
     by_target = {value: weight for value, weight in zip(y.tolist(), w.tolist())}
-    seen = []
+    seen, blocks_seen = [], []
 
     def weighted_mse(y_true, y_pred, sample_weight=None):
         if sample_weight is not None:  # (called once without: does it give a value per row?)
             seen.append(len(y_true))
+            blocks_seen.append(y_true.tolist())
             np.testing.assert_array_equal(sample_weight, [by_target[value] for value in y_true.tolist()])
         return mean_squared_error(y_true, y_pred, sample_weight=sample_weight)
 
@@ -181,6 +182,19 @@ def test_a_metric_taking_sample_weight_gets_the_weights_of_the_rows_it_scores():
                                      tolerance=1e-9, sample_weight=w, random_state=0)
     assert set(seen) == {733, 734}  # the three blocks of the 2200 rows max_samples chose
     assert len(seen) == 3 * 4 and result.n_rows_used == 2200  # baseline and 3 units, each block
+    # each block's score difference, weighted by the block's weight
+    position = {value: i for i, value in enumerate(y.tolist())}
+    blocks = {tuple(sorted(position[value] for value in values)) for values in blocks_seen}
+    assert len(blocks) == 3
+    expected = np.zeros(3)
+    for block in map(np.array, blocks):
+        for j in range(3):
+            zeroed = X[block].copy()
+            zeroed[:, j] = 0.0
+            expected[j] += w[block].sum() * (_weighted_mse(zeroed, y[block], w[block])
+                                             - _weighted_mse(X[block], y[block], w[block]))
+    np.testing.assert_allclose(result.importances_mean, expected / w[np.concatenate(list(map(list, blocks)))].sum(),
+                               rtol=1e-10)
     one_block = perturbation_importance(linear, X, y, loss=mean_squared_error, method="zero", sample_weight=w)
     builtin = perturbation_importance(linear, X, y, method="zero", sample_weight=w)
     np.testing.assert_allclose(one_block.importances_mean, builtin.importances_mean, rtol=1e-12)
