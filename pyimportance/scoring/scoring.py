@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import terms
 from ..errors import LossFailedError
+from .keras_losses import KERAS_LOSSES
 from .losses import PREDICTION_CHANGE, Loss, custom_value, row_wise_custom
 
 ALL_OUTPUTS = "(all)"
@@ -147,10 +148,12 @@ class Scoring:
         unweighted = [head.loss.name for head in self.heads
                       if head.target is not None and not head.loss.decomposable and not head.loss.takes_weights]
         if unweighted:
+            fix = ("use a loss with a value per row" if unweighted[0].split(" ")[0] in KERAS_LOSSES else
+                   "return one value per row, or add a sample_weight parameter (f(y_true, y_pred, "
+                   "sample_weight=None), as scikit-learn's metrics)")
             raise ValueError(
                 f"loss ({unweighted[0]}) gives one number for a set of rows and takes no sample_weight, so it "
-                f"cannot be weighted by {terms.arg('sample_weight')}; return one value per row, or add a "
-                f"sample_weight parameter (f(y_true, y_pred, sample_weight=None), as scikit-learn's metrics)"
+                f"cannot be weighted by {terms.arg('sample_weight')}; {fix}"
             )
         if not weights.sum() > 0:
             raise ValueError(f"every evaluated row has weight 0 ({terms.arg('sample_weight')} times the rows the "

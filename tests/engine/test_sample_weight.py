@@ -271,3 +271,12 @@ def test_without_y_the_prediction_change_is_weighted():
     result = perturbation_importance(linear, X, method="zero", sample_weight=w)
     expected = [np.sum(w * np.abs(X[:, j] * COEF[j])) / w.sum() for j in range(3)]
     np.testing.assert_allclose(result.importances_mean, expected, rtol=1e-12)
+
+
+def test_a_keras_loss_of_all_rows_at_once_is_refused_with_weights():
+    X, y, w = _data()
+    labels = (y > 0).astype(float)
+    with pytest.raises(ValueError, match=r"loss \(dice\) gives one number for a set of rows and takes no "
+                                         r"sample_weight, so it cannot be weighted by sample_weight; use a loss with "
+                                         r"a value per row"):
+        perturbation_importance(lambda x: 1 / (1 + np.exp(-linear(x))), X, labels, loss="dice", sample_weight=w)
