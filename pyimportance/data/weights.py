@@ -30,7 +30,7 @@ def _aligned(sample_weight, x_index):
         return sample_weight.to_numpy()
     missing = x_index.difference(index)
     if len(missing) or not index.is_unique or len(index) != len(x_index):
-        shown = f"{len(missing)} label(s) of X's index missing, e.g. {missing[0]!r}" if len(missing) else \
+        shown = f"{len(missing)} label(s) of X's index missing, e.g. {missing.tolist()[0]!r}" if len(missing) else \
             f"{len(index)} labels for {len(x_index)} rows"
         raise ValueError(f"{terms.arg(NAME)} as a pandas Series must have X's index labels (it is aligned on X's "
                          f"index), got {shown}; pass a NumPy array to match rows by position")

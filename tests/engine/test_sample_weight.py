@@ -274,6 +274,7 @@ def test_without_y_the_prediction_change_is_weighted():
 
 
 def test_a_keras_loss_of_all_rows_at_once_is_refused_with_weights():
+    pytest.importorskip("keras")
     X, y, w = _data()
     labels = (y > 0).astype(float)
     with pytest.raises(ValueError, match=r"loss \(dice\) gives one number for a set of rows and takes no "
