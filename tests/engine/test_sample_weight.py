@@ -281,3 +281,34 @@ def test_a_keras_loss_of_all_rows_at_once_is_refused_with_weights():
                                          r"sample_weight, so it cannot be weighted by sample_weight; use a loss with "
                                          r"a value per row"):
         perturbation_importance(lambda x: 1 / (1 + np.exp(-linear(x))), X, labels, loss="dice", sample_weight=w)
+
+
+def test_every_kind_of_loss_takes_the_weighted_mean():
+    from sklearn.metrics import accuracy_score, mean_absolute_error
+
+    X, y, w = _data()
+    prediction = linear(X)
+    baseline = {
+        "rmse": np.sqrt(mean_squared_error(y, prediction, sample_weight=w)),
+        "mae": mean_absolute_error(y, prediction, sample_weight=w),
+    }
+    for loss, expected in baseline.items():
+        result = perturbation_importance(linear, X, y, loss=loss, method="zero", sample_weight=w)
+        np.testing.assert_allclose(result.baseline_score, expected, rtol=1e-12)
+    labels = (y > 0).astype(float)
+    probabilities = 1 / (1 + np.exp(-2 * prediction))
+    result = perturbation_importance(lambda x: 1 / (1 + np.exp(-2 * linear(x))), X, labels, loss="accuracy",
+                                     method="zero", sample_weight=w)
+    np.testing.assert_allclose(result.baseline_score, accuracy_score(labels, probabilities > 0.5, sample_weight=w),
+                               rtol=1e-12)
+
+
+def test_a_loss_keras_computes_per_row_is_weighted():
+    pytest.importorskip("keras")
+    X, y, w = _data()
+    y_positive, shifted = np.abs(y), np.abs(linear(X)) + 0.1
+    result = perturbation_importance(lambda x: np.abs(linear(x)) + 0.1, X, y_positive, loss="huber", method="zero",
+                                     sample_weight=w)
+    error = np.abs(shifted - y_positive)
+    huber = np.where(error <= 1.0, 0.5 * error**2, error - 0.5)
+    np.testing.assert_allclose(result.baseline_score, np.sum(w * huber) / w.sum(), rtol=1e-5)
