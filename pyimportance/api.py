@@ -46,6 +46,7 @@ def perturbation_importance(
     groups: Mapping[str, Sequence[str | int]] | None = None,
     feature_names: Sequence[str] | None = None,
     max_samples: int | float | None = None,
+    sample_weight=None,
     batch_size: int | None = None,
     random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
@@ -108,6 +109,13 @@ def perturbation_importance(
     max_samples : int or float, optional
         Evaluate on a random subset of this many rows (or this fraction); with ``tolerance``
         the most rows to use.
+    sample_weight : array-like of shape (n_samples,), optional
+        A non-negative weight per row of ``X`` (a pandas Series is aligned on ``X``'s index). Every
+        score is the weighted mean ``sum(w * loss) / sum(w)`` (scikit-learn's convention), in the
+        importances, the baseline and the data interval, under ``max_samples`` and ``tolerance``;
+        the perturbations (donor rows, noise) do not depend on the weights. A custom loss returning
+        one value per row is weighted by the engine; one returning one number gets the rows'
+        weights through its ``sample_weight`` parameter, and is refused without one.
     batch_size : int, optional
         Rows per model call; a performance knob. The same settings give bit-identical
         results; different batch sizes agree to float32 rounding (see the README).
@@ -190,6 +198,7 @@ def perturbation_importance(
         model, X, y, own_checks=own_checks,
         check_rows=lambda inputs, blocks: warn_if_no_donors(resolved, inputs.n_samples, blocks),
         loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
+        sample_weight=sample_weight,
         random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
         per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
     )

@@ -123,6 +123,7 @@ _READERS: dict[str, Callable[[_Sources], Any]] = {
     "feature_names": lambda sources: sources.feature_names,
     "groups": lambda sources: runfiles.groups(sources.args.group, sources.feature_names, sources.files.x),
     "reference": _reference,
+    "sample_weight": lambda sources: runfiles.sample_weight(sources.args.sample_weight, sources.files.x),
 }
 
 

@@ -354,6 +354,9 @@ _OPTIONS: dict[str, Builder] = {
     "max_samples": _plain("importance", type=_count_or_fraction, metavar="N",
                           help="evaluate on a random subset: a count or a fraction in (0, 1]; with --tolerance, the "
                                "most rows to use"),
+    "sample_weight": _plain("files", metavar="FILE",
+                            help="a weight per row of --x (.npy, or a one-column .csv): every score is the weighted "
+                                 "mean sum(w * loss) / sum(w)"),
     "batch_size": _plain("importance", type=_positive_int, metavar="N",
                          help="rows per model call (never changes the result beyond float32 rounding)"),
     "random_state": _plain("importance", type=_seed, metavar="N",

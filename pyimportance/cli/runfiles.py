@@ -216,6 +216,24 @@ def model_inputs(model, files: dict[str | None, _File], option: str):
     return {name: file.values for name, file in files.items()}
 
 
+def sample_weight(path, x: dict[str | None, _File]):
+    """--sample-weight FILE: one weight per row of --x (.npy, or a .csv/.npz of one column), or None."""
+    if path is None:
+        return None
+    from .files import load_array
+
+    what = "--sample-weight"
+    file = _File(what, path, load_array(path, what, "y", name="sample_weight"))
+    values = file.values
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(f"{what}: {path} must hold one weight per row (one column), got an array of shape "
+                         f"{tuple(file.values.shape)}")
+    _check_rows(next(iter(x.values())), file, f"{what} needs one weight per sample")
+    return values
+
+
 def targets(y: dict[str | None, _File]):
     if not y:
         return None

@@ -151,6 +151,18 @@ def _whole_numbers(name: str, value) -> list[int]:
     return [int(number) for number in numbers]
 
 
+def as_weights(name: str, value):
+    """``sample_weight``: a numeric vector without NA, one weight per row (the engine checks the rest)."""
+    if is_null(value) or not isinstance(value, RValue):
+        return None if is_null(value) else value
+    if value.type not in ("double", "integer") or value.values is None or value.values.ndim != 1:
+        raise RArgumentError(f"{name} must be a numeric vector (one weight per row of x), got {describe(value)}")
+    if value.na is not None:
+        position = int(np.flatnonzero(value.na)[0]) + 1
+        raise RArgumentError(f"{name} must not contain NA, got NA at {name}[{position}]")
+    return value.values.astype(np.float64)
+
+
 def as_mask_value(name: str, value):
     """Padding value: a number, ``"auto"`` (the model's Masking layers), NULL, or one per input."""
     if is_null(value) or not isinstance(value, RValue):
@@ -228,6 +240,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("by", as_string),
     Argument("groups", as_groups),
     Argument("max_samples", as_number),
+    Argument("sample_weight", as_weights),
     Argument("batch_size", as_whole_number),
     Argument("random_state", as_whole_number),
     Argument("progress", as_flag),

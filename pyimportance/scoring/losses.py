@@ -17,6 +17,7 @@ computed by Keras' own function, per row where Keras gives row values (:mod:`.ke
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -113,6 +114,7 @@ class Loss:
     probabilities: bool = False  # reads probabilities (or logits with from_logits)
     from_logits: bool = False
     decomposable: bool = True  # per-row values exist (False: a custom callable of all rows)
+    takes_weights: bool = False  # a custom callable with a ``sample_weight`` parameter: gets the rows' weights
 
     def per_row(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """(n, m) row-wise values (loss, or score for ``greater_is_better``)."""
@@ -258,19 +260,37 @@ def _keras_loss(key: str, function: Callable, from_logits: bool = False) -> Loss
                 from_logits=from_logits)
 
 
+def takes_sample_weight(function: Callable) -> bool:
+    """Whether ``function`` has a parameter named ``sample_weight`` (scikit-learn's metrics have)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin or C function without a signature
+        return False
+    return "sample_weight" in parameters
+
+
 def custom_loss(function: Callable) -> Loss:
-    """A user's ``(y_true, y_pred) -> float`` loss (or ``-> n values``: one loss per row)."""
+    """A user's ``(y_true, y_pred) -> float`` loss (or ``-> n values``: one loss per row).
+
+    A function with a ``sample_weight`` parameter (``f(y_true, y_pred, sample_weight=None)``, as
+    scikit-learn's metrics) is called with the weights of the rows it scores when the run is weighted
+    and it returns one number; one that returns one value per row is called without them (the engine
+    weights its values).
+    """
     name = getattr(function, "__name__", "custom")
     if name == "<lambda>":
         name = "custom"
+    weighted = takes_sample_weight(function)
 
-    def call(y_true: np.ndarray, y_pred: np.ndarray):
+    def call(y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None):
         # A 1D y meets 1D predictions (sklearn's convention), so y_true - y_pred never broadcasts.
         if y_true.ndim == 1 and y_pred.ndim == 2 and y_pred.shape[1] == 1:
             y_pred = y_pred[:, 0]
+        if sample_weight is not None and weighted:
+            return function(y_true, y_pred, sample_weight=sample_weight)
         return function(y_true, y_pred)
 
-    return Loss(name, call, kind="any", decomposable=False)
+    return Loss(name, call, kind="any", decomposable=False, takes_weights=weighted)
 
 
 def row_wise_custom(loss: Loss) -> Loss:

@@ -38,6 +38,7 @@ def shapley_importance(
     groups: Mapping[str, Sequence[str | int]] | None = None,
     feature_names: Sequence[str] | None = None,
     max_samples: int | float | None = None,
+    sample_weight=None,
     batch_size: int | None = None,
     random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
@@ -66,8 +67,8 @@ def shapley_importance(
 
     Parameters
     ----------
-    model, X, y, loss, by, groups, feature_names, max_samples, batch_size, random_state, progress,
-    block_size, output, per_output, mask_value, jit_compile, executor, task_size
+    model, X, y, loss, by, groups, feature_names, max_samples, sample_weight, batch_size, random_state,
+    progress, block_size, output, per_output, mask_value, jit_compile, executor, task_size
         As in :func:`pyimportance.perturbation_importance` (the loss must be a mean of per-row
         values: not ``"rmse"``).
     n_repeats : int, default 2
@@ -118,6 +119,7 @@ def shapley_importance(
     prepared = prepare(
         model, X, y, own_checks=own_checks, check_rows=_check_rows,
         loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
+        sample_weight=sample_weight,
         random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
         per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
     )

@@ -120,8 +120,9 @@ class ShapleySums(Sums):
         self._predictions: np.ndarray | None = None
         self.sums = np.zeros((n_units + 1, n_repeats, n_outputs))
         self.rows = np.zeros(n_repeats, dtype=np.int64)
-        self.accumulator = RowAccumulator(n_units + 1, self._n_samples, n_outputs, track_donors=False) \
-            if track_rows else None
+        self.totals = self.rows if scoring.row_weights is None else np.zeros(n_repeats)  # sums of the rows' weights
+        self.accumulator = RowAccumulator(n_units + 1, self._n_samples, n_outputs, track_donors=False,
+                                          row_weights=scoring.row_weights) if track_rows else None
 
     @property
     def baseline(self) -> np.ndarray:
@@ -137,16 +138,20 @@ class ShapleySums(Sums):
     def add(self, result: PieceResult) -> None:
         rows = self._block_rows[result.block]
         per_unit = np.concatenate([result.contributions, result.total[:, None, :]], axis=1)
-        self.sums[:, result.repeat] += per_unit.sum(axis=0)
+        self.sums[:, result.repeat] += self._scoring.row_sums(per_unit, rows)
         self.rows[result.repeat] += len(rows)
+        if self.totals is not self.rows:
+            self.totals[result.repeat] += self._scoring.row_total(rows)
         if self.accumulator is not None:
             for unit in range(per_unit.shape[1]):
                 self.accumulator.add(unit, rows, per_unit[:, unit], None)
 
     def values(self) -> np.ndarray:
-        """(n_units + 1, started repeats, n_outputs) mean contributions of each repeat begun so far."""
+        """(n_units + 1, started repeats, n_outputs) mean contributions of each repeat begun so far (weighted means
+        in a weighted run: ``Scoring.row_weights``)."""
         started = self.rows > 0
-        return self.sums[:, started] / self.rows[started][None, :, None]
+        totals = self.totals[started]
+        return self.sums[:, started] / np.where(totals > 0, totals, 1)[None, :, None]
 
     def interval_terms(self) -> IntervalTerms:
         statistics = self.accumulator.statistics() if self.accumulator is not None else None
@@ -160,5 +165,6 @@ class ShapleySums(Sums):
     def baseline_score(self, blocks: Sequence[int]) -> np.ndarray:
         """The model's own loss on the rows of ``blocks`` (their row-wise values summed in row order)."""
         rows = np.sort(np.concatenate([self._block_rows[b] for b in sorted(blocks)]))
-        sums = self._scoring.part_values(self._predictions[rows], rows, self._predictions).sum(axis=0)
-        return self._scoring.scores(sums, len(rows))
+        scoring = self._scoring
+        sums = scoring.row_sums(scoring.part_values(self._predictions[rows], rows, self._predictions), rows)
+        return scoring.scores(sums, scoring.row_total(rows))

@@ -243,12 +243,12 @@ def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations)
             f"baseline_rows must have shape ({stats.n_slots}, {stats.n_outputs}) (n_slots, n_outputs), "
             f"got {baseline_rows.shape}"
         )
-    baseline = baseline_rows.sum(axis=0) / stats.n_rows
+    baseline = baseline_rows.sum(axis=0) / stats.total_weight
     with np.errstate(divide="ignore", invalid="ignore"):
         perturbed = baseline + stats.recipient_sum.sum(axis=1) / evaluations[:, None]
         slope_perturbed = 0.5 / np.sqrt(perturbed)
         slope_baseline = np.where(baseline > 0, 0.5 / np.sqrt(baseline), 0.0)
-    baseline_terms = (baseline_rows - stats.slot_sizes[:, None] * baseline) / stats.n_rows
+    baseline_terms = (baseline_rows - stats.slot_totals[:, None] * baseline) / stats.total_weight
     return (
         terms / evaluations[:, None, None] * slope_perturbed[:, None, :]
         + baseline_terms[None] * (slope_perturbed - slope_baseline)[:, None, :]

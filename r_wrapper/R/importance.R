@@ -54,6 +54,12 @@
 #'   `x` (with several inputs, a list of them, one per input).
 #' @param max_samples Evaluate on a random subset of rows: a count (`200`), or
 #'   a fraction (`0.5`; `1` means all rows).
+#' @param sample_weight Optional numeric vector, one non-negative weight per
+#'   row of `x`: every score is the weighted mean `sum(w * loss) / sum(w)`
+#'   (scikit-learn's convention; Keras' `evaluate()` divides by the number of
+#'   rows instead), in the importances, the baseline and the intervals. An R
+#'   loss function returning one value per row is weighted; one returning one
+#'   number is refused with weights.
 #' @param batch_size Rows per model call: a performance knob (the same
 #'   settings give identical results; other batch sizes agree to rounding).
 #' @param seed A whole number: same seed, same result (Python's
@@ -153,7 +159,8 @@
 perturbation_importance <- function(model, x, y = NULL, method = "gaussian", scale = 0.1,
                                     relative_scale = TRUE, loss = NULL, n_repeats = 5,
                                     by = "feature", groups = NULL, feature_names = NULL,
-                                    max_samples = NULL, batch_size = NULL, seed = NULL,
+                                    max_samples = NULL, sample_weight = NULL,
+                                    batch_size = NULL, seed = NULL,
                                     progress = interactive(), ci = "data", block_size = NULL,
                                     tolerance = NULL, output = NULL, per_output = FALSE,
                                     mask_value = "auto", reference = NULL, learner = NULL,

@@ -53,7 +53,8 @@
 #' @export
 shapley_importance <- function(model, x, y = NULL, loss = NULL, n_repeats = 2, n_draws = 8,
                                imputer = "marginal", by = "feature", groups = NULL, feature_names = NULL,
-                               max_samples = NULL, batch_size = NULL, seed = NULL,
+                               max_samples = NULL, sample_weight = NULL,
+                               batch_size = NULL, seed = NULL,
                                progress = interactive(), ci = "data", block_size = NULL,
                                tolerance = NULL, output = NULL, per_output = FALSE,
                                mask_value = "auto", executor = NULL) {
