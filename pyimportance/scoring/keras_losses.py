@@ -2,17 +2,28 @@
 
 Our table (:mod:`.losses`) computes mse, rmse, mae, the cross-entropies and accuracy itself;
 every other loss Keras knows by name is computed by Keras' own function, on the float64
-predictions, so its numbers are Keras'. Keras returns one value per row (the mean over the
-last axis): *element-wise* losses (huber, log_cosh, ...) are asked for one value per column
-instead (each column alone), so a head's columns can be scored apart (``per_output``) and their
-mean is Keras' row value. Row values make the data-level intervals. Losses Keras computes over
-the whole batch (dice, tversky, circle, ctc) are one number for all rows, like a custom loss.
+predictions in the model's output shape, so its numbers are Keras'. Keras returns one value per
+row (the mean over the last axis; per step for a sequence output): *element-wise* losses
+(huber, log_cosh, ...) are asked for one value per column instead (each column alone), so a
+head's columns can be scored apart (``per_output``) and their mean is Keras' row value. Row
+values make the data-level intervals. Losses Keras computes over the whole batch (dice,
+tversky, circle, ctc) are one number for all rows, like a custom loss.
+
+A Keras loss object keeps its settings: one whose settings our table computes alike
+(``from_logits``) is ours; any other (``label_smoothing``, ``ignore_class``, ``delta``, ...) is
+computed by the object's own ``call``, Keras' unreduced per-sample values (Keras 3 and tf-keras
+alike; the object's ``reduction`` is not read: rows are averaged). ``ignore_class`` follows
+Keras: a row's value is the mean over its labels not ignored, and it counts as many labels
+(:meth:`.losses.Loss.row_weights`). A Keras *metric* object is read by its name where our table
+computes it with its settings, else refused (it keeps state between calls).
 
 Keras is imported only when such a loss is asked for.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -107,22 +118,121 @@ def as_numpy(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _targets(y_true: np.ndarray, y_pred: np.ndarray, how: KerasLossName) -> np.ndarray:
-    """``y_true`` as Keras takes it: one-hot rows for class labels where Keras wants one-hot, else columns."""
-    if how.one_hot and y_true.ndim == 1:
-        return np.eye(y_pred.shape[1])[y_true.astype(np.intp)]
-    return y_true.reshape(-1, 1) if y_true.ndim == 1 else y_true.reshape(y_true.shape[0], -1)
+def _columns(y: np.ndarray) -> np.ndarray:
+    return y.reshape(-1, 1) if y.ndim == 1 else y.reshape(y.shape[0], -1)
+
+
+def _targets(y_true: np.ndarray, y_pred: np.ndarray, one_hot: bool) -> np.ndarray:
+    """``y_true`` as Keras takes it next to ``y_pred`` (the model's shape): class labels made one-hot where
+    Keras wants one-hot, values of the predictions' size in their shape, other targets (labels) as given."""
+    if y_true.size == y_pred.size:
+        return y_true.reshape(y_pred.shape)
+    if one_hot:
+        return np.eye(y_pred.shape[-1])[y_true.astype(np.intp)].reshape(y_pred.shape)
+    return y_true
+
+
+def _row_mean(values: np.ndarray, n_rows: int) -> np.ndarray:
+    return values.reshape(n_rows, -1)
 
 
 def row_values(function: Callable, key: str) -> Callable[..., np.ndarray]:
     """Keras' ``function(y_true, y_pred)`` of loss ``key`` as (n, m) row-wise values (m: the columns of an
-    element-wise loss, else 1). The settings (``from_logits``) are the function's own."""
+    element-wise loss, the steps of a sequence output, else 1). The settings (``from_logits``) are the
+    function's own; ``y_pred`` comes in the model's output shape."""
     how = KERAS_LOSSES[key]
+    return _rows_by(function, how.values == "column", how.one_hot)
 
+
+def _rows_by(function: Callable, element_wise: bool, one_hot: bool) -> Callable[..., np.ndarray]:
     def rows(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
-        target = _targets(y_true, y_pred, how)
-        if how.values == "column":  # each column as its own last axis: Keras' value per column
-            return as_numpy(function(target[..., None], y_pred[..., None])).reshape(y_pred.shape)
-        return as_numpy(function(target, y_pred)).reshape(-1, 1)
+        if element_wise:  # each column as its own last axis: Keras' value per column
+            return as_numpy(function(_columns(y_true)[..., None], _columns(y_pred)[..., None])).reshape(
+                y_pred.shape[0], -1)
+        return _row_mean(as_numpy(function(_targets(y_true, y_pred, one_hot), y_pred)), y_pred.shape[0])
 
     return rows
+
+
+#: Settings of a Keras loss or metric object that do not change its per-row values, or that our own
+#: computation reads (``from_logits``).
+_PLAIN_SETTINGS = frozenset({"name", "reduction", "dtype", "fn", "from_logits"})
+#: Settings whose default our table computes alike; another value is computed by Keras.
+_DEFAULT_SETTINGS = {"label_smoothing": 0.0, "ignore_class": None, "axis": -1, "threshold": 0.5}
+
+
+def keras_object_role(loss) -> str | None:
+    """"loss" for a Keras loss object, "metric" for a Keras metric object (Keras 3 or tf-keras), else None."""
+    for klass in type(loss).__mro__:
+        if (klass.__module__ or "").split(".")[0] in ("keras", "tf_keras") and klass.__name__ in ("Loss", "Metric"):
+            return klass.__name__.lower()
+    return None
+
+
+def object_settings(loss) -> dict:
+    """A Keras loss or metric object's settings: its config and its function's keyword arguments."""
+    settings = dict(loss.get_config()) if hasattr(loss, "get_config") else {}
+    settings.update(getattr(loss, "_fn_kwargs", None) or {})
+    return settings
+
+
+def changed_settings(loss) -> dict:
+    """The settings of a Keras object that change its values (beyond ``from_logits``): any but their defaults
+    (Keras' function's own defaults, else :data:`_DEFAULT_SETTINGS`); a setting of unknown default counts."""
+    defaults = dict(_DEFAULT_SETTINGS)
+    with contextlib.suppress(TypeError, ValueError):
+        defaults.update({name: parameter.default for name, parameter in
+                         inspect.signature(getattr(loss, "fn", None)).parameters.items()
+                         if parameter.default is not inspect.Parameter.empty})
+    unknown = object()
+    return {key: value for key, value in object_settings(loss).items()
+            if key not in _PLAIN_SETTINGS and not _same(value, defaults.get(key, unknown))}
+
+
+def _same(value, default) -> bool:
+    try:
+        return bool(value == default)
+    except Exception:  # an array-valued setting (alpha per class): not a default we know
+        return False
+
+
+def object_rows(loss, element_wise: bool, one_hot: bool) -> Callable[..., np.ndarray]:
+    """A Keras loss object's per-sample values (its ``call``, with all its settings) as (n, m) row-wise values;
+    with ``ignore_class``, the mean over each row's labels not ignored (n, 1)."""
+    ignored = object_settings(loss).get("ignore_class")
+    rows = _rows_by(loss.call, element_wise, one_hot)
+    if ignored is None:
+        return rows
+
+    def counted_rows(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
+        values = rows(y_true, y_pred)
+        counts = ignored_counts(ignored)(y_true)
+        return (np.where(_columns(y_true) != ignored, values, 0.0).sum(axis=1) / np.maximum(counts, 1))[:, None]
+
+    return counted_rows
+
+
+def ignored_counts(ignored) -> Callable[[np.ndarray], np.ndarray]:
+    """Labels per row that are not ``ignored`` (Keras' ``ignore_class``)."""
+    return lambda y_true: (_columns(y_true) != ignored).sum(axis=1)
+
+
+def object_row_values(loss) -> Callable:
+    """A Keras loss object pyimportance knows nothing of (a subclass of ``keras.losses.Loss``, a wrapped
+    function): the mean of each row's values from ``call`` where Keras gives one per sample, else the
+    object's one number."""
+
+    def values(y_true: np.ndarray, y_pred: np.ndarray):
+        found = as_numpy(loss.call(y_true, y_pred))
+        if found.ndim >= 1 and found.shape[0] == y_pred.shape[0]:
+            return _row_mean(found, y_pred.shape[0]).mean(axis=1)
+        return as_numpy(loss(y_true, y_pred))
+
+    return values
+
+
+def described(key: str, settings: dict) -> str:
+    """A loss's name with its settings: ``categorical_crossentropy (label_smoothing=0.1)``."""
+    parts = ["from logits"] if settings.get("from_logits") else []
+    parts += [f"{name}={value}" for name, value in settings.items() if name != "from_logits"]
+    return key + (f" ({', '.join(parts)})" if parts else "")

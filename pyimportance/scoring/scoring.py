@@ -37,6 +37,10 @@ class Head:
         """Whether the loss gives one value per column (regression-like) rather than per row."""
         return self.loss.kind in ("regression", "any") or (self.loss.kind == "binary" and len(self.columns) > 1)
 
+    def model_shaped(self, y_pred: np.ndarray) -> np.ndarray:
+        """The head's prediction columns (k, m) in the model's output shape (k, *shape), as losses take them."""
+        return y_pred.reshape(y_pred.shape[0], *self.shape)
+
     def restricted(self, chosen: np.ndarray, target_chosen: bool = False) -> Head:
         """The head scored on its columns ``chosen`` only (positions within the head); ``target_chosen``:
         the target already holds only those columns."""
@@ -74,6 +78,8 @@ class Scoring:
         # parts are listed output by output: where each output's parts start, and each part's sign
         self._output_starts = np.cumsum([0] + [len(output.parts) for output in self.outputs[:-1]])
         self._signs = np.array([self.heads[part.head].loss.sign for part in self.parts])
+        scales = {h: _row_scale(head) for h, head in enumerate(self.heads)}
+        self._row_scales = {h: scale for h, scale in scales.items() if scale is not None}  # ignore_class
 
     @property
     def rowwise(self) -> bool:
@@ -120,15 +126,16 @@ class Scoring:
         y_pred = predictions[:, head.columns]
         if head.target is None:
             return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
-        return head.loss.per_row(head.target[rows], y_pred)
+        values = head.loss.per_row(head.target[rows], head.model_shaped(y_pred))
+        return values if h not in self._row_scales else values * self._row_scales[h][rows][:, None]
 
     def with_row_wise_custom_losses(self, predictions: np.ndarray, rows) -> Scoring:
         """This scoring, with custom losses that return one value per row (seen on ``rows``) used row-wise."""
         heads, changed = list(self.heads), False
         for h, head in enumerate(heads):
             if head.target is not None and not head.loss.decomposable and predictions.shape[0] > 1:
-                _, per_row = custom_value(head.loss.rows(head.target[rows], predictions[:, head.columns]),
-                                          predictions.shape[0])
+                y_pred = head.model_shaped(predictions[:, head.columns])
+                _, per_row = custom_value(head.loss.rows(head.target[rows], y_pred), predictions.shape[0])
                 if per_row is not None:
                     heads[h], changed = replace(head, loss=row_wise_custom(head.loss)), True
         return Scoring(heads, self.outputs) if changed else self
@@ -144,7 +151,7 @@ class Scoring:
         for index, part in enumerate(self.parts):
             head = self.heads[part.head]
             if not head.loss.decomposable:
-                value = head.loss.rows(head.target[rows], predictions[:, head.columns])
+                value = head.loss.rows(head.target[rows], head.model_shaped(predictions[:, head.columns]))
                 scores[index], _ = custom_value(value, predictions.shape[0])
         return scores
 
@@ -171,6 +178,16 @@ class Scoring:
     def row_increase(self, perturbed_parts: np.ndarray, baseline_parts: np.ndarray) -> np.ndarray:
         """(k, K) per-row increase of each output unit's loss (sum of its parts, signed)."""
         return self.by_output((perturbed_parts - baseline_parts) * self._signs)
+
+
+def _row_scale(head: Head) -> np.ndarray | None:
+    """Each row's weight over the mean weight, for a loss that counts some labels only (``ignore_class``): the
+    mean of the scaled row values over all rows is ``sum(weights * values) / sum(weights)``, Keras' mean."""
+    weights = None if head.target is None else head.loss.row_weights(head.target)
+    if weights is None:
+        return None
+    mean = weights.mean()
+    return weights / mean if mean > 0 else np.zeros_like(weights)
 
 
 @contextlib.contextmanager
