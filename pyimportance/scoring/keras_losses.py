@@ -223,7 +223,7 @@ def object_row_values(loss) -> Callable:
     object's one number."""
 
     def values(y_true: np.ndarray, y_pred: np.ndarray):
-        found = as_numpy(loss.call(y_true, y_pred))
+        found = as_numpy(loss.call(_targets(y_true, y_pred, one_hot=False), y_pred))
         if found.ndim >= 1 and found.shape[0] == y_pred.shape[0]:
             return _row_mean(found, y_pred.shape[0]).mean(axis=1)
         return as_numpy(loss(y_true, y_pred))

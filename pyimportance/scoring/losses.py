@@ -319,7 +319,7 @@ def _from_keras_loss(loss) -> Loss | None:
                     counted=counted)
     keras_key = keras_object_key(loss)
     if keras_key is None:  # a loss Keras' table does not know: the object's own values, per row where it gives them
-        return replace(custom_loss(object_row_values(loss)), name=name)
+        return Loss(name, object_row_values(loss), kind="any", decomposable=False)
     how = KERAS_LOSSES[keras_key]
     if how.values == "batch":
         return replace(custom_loss(lambda y_true, y_pred: as_numpy(loss.call(y_true, y_pred))), name=name)

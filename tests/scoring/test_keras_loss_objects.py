@@ -1,0 +1,155 @@
+"""Keras loss objects keep their settings (pyimportance.scoring.keras_losses): ``label_smoothing``,
+``ignore_class``, ``delta``... are computed by the object's own ``call``, for Keras 3 and tf-keras;
+the baseline and the importances are the object's own values (a hand loop of Keras calls), and
+``ignore_class`` counts only the labels not ignored, as Keras' mean does. Keras metric objects are
+read by name where the table computes them, else refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pyimportance import perturbation_importance
+from pyimportance.scoring.losses import LOSSES, resolve_loss
+
+pytestmark = pytest.mark.keras
+
+N, F, T = 200, 4, 5
+RNG = np.random.default_rng(5)
+X = RNG.normal(size=(N, F))
+X_SEQ = RNG.normal(size=(N, T, F))
+WEIGHTS = np.array([[1.5, -1.0, 0.2], [-0.5, 1.0, 0.0], [0.3, 0.3, 1.0], [0.0, 0.0, 0.0]])  # x4 unused
+
+
+def softmax_model(X):
+    """Three classes from x1..x3 (x4 unused), per row, or per step of a sequence (n, T, 3)."""
+    logits = 2.0 * X @ WEIGHTS
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def drawn_labels(probabilities):
+    """Classes drawn from the model's probabilities: a model that fits its labels."""
+    cumulative = probabilities.cumsum(axis=-1)
+    return (RNG.uniform(size=cumulative.shape[:-1] + (1,)) > cumulative).sum(axis=-1).astype(float)
+
+
+LABELS = drawn_labels(softmax_model(X))
+LABELS_SEQ = drawn_labels(softmax_model(X_SEQ))
+BINARY = (X[:, 0] + RNG.normal(size=N) > 0).astype(float)
+
+
+def sigmoid_model(X):
+    return 1.0 / (1.0 + np.exp(-(2.0 * X[:, :1] - 0.5 * X[:, 1:2])))
+
+
+def zeroed(X, j):
+    copy = X.copy()
+    copy[..., j] = 0.0
+    return copy
+
+
+def keras_importances(loss, model, X, y):
+    """The baseline and each feature's importance under method 'zero', from Keras' own loss object (y of the
+    predictions' shape where it has their size: tf-keras broadcasts (n,) against (n, 1))."""
+    y = y.reshape(model(X).shape) if y.size == model(X).size else y
+    baseline = float(loss(y, model(X)))
+    return baseline, np.array([float(loss(y, model(zeroed(X, j)))) - baseline for j in range(X.shape[-1])])
+
+
+@pytest.fixture(params=["keras", "tf_keras"])
+def losses(request):
+    return pytest.importorskip(request.param).losses
+
+
+CASES = {
+    "categorical label smoothing": (lambda k: k.CategoricalCrossentropy(label_smoothing=0.1), softmax_model, X,
+                                    np.eye(3)[LABELS.astype(int)]),
+    "binary label smoothing": (lambda k: k.BinaryCrossentropy(label_smoothing=0.2), sigmoid_model, X, BINARY),
+    "sparse ignore_class": (lambda k: k.SparseCategoricalCrossentropy(ignore_class=0), softmax_model, X, LABELS),
+    "sparse ignore_class per step": (lambda k: k.SparseCategoricalCrossentropy(ignore_class=0), softmax_model,
+                                     X_SEQ, LABELS_SEQ),
+    "categorical per step, label smoothing, from logits": (
+        lambda k: k.CategoricalCrossentropy(label_smoothing=0.1, from_logits=True),
+        lambda X: np.log(softmax_model(X)) + 1.0, X_SEQ, np.eye(3)[LABELS_SEQ.astype(int)]),
+    "huber delta": (lambda k: k.Huber(delta=0.3), lambda X: X[:, :2] @ np.array([[1.0], [-1.0]]), X, X[:, 0] * 0.5),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_keras_loss_object_is_computed_with_its_settings(losses, case):
+    make, model, data, y = CASES[case]
+    loss = make(losses)
+    result = perturbation_importance(model, data, y, loss=loss, method="zero")
+    baseline, importances = keras_importances(loss, model, data, y)
+    assert result.baseline_score == pytest.approx(baseline, rel=2e-6)
+    np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-4, atol=2e-6 * baseline)
+
+
+def test_label_smoothing_is_not_the_plain_loss(keras):
+    """The settings change the number by far more than the tolerance above (0.34 vs 0.54 in the issue)."""
+    y = np.eye(3)[LABELS.astype(int)]
+    smoothed = perturbation_importance(softmax_model, X, y, loss=keras.losses.CategoricalCrossentropy(
+        label_smoothing=0.1), method="zero")
+    plain = perturbation_importance(softmax_model, X, y, loss="categorical_crossentropy", method="zero")
+    assert abs(smoothed.baseline_score - plain.baseline_score) > 0.02
+    assert smoothed.settings["loss"] == "categorical_crossentropy (label_smoothing=0.1)"
+
+
+def test_ignore_class_counts_only_the_labels_not_ignored(keras):
+    loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=0)
+    result = perturbation_importance(softmax_model, X, LABELS, loss=loss, method="zero")
+    counted = LABELS != 0
+    by_hand = -np.log(softmax_model(X)[counted, LABELS[counted].astype(int)]).mean()
+    assert result.baseline_score == pytest.approx(by_hand, rel=1e-6)  # Keras clips p to 1 - 1e-7
+    assert result.baseline_score == pytest.approx(float(loss(LABELS, softmax_model(X))), rel=2e-6)
+    plain_mean = -np.log(softmax_model(X)[np.arange(N), LABELS.astype(int)] * counted + ~counted).mean()
+    assert abs(result.baseline_score - plain_mean) > 0.2  # what a mean over all rows would give
+
+
+def test_row_weights_count_the_labels_not_ignored(keras):
+    found = resolve_loss(keras.losses.SparseCategoricalCrossentropy(ignore_class=0), has_y=True)
+    np.testing.assert_array_equal(found.row_weights(np.array([0.0, 1.0, 2.0])), [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(found.row_weights(np.array([[0.0, 1.0, 0.0], [2.0, 2.0, 1.0]])), [1.0, 3.0])
+    assert LOSSES["mse"].row_weights(np.zeros(3)) is None
+
+
+def test_per_output_over_steps_with_ignore_class_is_refused(keras):
+    loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=0)
+    with pytest.raises(ValueError, match=r"^per_output over the steps of 'output' cannot weigh each step by its "
+                                         r"labels not ignored \(loss='sparse_categorical_crossentropy "
+                                         r"\(ignore_class=0\)'\); pass per_output=False"):
+        perturbation_importance(softmax_model, X_SEQ, LABELS_SEQ, loss=loss, method="zero", per_output=True)
+
+
+def test_all_labels_ignored_is_refused(keras):
+    loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=0)
+    with pytest.raises(ValueError, match="ignores every label of y: there is nothing to score"):
+        perturbation_importance(softmax_model, X, np.zeros(N), loss=loss, method="zero")
+
+
+def test_a_keras_metric_object_is_read_by_its_name_or_refused(keras):
+    assert resolve_loss(keras.metrics.BinaryAccuracy(), has_y=True) is LOSSES["binary_accuracy"]
+    assert resolve_loss(keras.metrics.SparseCategoricalAccuracy(), has_y=True) is LOSSES[
+        "sparse_categorical_accuracy"]
+    with pytest.raises(ValueError, match=r"^loss got the Keras metric object BinaryAccuracy: pyimportance cannot "
+                                         r"compute its settings \{'threshold': 0.7\} row by row"):
+        resolve_loss(keras.metrics.BinaryAccuracy(threshold=0.7), has_y=True)
+    with pytest.raises(ValueError, match=r"^loss got the Keras metric object AUC: pyimportance cannot compute it "):
+        resolve_loss(keras.metrics.AUC(), has_y=True)
+
+
+def test_a_subclass_of_keras_loss_gives_its_values_per_row(keras):
+    class Quartic(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return keras.ops.mean((y_true - y_pred) ** 4, axis=-1)
+
+    loss = Quartic()
+    model = lambda X: X[:, :1]  # noqa: E731
+    y = X[:, 0] + 0.5 * X[:, 1]
+    result = perturbation_importance(model, X, y, loss=loss, method="zero")
+    baseline, importances = keras_importances(loss, model, X, y[:, None])
+    assert result.baseline_score == pytest.approx(baseline, rel=1e-6)
+    np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(result.row_importances.mean(axis=0), result.importances_mean, atol=1e-12)
