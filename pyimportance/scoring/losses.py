@@ -196,6 +196,9 @@ LOSSES: dict[str, Loss] = {
                                         kind="categorical", probabilities=True),
 }
 
+#: The names messages and help list (the others are Keras' names of the same measures).
+SHOWN_LOSSES = ("mse", "rmse", "mae", "log_loss", "binary_crossentropy", "categorical_crossentropy", "accuracy")
+
 #: How ``log_loss`` and ``accuracy`` read a head: as the binary or the categorical loss of this table.
 CLASSIFICATION_FORMS: dict[str, dict[str, str]] = {
     "log_loss": {"binary": "binary_crossentropy", "categorical": "categorical_crossentropy"},
@@ -250,7 +253,7 @@ def resolve_loss(loss, has_y: bool) -> Loss:
         if keras_loss_key(key) is not None:
             return _keras_loss(keras_loss_key(key), keras_function(keras_loss_key(key)))
         raise ValueError(
-            f"loss must be one of {terms.choices(list(LOSSES))} (or a Keras loss name such as "
+            f"loss must be one of {terms.choices(list(SHOWN_LOSSES))} (or a Keras loss name such as "
             f"{terms.literal('mean_squared_error')}) or {_loss_function()}, got {terms.literal(loss)}"
         )
     keras_loss = _from_keras_loss(loss)

@@ -153,3 +153,43 @@ def test_a_subclass_of_keras_loss_gives_its_values_per_row(keras):
     assert result.baseline_score == pytest.approx(baseline, rel=1e-6)
     np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(result.row_importances.mean(axis=0), result.importances_mean, atol=1e-12)
+
+
+POSITIVE = np.exp(0.3 * X[:, :2])
+FURTHER = {
+    "poisson": (lambda k: k.Poisson(), lambda X: np.exp(0.3 * X[:, :2]) * 1.1, X, POSITIVE),
+    "log_cosh": (lambda k: k.LogCosh(), lambda X: X[:, :2] * 0.8, X, X[:, :2]),
+    "kl divergence per step": (lambda k: k.KLDivergence(), softmax_model, X_SEQ,
+                               0.8 * np.eye(3)[LABELS_SEQ.astype(int)] + 0.2 / 3),
+    "cosine similarity per step": (lambda k: k.CosineSimilarity(), lambda X: X[..., :3], X_SEQ, X_SEQ[..., 1:]),
+    "binary focal, gamma 3, from logits, 3 labels": (
+        lambda k: k.BinaryFocalCrossentropy(gamma=3.0, from_logits=True), lambda X: X @ WEIGHTS, X,
+        (X @ WEIGHTS + RNG.normal(size=(N, 3)) > 0).astype(float)),
+    "categorical focal per step, sparse labels": (lambda k: k.CategoricalFocalCrossentropy(gamma=1.0),
+                                                  softmax_model, X_SEQ, LABELS_SEQ),
+    "sparse from logits per step": (lambda k: k.SparseCategoricalCrossentropy(from_logits=True),
+                                    lambda X: 2.0 * X @ WEIGHTS, X_SEQ, LABELS_SEQ),
+}
+
+
+@pytest.mark.parametrize("case", list(FURTHER))
+def test_further_keras_loss_objects_are_keras_own(losses, case):
+    make, model, data, y = FURTHER[case]
+    loss = make(losses)
+    result = perturbation_importance(model, data, y, loss=loss, method="zero")
+    keras_y = np.eye(3)[y.astype(int)] if "focal per step" in case else y  # Keras' focal loss takes one-hot
+    baseline, importances = keras_importances(loss, model, data, keras_y)
+    assert result.baseline_score == pytest.approx(baseline, rel=2e-6, abs=1e-9)
+    np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-4, atol=2e-6 * abs(baseline))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_a_half_or_single_precision_softmax_is_scored_as_its_float64_values(dtype):
+    """float16 probabilities sum to 1 only to ~1e-3: they are still probabilities, and the loss reads
+    the values the model returned."""
+    model = lambda X: softmax_model(X).astype(dtype)  # noqa: E731
+    result = perturbation_importance(model, X_SEQ, LABELS_SEQ, loss="sparse_categorical_crossentropy",
+                                     method="zero")
+    p = model(X_SEQ).astype(np.float64)
+    by_hand = -np.log(np.take_along_axis(p, LABELS_SEQ.astype(int)[..., None], axis=-1)).mean()
+    assert result.baseline_score == pytest.approx(by_hand, rel=1e-9)

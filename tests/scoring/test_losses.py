@@ -118,9 +118,8 @@ def test_resolve_loss_defaults_and_errors():
     with pytest.raises(ValueError) as error:
         resolve_loss("r2", has_y=True)
     assert str(error.value) == (
-        "loss must be one of 'mse', 'rmse', 'mae', 'log_loss', 'binary_crossentropy', 'categorical_crossentropy', "
-        "'sparse_categorical_crossentropy', 'accuracy', 'binary_accuracy', 'categorical_accuracy' or "
-        "'sparse_categorical_accuracy' (or a Keras loss name such as 'mean_squared_error') or a callable "
+        "loss must be one of 'mse', 'rmse', 'mae', 'log_loss', 'binary_crossentropy', 'categorical_crossentropy' "
+        "or 'accuracy' (or a Keras loss name such as 'mean_squared_error') or a callable "
         "(y_true, y_pred) -> float, got 'r2'"
     )
 
