@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import CLASS_WEIGHTS, drawn_classes, keras_zero_importances, softmax_of_features
 
 from pyimportance import perturbation_importance
 from pyimportance.scoring.losses import LOSSES, resolve_loss
@@ -19,43 +20,16 @@ N, F, T = 200, 4, 5
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(N, F))
 X_SEQ = RNG.normal(size=(N, T, F))
-WEIGHTS = np.array([[1.5, -1.0, 0.2], [-0.5, 1.0, 0.0], [0.3, 0.3, 1.0], [0.0, 0.0, 0.0]])  # x4 unused
+softmax_model = softmax_of_features
+WEIGHTS = CLASS_WEIGHTS
 
-
-def softmax_model(X):
-    """Three classes from x1..x3 (x4 unused), per row, or per step of a sequence (n, T, 3)."""
-    logits = 2.0 * X @ WEIGHTS
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def drawn_labels(probabilities):
-    """Classes drawn from the model's probabilities: a model that fits its labels."""
-    cumulative = probabilities.cumsum(axis=-1)
-    return (RNG.uniform(size=cumulative.shape[:-1] + (1,)) > cumulative).sum(axis=-1).astype(float)
-
-
-LABELS = drawn_labels(softmax_model(X))
-LABELS_SEQ = drawn_labels(softmax_model(X_SEQ))
+LABELS = drawn_classes(softmax_model(X), RNG)
+LABELS_SEQ = drawn_classes(softmax_model(X_SEQ), RNG)
 BINARY = (X[:, 0] + RNG.normal(size=N) > 0).astype(float)
 
 
 def sigmoid_model(X):
     return 1.0 / (1.0 + np.exp(-(2.0 * X[:, :1] - 0.5 * X[:, 1:2])))
-
-
-def zeroed(X, j):
-    copy = X.copy()
-    copy[..., j] = 0.0
-    return copy
-
-
-def keras_importances(loss, model, X, y):
-    """The baseline and each feature's importance under method 'zero', from Keras' own loss object (y of the
-    predictions' shape where it has their size: tf-keras broadcasts (n,) against (n, 1))."""
-    y = y.reshape(model(X).shape) if y.size == model(X).size else y
-    baseline = float(loss(y, model(X)))
-    return baseline, np.array([float(loss(y, model(zeroed(X, j)))) - baseline for j in range(X.shape[-1])])
 
 
 @pytest.fixture(params=["keras", "tf_keras"])
@@ -82,7 +56,7 @@ def test_a_keras_loss_object_is_computed_with_its_settings(losses, case):
     make, model, data, y = CASES[case]
     loss = make(losses)
     result = perturbation_importance(model, data, y, loss=loss, method="zero")
-    baseline, importances = keras_importances(loss, model, data, y)
+    baseline, importances = keras_zero_importances(loss, model, data, y)
     assert result.baseline_score == pytest.approx(baseline, rel=2e-6)
     np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-4, atol=2e-6 * baseline)
 
@@ -149,7 +123,7 @@ def test_a_subclass_of_keras_loss_gives_its_values_per_row(keras):
     model = lambda X: X[:, :1]  # noqa: E731
     y = X[:, 0] + 0.5 * X[:, 1]
     result = perturbation_importance(model, X, y, loss=loss, method="zero")
-    baseline, importances = keras_importances(loss, model, X, y[:, None])
+    baseline, importances = keras_zero_importances(loss, model, X, y[:, None])
     assert result.baseline_score == pytest.approx(baseline, rel=1e-6)
     np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(result.row_importances.mean(axis=0), result.importances_mean, atol=1e-12)
@@ -178,7 +152,7 @@ def test_further_keras_loss_objects_are_keras_own(losses, case):
     loss = make(losses)
     result = perturbation_importance(model, data, y, loss=loss, method="zero")
     keras_y = np.eye(3)[y.astype(int)] if "focal per step" in case else y  # Keras' focal loss takes one-hot
-    baseline, importances = keras_importances(loss, model, data, keras_y)
+    baseline, importances = keras_zero_importances(loss, model, data, keras_y)
     assert result.baseline_score == pytest.approx(baseline, rel=2e-6, abs=1e-9)
     np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-4, atol=2e-6 * abs(baseline))
 

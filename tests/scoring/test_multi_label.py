@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import keras_zero_importances
 
 from pyimportance import perturbation_importance
 from pyimportance.plotting import _ylabel
@@ -26,28 +27,12 @@ def sigmoids(X):
 MULTI_HOT = (RNG.uniform(size=(N, L)) < sigmoids(X)).astype(float)
 
 
-def zeroed(X, j):
-    copy = X.copy()
-    copy[:, j] = 0.0
-    return copy
-
-
-def by_keras(measure, model, y):
-    """Baseline and importances under method 'zero' from a Keras loss or metric object (a fresh metric per call)."""
-    def value(data):
-        fresh = measure() if isinstance(measure, type) else measure
-        return float(fresh(y, model(data)))
-
-    baseline = value(X)
-    return baseline, np.array([value(zeroed(X, j)) - baseline for j in range(F)])
-
-
 @pytest.mark.keras
 @pytest.mark.parametrize("loss", ["log_loss", "binary_crossentropy", "accuracy", "binary_accuracy"])
 def test_multi_label_losses_and_accuracies_are_keras_binary_ones(keras, loss):
     measure = keras.metrics.BinaryAccuracy if "accuracy" in loss else keras.losses.BinaryCrossentropy()
     result = perturbation_importance(sigmoids, X, MULTI_HOT, loss=loss, method="zero")
-    baseline, importances = by_keras(measure, sigmoids, MULTI_HOT)
+    baseline, importances = keras_zero_importances(measure, sigmoids, X, MULTI_HOT)
     assert result.baseline_score == pytest.approx(baseline, rel=1e-5)
     sign = -1.0 if "accuracy" in loss else 1.0
     np.testing.assert_allclose(result.importances_mean, sign * importances, rtol=1e-4, atol=1e-6)
@@ -60,7 +45,7 @@ def test_multi_label_logits_with_a_from_logits_loss(keras):
     loss = keras.losses.BinaryCrossentropy(from_logits=True)
     logits = lambda X: X @ WEIGHTS  # noqa: E731
     result = perturbation_importance(logits, X, MULTI_HOT, loss=loss, method="zero")
-    baseline, importances = by_keras(loss, logits, MULTI_HOT)
+    baseline, importances = keras_zero_importances(loss, logits, X, MULTI_HOT)
     assert result.baseline_score == pytest.approx(baseline, rel=1e-5)
     np.testing.assert_allclose(result.importances_mean, importances, rtol=1e-4, atol=1e-6)
 

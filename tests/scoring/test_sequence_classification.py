@@ -10,46 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import CLASS_WEIGHTS, drawn_classes, keras_zero_importances, softmax_of_features
 
 from pyimportance import perturbation_importance
 
 N, T, F, C = 150, 5, 4, 3
 RNG = np.random.default_rng(9)
 X = RNG.normal(size=(N, T, F))
-WEIGHTS = np.array([[1.5, -1.0, 0.2], [-0.5, 1.0, 0.0], [0.3, 0.3, 1.0], [0.0, 0.0, 0.0]])  # x4 unused
-
-
-def step_softmax(X):
-    """Three classes at each step from that step's x1..x3 (x4 unused): (n, T, 3)."""
-    logits = 2.0 * X @ WEIGHTS
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
+step_softmax = softmax_of_features
 
 
 def step_sigmoid(X):
     """Three independent 0/1 labels at each step: (n, T, 3)."""
-    return 1.0 / (1.0 + np.exp(-2.0 * X @ WEIGHTS))
+    return 1.0 / (1.0 + np.exp(-2.0 * X @ CLASS_WEIGHTS))
 
 
-LABELS = (RNG.uniform(size=(N, T, 1)) > step_softmax(X).cumsum(axis=-1)).sum(axis=-1).astype(float)
+LABELS = drawn_classes(step_softmax(X), RNG)
 ONE_HOT = np.eye(C)[LABELS.astype(int)]
 MULTI_HOT = (RNG.uniform(size=(N, T, C)) < step_sigmoid(X)).astype(float)
-
-
-def zeroed(X, j):
-    copy = X.copy()
-    copy[..., j] = 0.0
-    return copy
-
-
-def by_keras(measure, model, y):
-    """Baseline and importances under method 'zero' from a Keras loss or metric object (a fresh metric per call)."""
-    def value(data):
-        fresh = measure() if isinstance(measure, type) else measure
-        return float(fresh(y, model(data)))
-
-    baseline = value(X)
-    return baseline, np.array([value(zeroed(X, j)) - baseline for j in range(F)])
 
 
 def _keras_measures(keras):
@@ -77,7 +55,7 @@ def test_per_step_losses_and_accuracies_are_keras_own(keras, loss, form):
     y = LABELS if form == "sparse" else ONE_HOT
     measure = _keras_measures(keras)[(loss, form)]
     result = perturbation_importance(step_softmax, X, y, loss=loss, method="zero")
-    baseline, importances = by_keras(measure, step_softmax, y)
+    baseline, importances = keras_zero_importances(measure, step_softmax, X, y)
     assert result.baseline_score == pytest.approx(baseline, rel=1e-6)
     sign = -1.0 if "accuracy" in loss else 1.0  # a score's importance is its drop
     np.testing.assert_allclose(result.importances_mean, sign * importances, rtol=1e-5, atol=1e-6)
@@ -91,7 +69,7 @@ def test_per_step_sigmoid_labels_are_keras_binary_crossentropy_and_accuracy(kera
                           ("binary_accuracy", keras.metrics.BinaryAccuracy),
                           ("accuracy", keras.metrics.BinaryAccuracy)]:
         result = perturbation_importance(step_sigmoid, X, MULTI_HOT, loss=loss, method="zero")
-        baseline, importances = by_keras(measure, step_sigmoid, MULTI_HOT)
+        baseline, importances = keras_zero_importances(measure, step_sigmoid, X, MULTI_HOT)
         assert result.baseline_score == pytest.approx(baseline, rel=1e-5), loss
         sign = -1.0 if "accuracy" in loss else 1.0
         np.testing.assert_allclose(result.importances_mean, sign * importances, rtol=1e-4, atol=1e-6)
