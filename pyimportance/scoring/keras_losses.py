@@ -132,10 +132,6 @@ def _targets(y_true: np.ndarray, y_pred: np.ndarray, one_hot: bool) -> np.ndarra
     return y_true
 
 
-def _row_mean(values: np.ndarray, n_rows: int) -> np.ndarray:
-    return values.reshape(n_rows, -1)
-
-
 def row_values(function: Callable, key: str) -> Callable[..., np.ndarray]:
     """Keras' ``function(y_true, y_pred)`` of loss ``key`` as (n, m) row-wise values (m: the columns of an
     element-wise loss, the steps of a sequence output, else 1). The settings (``from_logits``) are the
@@ -149,7 +145,7 @@ def _rows_by(function: Callable, element_wise: bool, one_hot: bool) -> Callable[
         if element_wise:  # each column as its own last axis: Keras' value per column
             return as_numpy(function(_columns(y_true)[..., None], _columns(y_pred)[..., None])).reshape(
                 y_pred.shape[0], -1)
-        return _row_mean(as_numpy(function(_targets(y_true, y_pred, one_hot), y_pred)), y_pred.shape[0])
+        return as_numpy(function(_targets(y_true, y_pred, one_hot), y_pred)).reshape(y_pred.shape[0], -1)
 
     return rows
 
@@ -192,7 +188,7 @@ def changed_settings(loss) -> dict:
 def _same(value, default) -> bool:
     try:
         return bool(value == default)
-    except Exception:  # an array-valued setting (alpha per class): not a default we know
+    except (TypeError, ValueError):  # an array-valued setting (alpha per class): not a default we know
         return False
 
 
@@ -225,7 +221,7 @@ def object_row_values(loss) -> Callable:
     def values(y_true: np.ndarray, y_pred: np.ndarray):
         found = as_numpy(loss.call(_targets(y_true, y_pred, one_hot=False), y_pred))
         if found.ndim >= 1 and found.shape[0] == y_pred.shape[0]:
-            return _row_mean(found, y_pred.shape[0]).mean(axis=1)
+            return found.reshape(y_pred.shape[0], -1).mean(axis=1)
         return as_numpy(loss(y_true, y_pred))
 
     return values

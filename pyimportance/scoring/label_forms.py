@@ -26,11 +26,11 @@ from .losses import CLASSIFICATION_FORMS, LOSSES, Loss
 def for_head(loss: Loss, target: np.ndarray | None, shape: tuple[int, ...]) -> Loss:
     """``loss`` as it reads a head of per-row ``shape`` and its ``target``: ``log_loss`` and ``accuracy``
     become the binary or the categorical loss of the target's label form (keeping their names)."""
-    if target is None or loss.name.split(" ")[0] not in CLASSIFICATION_FORMS or loss.kind != "classification":
+    if target is None or loss.kind != "classification":
         return loss
     form = "binary" if is_multi_label(target, shape) or int(np.prod(shape, dtype=int)) == 1 else "categorical"
-    chosen = LOSSES[CLASSIFICATION_FORMS[loss.name.split(" ")[0]][form]]
-    return replace(loss, rows=chosen.rows, kind=chosen.kind)
+    chosen = LOSSES[CLASSIFICATION_FORMS[loss.name.split(" ")[0]][form]]  # "log_loss (from logits)": log_loss
+    return replace(loss, rows=chosen.rows, kind=chosen.kind, label_form=form)
 
 
 def is_multi_label(target: np.ndarray, shape: tuple[int, ...]) -> bool:

@@ -149,6 +149,7 @@ class Loss:
     from_logits: bool = False
     decomposable: bool = True  # per-row values exist (False: a custom callable of all rows)
     counted: Callable[[np.ndarray], np.ndarray] | None = None  # y_true -> label elements counted per row
+    label_form: str | None = None  # log_loss, accuracy: "binary" or "categorical", as the head's y reads
 
     def per_row(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """(n, m) row-wise values (loss, or score for ``greater_is_better``)."""

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import terms
-from .losses import CLASSIFICATION_FORMS, Loss
+from .losses import Loss
 from .scoring import Head, Scoring
 
 _PROBABILITY_SLACK = 1e-6
@@ -43,8 +43,7 @@ def _check_head(head: Head, y_pred: np.ndarray, several: bool) -> None:
     if kind == "classification":
         kind = "binary" if n_outputs == 1 else "categorical"
     y_columns = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
-    if kind == "binary" and loss.name.split(" ")[0] in CLASSIFICATION_FORMS and n_outputs > 1 and _sums_to_1(
-            y_pred.reshape(-1, head.shape[-1])):
+    if loss.label_form == "binary" and n_outputs > 1 and _sums_to_1(y_pred.reshape(-1, head.shape[-1])):
         kind = "categorical"  # multi-hot y for a softmax output: y is meant one-hot, and is not
     if kind == "binary":
         if y_columns != n_outputs:

@@ -153,3 +153,12 @@ def test_a_keras_sequence_model_with_a_softmax_per_step(keras):
     result = perturbation_importance(model, X, LABELS, loss="sparse_categorical_crossentropy", method="zero")
     expected = float(keras.losses.SparseCategoricalCrossentropy()(LABELS, model.predict(X, verbose=0)))
     assert result.baseline_score == pytest.approx(expected, rel=1e-5)
+
+
+def test_sparse_labels_with_a_trailing_axis_are_the_same_labels():
+    """Keras users often keep sparse per-step labels as (n, T, 1)."""
+    flat = perturbation_importance(step_softmax, X, LABELS, loss="sparse_categorical_crossentropy", method="zero")
+    trailing = perturbation_importance(step_softmax, X, LABELS[..., None], loss="sparse_categorical_crossentropy",
+                                       method="zero")
+    np.testing.assert_array_equal(trailing.importances, flat.importances)
+    assert trailing.baseline_score == flat.baseline_score
