@@ -26,6 +26,7 @@ import contextlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -132,22 +133,29 @@ def _targets(y_true: np.ndarray, y_pred: np.ndarray, one_hot: bool) -> np.ndarra
     return y_true
 
 
-def row_values(function: Callable, key: str) -> Callable[..., np.ndarray]:
+def row_values(function: Callable, key: str) -> KerasRows:
     """Keras' ``function(y_true, y_pred)`` of loss ``key`` as (n, m) row-wise values (m: the columns of an
     element-wise loss, the steps of a sequence output, else 1). The settings (``from_logits``) are the
     function's own; ``y_pred`` comes in the model's output shape."""
     how = KERAS_LOSSES[key]
-    return _rows_by(function, how.values == "column", how.one_hot)
+    return KerasRows(function, how.values == "column", how.one_hot)
 
 
-def _rows_by(function: Callable, element_wise: bool, one_hot: bool) -> Callable[..., np.ndarray]:
-    def rows(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
-        if element_wise:  # each column as its own last axis: Keras' value per column
-            return as_numpy(function(_columns(y_true)[..., None], _columns(y_pred)[..., None])).reshape(
-                y_pred.shape[0], -1)
-        return as_numpy(function(_targets(y_true, y_pred, one_hot), y_pred)).reshape(y_pred.shape[0], -1)
+@dataclass(frozen=True)
+class KerasRows:
+    """A Keras loss function (or a loss object's ``call``) as (n, m) row-wise values; a class rather than a
+    closure, so that executors can pickle it."""
 
-    return rows
+    function: Callable
+    element_wise: bool  # asked per column: one value per column
+    one_hot: bool  # class labels are made one-hot for Keras
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
+        if self.element_wise:  # each column as its own last axis: Keras' value per column
+            values = self.function(_columns(y_true)[..., None], _columns(y_pred)[..., None])
+        else:
+            values = self.function(_targets(y_true, y_pred, self.one_hot), y_pred)
+        return as_numpy(values).reshape(y_pred.shape[0], -1)
 
 
 #: Settings of a Keras loss or metric object that do not change its per-row values, or that our own
@@ -196,35 +204,45 @@ def object_rows(loss, element_wise: bool, one_hot: bool) -> Callable[..., np.nda
     """A Keras loss object's per-sample values (its ``call``, with all its settings) as (n, m) row-wise values;
     with ``ignore_class``, the mean over each row's labels not ignored (n, 1)."""
     ignored = object_settings(loss).get("ignore_class")
-    rows = _rows_by(loss.call, element_wise, one_hot)
-    if ignored is None:
-        return rows
-
-    def counted_rows(y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
-        values = rows(y_true, y_pred)
-        counts = ignored_counts(ignored)(y_true)
-        return (np.where(_columns(y_true) != ignored, values, 0.0).sum(axis=1) / np.maximum(counts, 1))[:, None]
-
-    return counted_rows
+    rows = KerasRows(loss.call, element_wise, one_hot)
+    return rows if ignored is None else CountedRows(rows, ignored)
 
 
-def ignored_counts(ignored) -> Callable[[np.ndarray], np.ndarray]:
+@dataclass(frozen=True)
+class IgnoredCounts:
     """Labels per row that are not ``ignored`` (Keras' ``ignore_class``)."""
-    return lambda y_true: (_columns(y_true) != ignored).sum(axis=1)
+
+    ignored: float
+
+    def __call__(self, y_true: np.ndarray) -> np.ndarray:
+        return (_columns(y_true) != self.ignored).sum(axis=1)
 
 
-def object_row_values(loss) -> Callable:
+@dataclass(frozen=True)
+class CountedRows:
+    """Each row's mean over its labels not ``ignored`` (n, 1), from Keras' values per label."""
+
+    rows: KerasRows
+    ignored: float
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, from_logits: bool = False) -> np.ndarray:
+        values = np.where(_columns(y_true) != self.ignored, self.rows(y_true, y_pred), 0.0)
+        return (values.sum(axis=1) / np.maximum(IgnoredCounts(self.ignored)(y_true), 1))[:, None]
+
+
+@dataclass(frozen=True)
+class ObjectRowValues:
     """A Keras loss object pyimportance knows nothing of (a subclass of ``keras.losses.Loss``, a wrapped
     function): the mean of each row's values from ``call`` where Keras gives one per sample, else the
     object's one number."""
 
-    def values(y_true: np.ndarray, y_pred: np.ndarray):
-        found = as_numpy(loss.call(_targets(y_true, y_pred, one_hot=False), y_pred))
+    loss: Any
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray):
+        found = as_numpy(self.loss.call(_targets(y_true, y_pred, one_hot=False), y_pred))
         if found.ndim >= 1 and found.shape[0] == y_pred.shape[0]:
             return found.reshape(y_pred.shape[0], -1).mean(axis=1)
-        return as_numpy(loss(y_true, y_pred))
-
-    return values
+        return as_numpy(self.loss(y_true, y_pred))
 
 
 def described(key: str, settings: dict) -> str:

@@ -27,15 +27,15 @@ from ..data.finite import as_float64, check_finite
 from .keras_losses import (
     KERAS_ALIASES,
     KERAS_LOSSES,
+    IgnoredCounts,
+    ObjectRowValues,
     as_numpy,
     changed_settings,
     described,
-    ignored_counts,
     keras_function,
     keras_loss_key,
     keras_object_key,
     keras_object_role,
-    object_row_values,
     object_rows,
     object_settings,
     row_values,
@@ -314,7 +314,7 @@ def _from_keras_loss(loss) -> Loss | None:
         return _with_logits(LOSSES[key], from_logits)
     name = described(key or keras_object_key(loss) or type(loss).__name__,
                      {**({"from_logits": True} if from_logits else {}), **settings})
-    counted = ignored_counts(settings["ignore_class"]) if settings.get("ignore_class") is not None else None
+    counted = IgnoredCounts(settings["ignore_class"]) if settings.get("ignore_class") is not None else None
     if key is not None:  # one of our table's losses, with settings only Keras computes
         ours = LOSSES[key]
         rows = object_rows(loss, element_wise=ours.kind in ("regression", "binary"),
@@ -323,7 +323,7 @@ def _from_keras_loss(loss) -> Loss | None:
                     counted=counted)
     keras_key = keras_object_key(loss)
     if keras_key is None:  # a loss Keras' table does not know: the object's own values, per row where it gives them
-        return Loss(name, object_row_values(loss), kind="any", decomposable=False)
+        return Loss(name, ObjectRowValues(loss), kind="any", decomposable=False)
     how = KERAS_LOSSES[keras_key]
     if how.values == "batch":
         return replace(custom_loss(lambda y_true, y_pred: as_numpy(loss.call(y_true, y_pred))), name=name)

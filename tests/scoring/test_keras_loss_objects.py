@@ -167,3 +167,20 @@ def test_a_half_or_single_precision_softmax_is_scored_as_its_float64_values(dtyp
     p = model(X_SEQ).astype(np.float64)
     by_hand = -np.log(np.take_along_axis(p, LABELS_SEQ.astype(int)[..., None], axis=-1)).mean()
     assert result.baseline_score == pytest.approx(by_hand, rel=1e-9)
+
+
+@pytest.mark.parametrize("make", [lambda k: k.SparseCategoricalCrossentropy(ignore_class=0),
+                                  lambda k: k.CategoricalCrossentropy(label_smoothing=0.1),
+                                  lambda k: k.KLDivergence()])
+def test_keras_computed_losses_pickle_for_executors(losses, make):
+    """Executors other than Dask pickle the scoring with the standard pickle: no closures."""
+    import pickle
+
+    found = resolve_loss(make(losses), has_y=True)
+    again = pickle.loads(pickle.dumps(found))
+    y = LABELS if found.counted is not None else np.eye(3)[LABELS.astype(int)]
+    np.testing.assert_array_equal(again.per_row(y, softmax_model(X)), found.per_row(y, softmax_model(X)))
+    named = resolve_loss("kld", has_y=True)
+    uniform = np.full((N, 3), 1 / 3)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(named)).per_row(uniform, softmax_model(X)),
+                                  named.per_row(uniform, softmax_model(X)))
