@@ -162,3 +162,16 @@ def test_sparse_labels_with_a_trailing_axis_are_the_same_labels():
                                        method="zero")
     np.testing.assert_array_equal(trailing.importances, flat.importances)
     assert trailing.baseline_score == flat.baseline_score
+
+
+@pytest.mark.keras
+def test_a_sigmoid_per_step_with_0_1_labels_per_step(keras):
+    """Output (n, T, 1), y (n, T): binary cross-entropy and accuracy per step, as Keras computes them."""
+    model = lambda X: 1.0 / (1.0 + np.exp(-2.0 * X[..., :1]))  # noqa: E731
+    y = (X[..., 0] + RNG.normal(size=(N, T)) > 0).astype(float)
+    for loss, measure in [("log_loss", keras.losses.BinaryCrossentropy()), ("accuracy", keras.metrics.BinaryAccuracy)]:
+        result = perturbation_importance(model, X, y, loss=loss, method="zero")
+        baseline, importances = keras_zero_importances(measure, model, X, y)
+        assert result.baseline_score == pytest.approx(baseline, rel=1e-5), loss
+        sign = -1.0 if loss == "accuracy" else 1.0
+        np.testing.assert_allclose(result.importances_mean, sign * importances, rtol=1e-4, atol=1e-6)
