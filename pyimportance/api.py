@@ -95,12 +95,16 @@ def perturbation_importance(
     relative_scale : bool, default True
     loss : str, Keras loss object, callable, or a list/dict of them (one per output head)
         Used with ``y`` (default "mse"): "mse", "rmse", "mae", "log_loss",
-        "binary_crossentropy", "categorical_crossentropy", "accuracy", or a Keras name or
-        alias ("mean_squared_error", "MSE", "sparse_categorical_crossentropy", ...); any other
-        Keras loss name ("huber", "log_cosh", "mape", "msle", "poisson", ...), computed by Keras'
-        own function, per row; a Keras loss object such as
-        ``keras.losses.BinaryCrossentropy(from_logits=True)`` or ``keras.losses.Huber(delta=2.0)``; a callable
-        ``(y_true, y_pred) -> float`` (or one value per row).
+        "binary_crossentropy", "categorical_crossentropy", "accuracy", "binary_accuracy", ..., or a
+        Keras name or alias ("mean_squared_error", "MSE", "sparse_categorical_crossentropy", ...);
+        any other Keras loss name ("huber", "log_cosh", "mape", "msle", "poisson", ...), computed by
+        Keras' own function, per row; a Keras loss object, with its settings, such as
+        ``keras.losses.BinaryCrossentropy(from_logits=True)``, ``CategoricalCrossentropy(label_smoothing=0.1)``
+        or ``SparseCategoricalCrossentropy(ignore_class=0)`` (only the labels not ignored count); a callable
+        ``(y_true, y_pred) -> float`` (or one value per row), which gets ``y`` as given and ``y_pred`` in the
+        model's output shape (``(n, T, C)`` for a per-step softmax; ``(n,)`` for one column and a 1D ``y``).
+        Class labels or one-hot, per row or per step ``(n, T)``, and multi-label 0/1 targets: see the
+        guide "Several inputs and outputs".
     n_repeats : int, default 5
         Perturbations per unit (deterministic methods "zero"/"mean" are evaluated once).
     by : {"feature", "timestep", "cell"}, default "feature"

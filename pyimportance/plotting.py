@@ -19,7 +19,7 @@ def _ylabel(result) -> str:
         return f"Shapley value (share of the {'|change of prediction|' if loss == 'prediction_change' else loss})"
     if loss in (None, "prediction_change"):
         return "mean |change of prediction|"
-    return f"increase of {loss}" if loss != "accuracy" else "drop of accuracy"
+    return f"drop of {loss}" if str(loss).endswith("accuracy") else f"increase of {loss}"
 
 
 def _title(result) -> str:

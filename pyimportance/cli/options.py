@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from .. import __version__, terms
 from ..registry import ESTIMATORS, EstimatorEntry
-from ..scoring.losses import LOSSES, loss_names
+from ..scoring.losses import SHOWN_LOSSES, loss_names
 from ..settings import DEFAULTS
 from ..stats.intervals import level_text
 from .runfiles import Named
@@ -192,7 +192,7 @@ def _named_loss(text: str) -> Named:
     name, loss = _split_name(text, "")
     if loss.strip().lower() not in loss_names():
         raise argparse.ArgumentTypeError(
-            f"unknown loss {loss.strip()!r}; use one of {', '.join(LOSSES)} (or a Keras loss name such as "
+            f"unknown loss {loss.strip()!r}; use one of {', '.join(SHOWN_LOSSES)} (or a Keras loss name such as "
             "mean_squared_error; case-insensitive)"
         )
     return Named(name, loss.strip(), text)
@@ -338,8 +338,8 @@ _OPTIONS: dict[str, Builder] = {
                     help="noise sd for gaussian/uniform, as a fraction of each feature's sd (default: %(default)s)"),
     "relative_scale": _relative_scale,
     "loss": _plain("importance", action="append", type=_named_loss, metavar="[HEAD=]NAME",
-                   help=f"loss, needs --y: {', '.join(LOSSES)} or a Keras loss name (default: mse); HEAD=NAME for one "
-                        "output head (repeatable)"),
+                   help=f"loss, needs --y: {', '.join(SHOWN_LOSSES)} or a Keras loss name (default: mse); HEAD=NAME "
+                        "for one output head (repeatable)"),
     "n_repeats": _n_repeats,
     "n_draws": _plain("importance", type=_positive_int, metavar="K",
                       help="rows averaged over per coalition, at least 2 (default: %(default)s)"),

@@ -39,6 +39,10 @@ class Head:
         """Whether the loss gives one value per column (regression-like) rather than per row."""
         return self.loss.kind in ("regression", "any") or (self.loss.kind == "binary" and len(self.columns) > 1)
 
+    def model_shaped(self, y_pred: np.ndarray) -> np.ndarray:
+        """The head's prediction columns (k, m) in the model's output shape (k, *shape), as losses take them."""
+        return y_pred.reshape(y_pred.shape[0], *self.shape)
+
     def restricted(self, chosen: np.ndarray, target_chosen: bool = False) -> Head:
         """The head scored on its columns ``chosen`` only (positions within the head); ``target_chosen``:
         the target already holds only those columns."""
@@ -123,15 +127,15 @@ class Scoring:
         y_pred = predictions[:, head.columns]
         if head.target is None:
             return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
-        return head.loss.per_row(head.target[rows], y_pred)
+        return head.loss.per_row(head.target[rows], head.model_shaped(y_pred))
 
     def with_row_wise_custom_losses(self, predictions: np.ndarray, rows) -> Scoring:
         """This scoring, with custom losses that return one value per row (seen on ``rows``) used row-wise."""
         heads, changed = list(self.heads), False
         for h, head in enumerate(heads):
             if head.target is not None and not head.loss.decomposable and predictions.shape[0] > 1:
-                _, per_row = custom_value(head.loss.rows(head.target[rows], predictions[:, head.columns]),
-                                          predictions.shape[0])
+                y_pred = head.model_shaped(predictions[:, head.columns])
+                _, per_row = custom_value(head.loss.rows(head.target[rows], y_pred), predictions.shape[0])
                 if per_row is not None:
                     heads[h], changed = replace(head, loss=row_wise_custom(head.loss)), True
         return Scoring(heads, self.outputs, self.row_weights) if changed else self
@@ -207,8 +211,9 @@ class Scoring:
         for index, part in enumerate(self.parts):
             head = self.heads[part.head]
             if not head.loss.decomposable:
-                weights = None if self.row_weights is None else self.row_weights[rows]
-                value = head.loss.rows(head.target[rows], predictions[:, head.columns], sample_weight=weights)
+                # weighted runs reach here only with losses that take weights (with_weights refuses the others)
+                weighted = {} if self.row_weights is None else {"sample_weight": self.row_weights[rows]}
+                value = head.loss.rows(head.target[rows], head.model_shaped(predictions[:, head.columns]), **weighted)
                 scores[index], _ = custom_value(value, predictions.shape[0])
         return scores
 

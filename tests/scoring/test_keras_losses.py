@@ -117,7 +117,7 @@ def test_a_keras_loss_object_keeps_its_settings():
     result = perturbation_importance(positive_model, X, POSITIVE_Y, loss=huber, method="permute", random_state=0)
     assert result.baseline_score == pytest.approx(float(huber(POSITIVE_Y, positive_model(X))), rel=1e-6)
     assert result.baseline_score < float(keras.losses.Huber()(POSITIVE_Y, positive_model(X)))
-    assert result.settings["loss"] == "huber" and result.settings["ci_note"] is None
+    assert result.settings["loss"] == "huber (delta=0.05)" and result.settings["ci_note"] is None
 
 
 def test_a_keras_focal_loss_object_from_logits():
