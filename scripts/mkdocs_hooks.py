@@ -43,7 +43,7 @@ def _shown(entry: dict, page_folder: str) -> str:
         parts.append(f"```text\n{entry['output']}\n```")
     for k, name in enumerate(entry["figures"], start=1):
         src = os.path.relpath(f"examples/{name}", page_folder or ".")
-        parts.append(f"![Figure {k} of the example above]({src}){{ loading=lazy }}")
+        parts.append(f"![Figure {k} of the example above]({src})")
     if not parts:
         return ""
     body = "\n\n".join(parts)
