@@ -47,7 +47,8 @@ def _shown(entry: dict, page_folder: str) -> str:
     if not parts:
         return ""
     body = "\n\n".join(parts)
-    return f'\n\n<div class="example-output" markdown>\n<p class="example-output-label">Output</p>\n\n{body}\n\n</div>\n'
+    label = '<p class="example-output-label">Output</p>'
+    return f'\n\n<div class="example-output" markdown>\n{label}\n\n{body}\n\n</div>\n'
 
 
 def on_page_markdown(markdown: str, page, **_) -> str:

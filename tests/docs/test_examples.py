@@ -38,7 +38,10 @@ def test_the_pages_have_examples_in_the_languages_that_run():
     assert languages - set(RUN) <= {"text"}, "a block in a language this test does not run"
 
 
-@pytest.mark.parametrize("page", [page for page in docs_examples.pages() if any(lang in RUN for lang, _ in blocks(page))])
+PAGES_WITH_EXAMPLES = [page for page in docs_examples.pages() if any(lang in RUN for lang, _ in blocks(page))]
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES)
 def test_every_example_of_the_page_ran_without_error(page):
     recorded = {entry["block"]: entry for entry in _record().get(page, [])}
     expected = {number: language for number, (language, _) in enumerate(blocks(page), start=1) if language in RUN}
