@@ -26,8 +26,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..model.keras import keras_major_version
 from .csvfile import first_line, header_flags, read_csv
-from .modelfile import load_tf_keras, saved_by_keras_2
+from .modelfile import check_readable_by, load_keras_2, saved_by_keras_2
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
@@ -370,7 +371,7 @@ def import_keras(purpose: str = "loading a Keras model (--model)"):
         with _native_stderr_held():
             import keras
     except ImportError:
-        raise ImportError(f"{purpose} needs Keras 3 with TensorFlow: pip install 'pyimportance[keras]'") from None
+        raise ImportError(f"{purpose} needs Keras with TensorFlow: pip install 'pyimportance[keras]'") from None
     return keras
 
 
@@ -398,8 +399,8 @@ def _check_model_file(path: Path, suffix: str, what: str) -> None:
 
 
 def load_model(path, *, unsafe: bool = False, what: str = "--model"):
-    """Load a Keras model from ``.keras`` (or legacy ``.h5``) in Keras safe mode; a file saved by Keras 2
-    (tf-keras) with tf-keras (:mod:`.modelfile`).
+    """Load a Keras model from ``.keras`` (or legacy ``.h5``) in Keras safe mode; a file saved by Keras 2 with
+    Keras 2: ``keras`` where it is Keras 2, else tf-keras (:mod:`.modelfile`).
 
     Parameters
     ----------
@@ -419,9 +420,11 @@ def load_model(path, *, unsafe: bool = False, what: str = "--model"):
     suffix = _suffix(path, MODEL_SUFFIXES, what)
     _check_model_file(path, suffix, what)
     keras = import_keras(f"loading a Keras model ({what})")
+    keras_2 = keras_major_version(keras) == 2  # TensorFlow 2.15 and older: ``keras`` is Keras 2
+    check_readable_by(keras, path, suffix, what)
     try:
         if saved_by_keras_2(path, suffix):
-            return load_tf_keras(path, suffix, unsafe=unsafe, what=what)
+            return load_keras_2(path, suffix, unsafe=unsafe, what=what, keras=keras if keras_2 else None)
         return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
     except ValueError as error:
         if "safe_mode" in str(error) or "unsafe" in str(error).lower():

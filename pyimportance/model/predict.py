@@ -1,6 +1,6 @@
 """Turning any model into a fast batched predict function.
 
-Keras models (Keras 3 and tf-keras, on the TensorFlow backend) skip ``model.predict()``'s
+Keras models (Keras 3 on the TensorFlow backend, Keras 2: tf-keras, or ``keras`` 2.x) skip ``model.predict()``'s
 per-call overhead: their forward pass is compiled once with ``tf.function`` (optionally XLA)
 at one fixed batch shape, and every call is padded to it, so the graph is traced once.
 Objects with a ``.predict`` method and plain callables are called as they are.

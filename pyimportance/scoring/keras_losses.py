@@ -89,7 +89,9 @@ def keras_loss_key(name: str) -> str | None:
 
 
 def keras_function(key: str) -> Callable:
-    """Keras' own function of loss ``key`` (a :data:`KERAS_LOSSES` key), from Keras 3 or else tf-keras."""
+    """Keras' own function of loss ``key`` (a :data:`KERAS_LOSSES` key), from ``keras`` (Keras 3, or Keras 2
+    under TensorFlow 2.15) or else tf-keras; a loss that Keras does not know (dice, tversky, circle and ctc
+    are Keras 3's) is refused with the version installed."""
     try:
         import keras
     except ImportError:
@@ -98,7 +100,15 @@ def keras_function(key: str) -> Callable:
         except ImportError:
             raise ImportError(f"{terms.setting('loss', key)} is computed by Keras: install it "
                               "(pip install 'pyimportance[keras]')") from None
-    return keras.losses.get(key)
+    try:
+        return keras.losses.get(key)
+    except ValueError:
+        version = getattr(keras, "__version__", "unknown")
+        raise ValueError(
+            f"{terms.setting('loss', key)} is computed by Keras, but the Keras installed ({keras.__name__} "
+            f"{version}) does not know it: it needs a newer Keras (Keras 3 comes with TensorFlow 2.16 or later), "
+            "or pass another loss"
+        ) from None
 
 
 def keras_object_key(loss) -> str | None:
