@@ -160,7 +160,16 @@ def feature_names(given, x: dict[str | None, _File]):
         if item is not None and count is not None and len(item.value) != count:
             label = "--feature-names" if len(x) == 1 else f"--feature-names {name}"
             raise ValueError(f"{label}: {len(item.value)} names given for the {count} features of {file.path}")
-        found = item.value if item is not None else file.loaded.column_names
+        header = file.loaded.column_names
+        if item is not None and header is not None and list(item.value) != list(header):
+            label = "--feature-names " if len(x) == 1 else f"--feature-names {name}="
+            order = " (the same names in another order)" if sorted(item.value) == sorted(header) else ""
+            raise ValueError(
+                f"{label}{','.join(item.value)} disagrees with the header of {file.path} ({','.join(header)}){order}: "
+                "the names would label the columns by position; leave --feature-names out (the header names the "
+                "columns) or make the header and --feature-names agree"
+            )
+        found = item.value if item is not None else header
         if found is not None:
             names[name] = list(found)
     if len(x) == 1:

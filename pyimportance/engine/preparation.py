@@ -121,8 +121,7 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
         The shared options, as the public functions take them (their defaults are the functions', from
         :mod:`pyimportance.settings`).
     """
-    inputs, targets, input_names = model_inputs(model, X, y, feature_names)
-    x_index = getattr(X, "index", None) if inputs.single else None
+    inputs, targets, input_names, x_index = model_inputs(model, X, y, feature_names)
     own = dict(own_checks())
     losses = resolve_losses(loss, targets is not None)
     by = check_choice(by, "by", BY_CHOICES)
