@@ -156,8 +156,8 @@ def check_not_long_frame(X, y) -> None:
     name = terms.arg("X")
     raise ValueError(
         f"{name} looks like a long DataFrame: {n_rows} rows indexed by ({', '.join(map(str, index.names))}), "
-        f"{n_samples} samples of {n_times} time steps, where {terms.arg('y')} has one row per sample ({n_targets}); pass it as a "
-        f"3D array (n_samples, n_timesteps, n_features), in {terms.arg('y')}'s sample order, e.g. "
+        f"{n_samples} samples of {n_times} time steps, where {terms.arg('y')} has one row per sample ({n_targets}); "
+        f"pass it as a 3D array (n_samples, n_timesteps, n_features), in {terms.arg('y')}'s sample order, e.g. "
         f"X = X.sort_index(); X3 = X.to_numpy().reshape({n_samples}, {n_times}, {n_features}) "
         f"with feature_names=list(X.columns) (every sample needs all {n_times} time steps; else pad it: "
         f"X.unstack() shows the gaps)"
