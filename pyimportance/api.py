@@ -104,6 +104,8 @@ def perturbation_importance(
         Perturbations per unit (deterministic methods "zero"/"mean" are evaluated once).
     by : {"feature", "timestep", "cell"}, default "feature"
     groups : dict of {name: list of feature names or indices}, optional
+        Features perturbed together, one unit per group (each scored on its own: features in no
+        group are not reported; :func:`pyimportance.shapley_importance` makes each a unit of its own).
     feature_names : sequence of str (or one per input), optional
     max_samples : int or float, optional
         Evaluate on a random subset of this many rows (or this fraction); with ``tolerance``
