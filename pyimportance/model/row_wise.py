@@ -1,9 +1,17 @@
-"""The row-wise check: a few rows predicted alone must match the same rows predicted among others.
+"""The checks that a model is row-wise and repeatable, before any perturbed row is scored.
 
-The engine packs rows of many perturbed copies into each model call, so a model whose output
-for a row depends on the other rows of the call (statistics over the batch, batch
-normalisation in training mode) or varies between calls (dropout at prediction time) would
-give numbers that change with ``batch_size``. It is refused before any perturbed row is scored.
+The engine packs rows of many perturbed copies into each model call and compares their
+predictions with the baseline's, from other calls. Two kinds of model would give numbers that
+change with ``batch_size`` or from run to run, and are refused:
+
+- one whose predictions vary between identical calls (dropout or noise at prediction time, as in
+  MC dropout): :func:`check_repeatable` predicts the whole first row block again, in the same calls
+  (batch shapes) as the baseline, and compares bit for bit. The same calls, because float32
+  kernels round differently at other batch shapes; the whole block, because a layer that drops
+  1% of its units may leave a few rows unchanged;
+- one whose output for a row depends on the other rows of the call (statistics over the batch,
+  batch normalisation in training mode): :func:`check_row_wise` compares a few rows predicted
+  alone with the same rows among others, to float32 rounding.
 """
 
 from __future__ import annotations
@@ -13,12 +21,40 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import NotRowWiseError
-from .predict import PredictFunction
+from .predict import PredictFunction, forget_compiled
 
 # Rows predicted alone, and the tolerance (relative to the predictions' scale): float32 rounding
 # differs by ~1e-7; a model that reads other rows of the call differs by far more.
 _ROW_CHECK_ROWS = 3
 _ROW_CHECK_TOLERANCE = 1e-4
+
+
+def check_repeatable(predict: PredictFunction, arguments_for: Callable[[np.ndarray], object],
+                     baseline: np.ndarray) -> None:
+    """Raise :class:`NotRowWiseError` unless the rows of ``baseline`` predicted again give the same bits.
+
+    ``baseline`` holds the predictions of the block's rows from the baseline's calls, which take the
+    rows in order, ``predict.batch_rows`` at a time; they are predicted again in the same calls.
+    """
+    n_rows, step = baseline.shape[0], max(int(predict.batch_rows), 1)
+    again = np.concatenate([predict(arguments_for(np.arange(start, min(start + step, n_rows))))
+                            for start in range(0, n_rows, step)])
+    same = (again == baseline) | (np.isnan(again) & np.isnan(baseline))
+    if same.all():
+        return
+    forget_compiled(predict.model)  # a fix on the same model object (a layer's rate set to 0) must be traced anew
+    changed = int((~same).any(axis=1).sum())
+    difference = float(np.nanmax(np.abs(again - baseline)))
+    raise NotRowWiseError(
+        f"model is not deterministic: predicting the same {n_rows} rows twice, in the same calls, changed the "
+        f"predictions of {changed} of them (by up to {difference:.4g}). pyimportance compares predictions from "
+        "separate model calls and promises the same numbers for the same random_state, so a model must predict the "
+        "same values every time: no dropout or noise at prediction time, as in MC dropout (a layer called with "
+        "training=True). Build the model without training=True (Keras then turns dropout off at inference), or set "
+        "the rate of its dropout/noise layers to 0 for the importance run (e.g. for layer in model.layers: "
+        "if isinstance(layer, keras.layers.Dropout): layer.rate = 0.0); on a GPU, kernels that are not "
+        "deterministic do it too: call tf.config.experimental.enable_op_determinism() first"
+    )
 
 
 def check_row_wise(predict: PredictFunction, arguments_for: Callable[[np.ndarray], object],
