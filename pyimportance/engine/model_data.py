@@ -15,6 +15,7 @@ from ..data.check_x import check_not_long_frame, check_X, frame_index
 from ..data.check_y import check_y
 from ..data.inputs import Inputs
 from ..data.padding import with_masks
+from ..data.tf_dataset import dataset_arrays
 from ..model.keras import (
     check_model_input,
     check_not_stateful,
@@ -44,6 +45,7 @@ def model_inputs(model, X, y, feature_names) -> ModelData:
     """``model``, ``X`` and ``y`` checked against each other (see the module docstring)."""
     check_model(model)
     check_not_stateful(model)
+    X, y = dataset_arrays(X, y)  # a tf.data.Dataset of (x, y) batches: read once into arrays
     keras_model_inputs = keras_inputs(model)
     input_names = [name for name, _ in keras_model_inputs] if keras_model_inputs else None
     inputs = check_X(X, feature_names, input_names)

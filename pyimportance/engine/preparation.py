@@ -134,7 +134,7 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
     tolerance = check_tolerance(tolerance)
     per_output = check_flag(per_output, "per_output")
-    settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
+    settings.check_rules(dict(loss=loss, y=targets, groups=groups, by=by, task_size=task_size, executor=executor,
                               block_size=block_size, ci=ci, **own))
     groups = check_units(by, groups, inputs)
     inputs, masking_layers = masked_inputs(model, inputs, mask_value)
