@@ -103,11 +103,14 @@ def _check_array(X, name: str) -> _Array:
     return _Array(X, frame_names, index, integer_data)
 
 
+_NESTED = (list, tuple, np.ndarray)  # what holds rows or values in nested lists (list(X) gives arrays)
+
+
 def check_rectangular(nested: list | tuple, shown: str) -> None:
     """Refuse nested lists whose rows (or time steps) have different lengths, naming the first that differs."""
     level: list[tuple[tuple[int, ...], object]] = [((i,), row) for i, row in enumerate(nested)]
     depth = 1
-    while level and all(isinstance(item, (list, tuple)) for _, item in level):
+    while level and all(isinstance(item, _NESTED) for _, item in level):
         lengths = [len(item) for _, item in level]
         if len(set(lengths)) > 1:
             odd = next(k for k, length in enumerate(lengths) if length != lengths[0])
@@ -120,8 +123,8 @@ def check_rectangular(nested: list | tuple, shown: str) -> None:
             )
         level = [(position + (j,), part) for position, item in level for j, part in enumerate(item)]
         depth += 1
-    if any(isinstance(item, (list, tuple)) for _, item in level):
-        position = next(position for position, item in level if not isinstance(item, (list, tuple)))
+    if any(isinstance(item, _NESTED) for _, item in level):
+        position = next(position for position, item in level if not isinstance(item, _NESTED))
         raise ValueError(
             f"{shown} must be rectangular, got nested lists mixing numbers and lists at depth {depth} "
             f"({shown}{''.join(f'[{terms.index(i)}]' for i in position)} is not a list)"
@@ -173,13 +176,18 @@ def is_several_arrays(X) -> bool:
     return False
 
 
+def _is_list_of_rows(X) -> bool:
+    """A list/tuple of 1D arrays (``list(X)`` of a 2D array): rows, since a model input is never 1D."""
+    return isinstance(X, (list, tuple)) and all(getattr(part, "ndim", None) == 1 for part in X)
+
+
 def check_X(X, feature_names=None, input_names: Sequence[str] | None = None) -> Inputs:
     """Validate ``X`` (one array/DataFrame, or a list/dict of them) into :class:`Inputs`.
 
     ``input_names`` are the model's own input names (Keras), used to match a dict and to
     name the inputs of a list; without them a list's inputs are named ``input1, input2, ...``.
     """
-    if not is_several_arrays(X):
+    if not is_several_arrays(X) or _is_list_of_rows(X):
         array = _check_array(X, "X")
         n_features = array.values.shape[-1]
         if feature_names is not None:
@@ -224,9 +232,11 @@ def _check_several(X, feature_names, input_names: Sequence[str] | None) -> Input
         form = "dict"
     else:
         if input_names and len(input_names) != len(X):
+            same_shape = len({getattr(part, "shape", None) for part in X}) == 1
             raise ValueError(
                 f"{x_name} must have one array per model input ({len(input_names)}: {terms.vector(input_names)}), "
-                f"got {len(X)} arrays"
+                f"got {len(X)} arrays" + (f"; if they are samples (list({x_name}) of an array), pass "
+                                          f"np.stack({x_name})" if same_shape else "")
             )
         names = list(input_names) if input_names else [f"input{i + 1}" for i in range(len(X))]
         parts = list(zip(names, X))

@@ -98,3 +98,45 @@ def test_a_frame_whose_multiindex_rows_are_samples_is_taken():
     np.testing.assert_array_equal(result.importances,
                                   perturbation_importance(_linear, X, y, method="permute", random_state=0).importances)
     assert result.row_index[0] == ("north", 0)  # the frame's labels kept for the row importances
+
+
+def test_a_list_of_one_dimensional_rows_is_the_array_of_those_rows():
+    # list(X) of a 2D array: before, each row was taken for a model input ("X['input1'] must be 2D")
+    X, y = _table()
+    as_rows = perturbation_importance(_linear, list(X), y, method="permute", random_state=0)
+    np.testing.assert_array_equal(as_rows.importances,
+                                  perturbation_importance(_linear, X, y, method="permute", random_state=0).importances)
+
+
+def test_a_frame_of_nullable_integers_gives_the_numbers_of_its_float_values():
+    X, y = _table()
+    frame = pd.DataFrame({"count": pd.array(np.round(X[:, 0] * 3).astype(int), dtype="Int64"), "price": X[:, 1]})
+    values = frame.to_numpy(dtype=float)
+    result = perturbation_importance(_linear, frame, y, method="permute", random_state=0)
+    direct = perturbation_importance(_linear, values, y, method="permute", random_state=0)
+    np.testing.assert_array_equal(result.importances, direct.importances)
+    assert result.feature == ["count", "price"]
+
+
+@pytest.mark.keras
+def test_a_keras_model_gives_the_same_numbers_for_any_dtype_and_memory_order_of_the_same_values(keras):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(8), keras.layers.Dense(1)])
+    X = np.random.default_rng(0).normal(size=(120, 6, 3)).astype("float16").astype("float32")  # float16-exact
+    y = X[:, -1, 0]
+    base = perturbation_importance(model, X, y, n_repeats=2, random_state=0, progress=False).importances
+    for variant in (X.astype("float16"), X.astype("float64"), np.asfortranarray(X), X.tolist()):
+        again = perturbation_importance(model, variant, y, n_repeats=2, random_state=0, progress=False).importances
+        np.testing.assert_array_equal(again, base)
+
+
+@pytest.mark.keras
+def test_a_list_of_samples_for_a_one_input_keras_model_is_refused_with_np_stack(keras):
+    model = keras.Sequential([keras.Input((6, 3), name="window"), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    X = np.zeros((30, 6, 3), dtype="float32")
+    with pytest.raises(ValueError) as error:
+        perturbation_importance(model, list(X))
+    assert str(error.value) == (
+        "X must have one array per model input (1: ['window']), got 30 arrays; "
+        "if they are samples (list(X) of an array), pass np.stack(X)"
+    )
