@@ -10,7 +10,7 @@ on the other rows of the call: no statistics over the batch, no stateful layers)
 deterministic. The engine packs rows of many perturbed copies into each call, so a model that
 breaks this would give numbers that change with ``batch_size``. Stateful Keras layers are
 refused up front (:func:`.keras.check_not_stateful`); :func:`.row_wise.check_repeatable`
-predicts the first row block twice and compares bit for bit, and :func:`.row_wise.check_row_wise`
+predicts the first row block twice and compares them (to rounding), and :func:`.row_wise.check_row_wise`
 compares a few rows predicted alone with the same rows predicted among others.
 """
 

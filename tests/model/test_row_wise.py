@@ -90,3 +90,29 @@ def test_deterministic_models_pass_and_give_the_same_numbers_for_the_same_seed(k
     first = perturbation_importance(model, X, y, n_repeats=2, random_state=0, progress=False)
     again = perturbation_importance(model, X, y, n_repeats=2, random_state=0, progress=False, batch_size=48)
     np.testing.assert_array_equal(first.importances, again.importances)
+
+
+def test_rounding_between_identical_calls_passes_and_dropout_sized_changes_are_refused():
+    from pyimportance.model.row_wise import check_repeatable
+
+    baseline = np.random.default_rng(0).normal(size=(50, 1))
+
+    class Predict:  # the block predicted again: the baseline, changed by `shift` relative to its scale
+        batch_rows, model = 16, None
+
+        def __init__(self, shift):
+            self.shift = shift
+
+        def __call__(self, rows):
+            return baseline[rows] * (1 + self.shift)
+
+    check_repeatable(Predict(1e-12), lambda rows: rows, baseline)  # NumPy sums rounding with memory alignment
+    with pytest.raises(NotRowWiseError, match=r"changed the predictions of 50 of them"):
+        check_repeatable(Predict(1e-3), lambda rows: rows, baseline)
+
+
+def test_a_numpy_model_whose_sums_round_with_memory_alignment_passes():
+    # np.tanh(x).sum(axis=(1, 2)) on an R (Fortran-order) array differed by 2e-15 between two identical calls
+    X = np.asfortranarray(np.random.default_rng(1).normal(size=(10, 20, 8)))
+    result = perturbation_importance(lambda x: np.tanh(x).sum(axis=(1, 2)), X, n_repeats=1, random_state=0)
+    assert np.isfinite(result.importances).all()
