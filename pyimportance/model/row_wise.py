@@ -8,7 +8,7 @@ change with ``batch_size`` or from run to run, and are refused:
   MC dropout): :func:`check_repeatable` predicts the whole first row block again, in the same calls
   (batch shapes) as the baseline, and compares them. The same calls, because float32 kernels round
   differently at other batch shapes; the whole block, because a layer that drops 1% of its units
-  may leave a few rows unchanged. Not bit for bit but to a millionth-scale tolerance: a
+  may leave a few rows unchanged. Not bit for bit but to 1e-5 of the predictions' scale: a
   deterministic NumPy model's sums round differently with the memory alignment of its arrays
   (``np.tanh(x).sum(axis=(1, 2))`` differs by 2e-15 between two calls on the same values), and
   GPU kernels that add in any order do too, where dropout changes predictions by percents;
