@@ -129,6 +129,11 @@ def _check_rows(first: _File, other: _File, rule: str) -> None:
         hint = f"; if the first row of {other.path} is a header, pass {header_flags(other.what)[0]}"
     elif first.loaded.first_row_guessed_data and n_first == n_other + 1:
         hint = f"; if the first row of {first.path} is a header, pass {header_flags(first.what)[0]}"
+    elif other.what == "--y" and first.values.ndim == 2 and n_other > 1 and n_first % n_other == 0:
+        steps, features = n_first // n_other, first.values.shape[1]
+        hint = (f"; if {first.path} is in long form (one row per sample and time step: {n_other} samples of "
+                f"{steps} steps, sorted by sample, then time), save it as a 3D array: "
+                f"np.save('X.npy', X.reshape({n_other}, {steps}, {features})) and pass --x X.npy")
     raise ValueError(
         f"{other.what}: {other.path} has {n_other} rows, but {first.what} {first.path} has {n_first} samples; "
         f"{rule}{hint}"

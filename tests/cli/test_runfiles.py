@@ -297,3 +297,16 @@ def test_feature_names_that_disagree_with_the_csv_header_are_refused_naming_both
     result = read_result(tmp_path / "r.csv").set_index("feature")["importance"]
     zeroed = [np.abs(MEASURED[:, j] * WEIGHTS[j]).mean() for j in range(3)]  # |change| when a column is zeroed
     np.testing.assert_allclose(result[["c", "a", "b"]], zeroed, rtol=1e-12)
+
+
+def test_a_long_form_x_csv_gets_the_reshape_to_a_3d_array(tmp_path, linear_model, capsys):
+    long = np.repeat(MEASURED, 2, axis=0)  # 4 samples of 2 time steps, one row each
+    pd.DataFrame(long, columns=["a", "b", "c"]).to_csv(tmp_path / "X.csv", index=False)
+    np.save(tmp_path / "y.npy", np.arange(4.0))
+    assert run_zero(tmp_path, "--x", str(tmp_path / "X.csv"), "--y", str(tmp_path / "y.npy")) == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --y: {tmp_path / 'y.npy'} has 4 rows, but --x {tmp_path / 'X.csv'} has 8 samples; "
+        f"y needs one row per sample; if {tmp_path / 'X.csv'} is in long form (one row per sample and time step: 4 "
+        "samples of 2 steps, sorted by sample, then time), save it as a 3D array: "
+        "np.save('X.npy', X.reshape(4, 2, 3)) and pass --x X.npy"
+    )
