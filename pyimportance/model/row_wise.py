@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import terms
 from ..errors import NotRowWiseError
 from .predict import PredictFunction, forget_compiled
 
@@ -55,14 +56,17 @@ def check_repeatable(predict: PredictFunction, arguments_for: Callable[[np.ndarr
     forget_compiled(predict.model)  # a fix on the same model object (a layer's rate set to 0) must be traced anew
     changed = int((~same).any(axis=1).sum())
     difference = float(np.nanmax(np.abs(again - baseline)))
+    training = f"training = {terms.literal(True)}" if terms.current().language == "R" else "training=True"
+    example = ("layer$rate <- 0 for each dropout layer" if terms.current().language == "R" else
+               "for layer in model.layers: if isinstance(layer, keras.layers.Dropout): layer.rate = 0.0")
     raise NotRowWiseError(
         f"model is not deterministic: predicting the same {n_rows} rows twice, in the same calls, changed the "
         f"predictions of {changed} of them (by up to {difference:.4g}; predictions up to {scale:.4g}). pyimportance "
-        "compares predictions from separate model calls and promises the same numbers for the same random_state, so "
-        "a model must predict the same values every time: no dropout or noise at prediction time, as in MC dropout "
-        "(a layer called with training=True). Build the model without training=True (Keras then turns dropout off "
-        "at inference), or set the rate of its dropout/noise layers to 0 for the importance run (e.g. for layer in "
-        "model.layers: if isinstance(layer, keras.layers.Dropout): layer.rate = 0.0)"
+        f"compares predictions from separate model calls and promises the same numbers for the same "
+        f"{terms.arg('random_state')}, so a model must predict the same values every time: no dropout or noise at "
+        f"prediction time, as in MC dropout (a layer called with {training}). Build the model without {training} "
+        "(Keras then turns dropout off at inference), or set the rate of its dropout/noise layers to 0 for the "
+        f"importance run (e.g. {example})"
     )
 
 

@@ -373,3 +373,17 @@ test_that("an interrupt inside an R function model stops the run at once, as an 
   expect_identical(sub("\\s+$", "", run$calls), "calls 11")
   expect_lt(run$seconds, 10)
 })
+
+test_that("an R model with dropout at prediction time is refused every time, in R's words", {
+  x <- errors_x()
+  # one output unit, 40 rows: missed only if no row is dropped in either call, with probability 0.8^80
+  dropout <- function(x) last_step(x) * (runif(dim(x)[1]) > 0.2) / 0.8
+  for (i in 1:5) {
+    error <- tryCatch(perturbation_importance(dropout, x, seed = 1), error = function(error) error)
+    expect_s3_class(error, "pyimportance_not_row_wise_error")
+    expect_match(conditionMessage(error), "^model is not deterministic: predicting the same 40 rows twice")
+    expect_match(conditionMessage(error), "the same seed, so a model", fixed = TRUE)
+    expect_match(conditionMessage(error), "Build the model without training = TRUE", fixed = TRUE)
+    expect_false(grepl("True|None|random_state", conditionMessage(error)))
+  }
+})
