@@ -3,7 +3,9 @@
 Numeric, 2D or 3D, not empty, finite (the first NaN named by position); several inputs matched
 to the model's input names; feature names from ``feature_names``, DataFrame columns or
 ``x1, x2, ...``, made unique across inputs. The caller's arrays are viewed, never copied when
-they are already float, and never written to.
+they are already float, and never written to. Nested lists (and ``list(X)`` of an array) are one
+input, ``np.asarray(X)``, refused when ragged; a long DataFrame (one row per sample and time step)
+is refused with its reshape once ``y`` shows it (:func:`check_not_long_frame`).
 """
 
 from __future__ import annotations
