@@ -80,6 +80,9 @@ def perturbation_importance(
     X : array (n_samples, n_timesteps, n_features) or (n_samples, n_features), DataFrame, or a list/dict of them
         Evaluation data; never modified. Several arrays for a model with several inputs, in
         the model's order (list) or by input name (dict); a callable then receives the list/dict.
+        Nested lists are taken as ``np.asarray(X)``; a ``tf.data.Dataset`` of ``(x, y)`` batches (or
+        of ``x``) as Keras' ``evaluate`` takes it, read once into arrays held in memory (``y`` then
+        comes from the dataset).
     y : array of shape (n_samples,) or (n_samples, n_outputs), or a list / dict of them, optional
         True targets (class labels as integers 0..K-1 or one-hot; (n, 1) labels are flattened).
         A list/dict gives one target per output head. Without ``y`` the importance is the mean
@@ -109,6 +112,8 @@ def perturbation_importance(
         Perturbations per unit (deterministic methods "zero"/"mean" are evaluated once).
     by : {"feature", "timestep", "cell"}, default "feature"
     groups : dict of {name: list of feature names or indices}, optional
+        Features perturbed together, one unit per group (each scored on its own: features in no
+        group are not reported; :func:`pyimportance.shapley_importance` makes each a unit of its own).
     feature_names : sequence of str (or one per input), optional
     max_samples : int or float, optional
         Evaluate on a random subset of this many rows (or this fraction); with ``tolerance``

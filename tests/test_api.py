@@ -501,7 +501,7 @@ def test_a_model_failing_mid_run_names_the_feature_and_repeat(small_X):
 
     def model(X):
         calls.append(1)
-        if len(calls) > 4:  # the baseline, the row-wise check, x1 repeats 1 and 2, then x2 fails
+        if len(calls) > 5:  # the baseline twice (repeatability), the row-wise check, x1 repeats 1 and 2, then x2
             raise RuntimeError("out of memory")
         return X[:, -1, 0]
 

@@ -48,7 +48,7 @@ def test_a_result_is_the_entrys_class_and_records_the_estimator(entry, data):
     assert result.settings["estimator"] == entry.name and registry.of_result(result) is entry
     own = {setting.name for setting in entry.settings} - set(settings.SHARED)
     recorded = set(result.settings) - {"estimator", "n_samples", "ci_note", "block_size_used", "inputs",
-                                       "deterministic"}
+                                       "deterministic", "ungrouped"}
     # every recorded setting is one the estimator takes (no placeholder keys of another estimator)
     assert recorded <= {setting.name for setting in entry.settings} | {"mask_value"}, recorded - own
 

@@ -129,6 +129,11 @@ def _check_rows(first: _File, other: _File, rule: str) -> None:
         hint = f"; if the first row of {other.path} is a header, pass {header_flags(other.what)[0]}"
     elif first.loaded.first_row_guessed_data and n_first == n_other + 1:
         hint = f"; if the first row of {first.path} is a header, pass {header_flags(first.what)[0]}"
+    elif other.what == "--y" and first.values.ndim == 2 and n_other > 1 and n_first % n_other == 0:
+        steps, features = n_first // n_other, first.values.shape[1]
+        hint = (f"; if {first.path} is in long form (one row per sample and time step: {n_other} samples of "
+                f"{steps} steps, sorted by sample, then time), save it as a 3D array: "
+                f"np.save('X.npy', X.reshape({n_other}, {steps}, {features})) and pass --x X.npy")
     raise ValueError(
         f"{other.what}: {other.path} has {n_other} rows, but {first.what} {first.path} has {n_first} samples; "
         f"{rule}{hint}"
@@ -160,7 +165,16 @@ def feature_names(given, x: dict[str | None, _File]):
         if item is not None and count is not None and len(item.value) != count:
             label = "--feature-names" if len(x) == 1 else f"--feature-names {name}"
             raise ValueError(f"{label}: {len(item.value)} names given for the {count} features of {file.path}")
-        found = item.value if item is not None else file.loaded.column_names
+        header = file.loaded.column_names
+        if item is not None and header is not None and list(item.value) != list(header):
+            label = "--feature-names " if len(x) == 1 else f"--feature-names {name}="
+            order = " (the same names in another order)" if sorted(item.value) == sorted(header) else ""
+            raise ValueError(
+                f"{label}{','.join(item.value)} disagrees with the header of {file.path} ({','.join(header)}){order}: "
+                "the names would label the columns by position; leave --feature-names out (the header names the "
+                "columns) or make the header and --feature-names agree"
+            )
+        found = item.value if item is not None else header
         if found is not None:
             names[name] = list(found)
     if len(x) == 1:

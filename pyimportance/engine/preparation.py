@@ -127,8 +127,7 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
         without ``sample_weight``); an estimator's means over rows are weighted by them (the run loop's
         scoring carries them as ``Scoring.row_weights``, with a loss's own per-row weights).
     """
-    inputs, targets, input_names = model_inputs(model, X, y, feature_names)
-    x_index = getattr(X, "index", None) if inputs.single else None
+    inputs, targets, input_names, x_index = model_inputs(model, X, y, feature_names)
     own = dict(own_checks())
     losses = resolve_losses(loss, targets is not None)
     by = check_choice(by, "by", BY_CHOICES)
@@ -141,7 +140,7 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
     tolerance = check_tolerance(tolerance)
     per_output = check_flag(per_output, "per_output")
-    settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
+    settings.check_rules(dict(loss=loss, y=targets, groups=groups, by=by, task_size=task_size, executor=executor,
                               block_size=block_size, ci=ci, **own))
     groups = check_units(by, groups, inputs)
     inputs, masking_layers = masked_inputs(model, inputs, mask_value)

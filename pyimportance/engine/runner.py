@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ModelFailedError, ModelOutputError, NotRowWiseError
 from ..model.predict import PredictFunction
-from ..model.row_wise import check_row_wise
+from ..model.row_wise import check_repeatable, check_row_wise
 from ..scoring.heads import build_scoring
 from ..scoring.scoring import Scoring, scoring_failures
 from ..scoring.target_checks import check_targets
@@ -150,9 +150,12 @@ def _checked_scoring(estimator: Estimator, predict: PredictFunction, rows: np.nd
                      targets, losses, output, per_output: bool, sample_weight: np.ndarray | None) -> Scoring:
     """The run's scoring, once the model is known to be row-wise and the targets to fit its outputs."""
     inputs = estimator.inputs
+    def arguments_for(chosen: np.ndarray):
+        return inputs.call_arguments([part.values[rows[chosen]].astype(predict.dtype) for part in inputs.parts])
+
     try:
-        check_row_wise(predict, lambda chosen: inputs.call_arguments(
-            [part.values[rows[chosen]].astype(predict.dtype) for part in inputs.parts]), predictions)
+        check_repeatable(predict, arguments_for, predictions)
+        check_row_wise(predict, arguments_for, predictions)
     except (ModelOutputError, NotRowWiseError):
         raise
     except Exception as error:

@@ -49,7 +49,8 @@
 #'   time step and feature).
 #' @param groups Optional named list of features perturbed together, e.g.
 #'   `list(weather = c("temp", "rain"), load = "load")`; members are feature
-#'   names or 1-based column numbers. Groups replace single features as units.
+#'   names or 1-based column numbers. Groups replace single features as units
+#'   (each scored on its own: features in no group are not reported).
 #' @param feature_names Optional names of the features, overriding those of
 #'   `x` (with several inputs, a list of them, one per input).
 #' @param max_samples Evaluate on a random subset of rows: a count (`200`), or

@@ -19,6 +19,11 @@
 #'   (not `"rmse"`; an R function must return one value per row).
 #' @param n_repeats Unit orders per row (a whole number; `2`, one antithetic
 #'   pair, works); with `tolerance`, the most orders per row.
+#' @param groups Optional named list of features that join a coalition
+#'   together, e.g. `list(weather = c("temp", "rain"))`; members are feature
+#'   names or 1-based column numbers. A feature in no group is a unit of its
+#'   own, named by its feature name (`attr(result, "settings")$ungrouped` lists
+#'   them), so the values still add up to `attr(result, "total")`.
 #' @param n_draws Rows of the data averaged over per coalition (at least 2):
 #'   more lowers the variance; the bias of the average is removed for any
 #'   number (exactly for squared error).
