@@ -34,13 +34,17 @@ utils::globalVariables("attribution")
 #' @param method `"integrated_gradients"` (each cell's share of
 #'   `f(x) - f(x0)`, signed) or `"derivative"` (squared gradients times the
 #'   inputs' variance).
-#' @param n_steps Points of the path per row (integrated gradients): more
-#'   points make the attributions' sum closer to `f(x) - f(x0)`
-#'   (`attr(result, "convergence_delta")` says how close).
+#' @param n_steps Gauss-Legendre points of the path per row (integrated
+#'   gradients): at the default the attributions add up to `f(x) - f(x0)`
+#'   within 1% on smooth models (`attr(result, "convergence_delta")` says how
+#'   close, per row).
 #' @param baselines Where each path starts: `"mean"` (the mean row, default),
 #'   `"zeros"`, or one row like those of `x` (an array `c(1, n_timesteps,
 #'   n_features)`, or a vector for a matrix `x`; a list of them for several
 #'   inputs). Padded time steps stay at the mask value along the path.
+#' @param attribution_rows Rows of `x` (1-based) whose maps the result keeps;
+#'   default every evaluated row while the maps fit in 256 MiB (else none, and
+#'   [row_attributions()] says why).
 #' @param ci The 95% interval: `"data"` (default) for the population the rows
 #'   come from; `"repeats"` is refused (nothing is random).
 #' @param executor Optional Python `concurrent.futures` executor that computes
@@ -67,11 +71,11 @@ utils::globalVariables("attribution")
 #' }
 #' @export
 sensitivity_importance <- function(model, x, y = NULL, loss = NULL, method = "integrated_gradients",
-                                   n_steps = 50, baselines = "mean", by = "feature", groups = NULL,
-                                   feature_names = NULL, max_samples = NULL, batch_size = NULL, seed = NULL,
-                                   progress = interactive(), ci = "data", block_size = NULL,
-                                   tolerance = NULL, output = NULL, per_output = FALSE,
-                                   mask_value = "auto", executor = NULL) {
+                                   n_steps = 32, baselines = "mean", attribution_rows = NULL, by = "feature",
+                                   groups = NULL, feature_names = NULL, max_samples = NULL, batch_size = NULL,
+                                   seed = NULL, progress = interactive(), ci = "data", block_size = NULL,
+                                   tolerance = NULL, output = NULL, per_output = FALSE, mask_value = "auto",
+                                   executor = NULL) {
   call <- match.call()
   arguments <- mget(setdiff(names(formals()), c("model", "x", "y")))
   run_estimator("sensitivity", model, x, y, arguments, list(loss = deparse_name(substitute(loss))), call)
@@ -87,9 +91,10 @@ sensitivity_importance <- function(model, x, y = NULL, loss = NULL, method = "in
 #' @param result A `pyimportance_result` from [sensitivity_importance()].
 #' @param rows Rows of `x` (1-based positions) to return; default all kept.
 #' @return For a model with one input, an array `c(rows, time steps,
-#'   features)` (a matrix input gives one time step) with dimnames `row` (the
-#'   1-based rows of `x`), `timestep` and `feature`; for several inputs, a
-#'   named list of such arrays, one per input.
+#'   features)` (a matrix `c(rows, features)` for a matrix or data frame `x`;
+#'   with `per_output = TRUE` a last dimension per output), its dimnames the
+#'   1-based rows of `x`, the time steps, the feature (and output) names; for
+#'   several inputs, a named list of such arrays, one per input.
 #' @examples
 #' if (pyimportance_available() && reticulate::py_module_available("keras")) {
 #'   keras <- reticulate::import("keras")
@@ -123,8 +128,13 @@ row_attributions <- function(result, rows = NULL) {
       classes = "pyimportance_argument_error"))
   }
   positions <- match(rows, kept)
-  take <- function(map) map[positions, , , drop = FALSE]
-  if (is.list(maps)) lapply(maps, take) else take(maps)
+  if (is.list(maps)) lapply(maps, first_dimension, positions) else first_dimension(maps, positions)
+}
+
+#' `array[positions, , ...]` for an array of any number of dimensions, dimensions kept.
+#' @noRd
+first_dimension <- function(array, positions) {
+  do.call(`[`, c(list(array, positions), rep(list(quote(expr = )), length(dim(array)) - 1L), drop = FALSE))
 }
 
 #' The kept rows for a message: "rows 1 to 200", or the first few.
@@ -140,11 +150,15 @@ kept_rows_text <- function(kept) {
 #' Plot one row's attribution map
 #'
 #' A heatmap of time step x feature for one row of `x`: each cell's
-#' attribution, red where it pushes the output (or loss) up, blue where down.
+#' attribution, red where it pushes the output (or the loss) up, blue where
+#' down, white at 0.
 #'
 #' @param result A `pyimportance_result` from [sensitivity_importance()].
-#' @param row The row of `x` (1-based) to draw.
+#' @param row The row of `x` (1-based) to draw; default the first row whose
+#'   map the result kept.
 #' @param input For a model with several inputs, which one (name or 1-based
+#'   number); default the first.
+#' @param output With `per_output = TRUE`, which output (name or 1-based
 #'   number); default the first.
 #' @return A ggplot object.
 #' @examples
@@ -157,36 +171,60 @@ kept_rows_text <- function(kept) {
 #'   plot_attributions(result, row = 1)
 #' }
 #' @export
-plot_attributions <- function(result, row = 1L, input = NULL) {
+plot_attributions <- function(result, row = NULL, input = NULL, output = NULL) {
+  row_attributions(result)  # says why there are none
+  if (is.null(row)) {
+    row <- attr(result, "attribution_rows")[1]
+  }
   if (!is.numeric(row) || length(row) != 1L || is.na(row)) {
     stop(pyimportance_condition(paste0("row must be a single row of x (1-based), got ",
                                        paste(deparse(row), collapse = "")),
                                 classes = "pyimportance_argument_error"))
   }
-  maps <- row_attributions(result, rows = row)
-  if (is.list(maps)) {
-    input <- if (is.null(input)) 1L else input
-    if (!(is.numeric(input) && input >= 1 && input <= length(maps)) && !(input %in% names(maps))) {
-      stop(pyimportance_condition(paste0("input must be one of the inputs (", paste(names(maps), collapse = ", "),
-                                         ") or its number, got ", deparse(input)),
-                                  classes = "pyimportance_argument_error"))
-    }
-    maps <- maps[[input]]
+  values <- without_rows(one_of(row_attributions(result, rows = row), input, "input"))
+  if (isTRUE(attr(result, "settings")$per_output)) {
+    values <- one_of(asplit(values, length(dim(values))), output, "output")
   }
-  map <- maps[1L, , , drop = TRUE]
-  if (is.null(dim(map))) {
-    map <- matrix(map, nrow = dim(maps)[2], dimnames = dimnames(maps)[2:3])
+  if (is.null(dim(values))) {  # a static input: one row of features
+    values <- matrix(values, nrow = 1L, dimnames = list("1", names(values)))
   }
   cells <- data.frame(
-    timestep = rep(seq_len(nrow(map)), times = ncol(map)),
-    feature = factor(rep(colnames(map), each = nrow(map)), levels = rev(colnames(map))),
-    attribution = as.vector(map)
+    timestep = rep(seq_len(nrow(values)), times = ncol(values)),
+    feature = factor(rep(colnames(values), each = nrow(values)), levels = rev(colnames(values))),
+    attribution = as.vector(values)
   )
-  settings <- attr(result, "settings")
   ggplot2::ggplot(cells, ggplot2::aes(x = timestep, y = feature, fill = attribution)) +
     ggplot2::geom_tile() +
     ggplot2::scale_fill_gradient2(low = "#2166ac", mid = "white", high = "#b2182b", midpoint = 0) +
     ggplot2::scale_x_continuous(breaks = integer_breaks, expand = c(0, 0)) +
-    ggplot2::labs(title = sprintf("Attributions of row %d (%s)", as.integer(row), settings$method),
+    ggplot2::labs(title = sprintf("Attributions of row %d (%s)", as.integer(row), attr(result, "settings")$method),
                   x = "time step", y = NULL)
+}
+
+#' One element of a list by name or 1-based number (`NULL`: the first); an array as it is.
+#' @noRd
+one_of <- function(items, which, what) {
+  if (!is.list(items)) {
+    return(items)
+  }
+  which <- if (is.null(which)) 1L else which
+  known <- (is.numeric(which) && length(which) == 1L && which >= 1 && which <= length(items)) ||
+    (is.character(which) && length(which) == 1L && which %in% names(items))
+  if (!known) {
+    stop(pyimportance_condition(paste0(what, " must be one of ", paste0("\"", names(items), "\"", collapse = ", "),
+                                       " or its number, got ", paste(deparse(which), collapse = "")),
+                                classes = "pyimportance_argument_error"))
+  }
+  items[[which]]
+}
+
+#' One row's map (an array whose first dimension has length 1) without its row dimension: a named
+#' vector for a static input's features, else an array with the other dimensions' names.
+#' @noRd
+without_rows <- function(array) {
+  dims <- dim(array)[-1L]
+  if (length(dims) == 1L) {
+    return(stats::setNames(as.vector(array), dimnames(array)[[2L]]))
+  }
+  base::array(array, dims, dimnames(array)[-1L])
 }
