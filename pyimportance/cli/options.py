@@ -86,6 +86,14 @@ TEXTS: dict[str, CommandTexts] = {
         repeats="unit orders per row",
         n_repeats_help="unit orders per row, in antithetic pairs",
     ),
+    "sensitivity": CommandTexts(
+        help="sensitivity importance (gradients) of the inputs of a saved Keras model",
+        description="Sensitivity importance of the inputs of a saved Keras model on data from files, read from its "
+                    "gradients: integrated gradients (default) or the derivative-based measure.",
+        epilog=_SHAPLEY_EXAMPLES.replace("shapley", "sensitivity"),
+        repeats="path points per row",
+        n_repeats_help="(none: nothing is random)",
+    ),
 }
 
 
@@ -345,6 +353,10 @@ _OPTIONS: dict[str, Builder] = {
                       help="rows averaged over per coalition, at least 2 (default: %(default)s)"),
     "imputer": _plain("importance", help="absent units from other rows (marginal, default) or drawn given the known "
                                          "ones from a Gaussian model of the inputs (conditional)"),
+    "n_steps": _plain("importance", type=_positive_int, metavar="N",
+                      help="path points of integrated gradients (default: %(default)s)"),
+    "baselines": _plain("importance", metavar="NAME",
+                        help="start of the path: mean (default) or zeros"),
     "by": _by,
     "groups": _plain("importance", type=_group, action="append", metavar="NAME=F1,F2",
                      help="perturb these features (by name) together as NAME (repeatable)"),

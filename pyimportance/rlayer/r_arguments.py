@@ -170,6 +170,13 @@ def as_reference(name: str, value):
     return None if is_null(value) else as_inputs(value, name).values
 
 
+def as_baselines(name: str, value):
+    """The path's start of ``sensitivity_importance``: "mean", "zeros", or one row like ``x``."""
+    if isinstance(value, RValue) and value.type == "character":
+        return as_string(name, value)
+    return as_reference(name, value)
+
+
 def as_learner(name: str, value):
     """The conditional model: an R ``function(x, y)`` returning a predict function, or a Python regressor; or a
     named list of them by role (``continuous``, ``categorical``: a Python classifier)."""
@@ -225,6 +232,8 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("n_repeats", as_whole_number),
     Argument("n_draws", as_whole_number),
     Argument("imputer", as_string),
+    Argument("n_steps", as_whole_number),
+    Argument("baselines", as_baselines),
     Argument("by", as_string),
     Argument("groups", as_groups),
     Argument("max_samples", as_number),
