@@ -106,7 +106,7 @@ SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
 #: ``baselines`` (the path's start) and ``attribution_rows`` (the rows whose per-row maps the result keeps).
 SENSITIVITY_OWN: tuple[Setting, ...] = (Setting("method", "integrated_gradients"), Setting("n_steps", 32),
                                         Setting("baselines", "mean"),
-                                        Setting("attribution_rows", None, in_r=False, in_cli=False))
+                                        Setting("attribution_rows", None))
 _SENSITIVITY_ORDER = ("model", "X", "y", "loss", "method", "n_steps", "baselines", "attribution_rows", "by", "groups",
                       "feature_names", "max_samples", "batch_size", "random_state", "progress", "ci", "block_size",
                       "tolerance", "output", "per_output", "mask_value", "jit_compile", "executor", "task_size")

@@ -189,8 +189,11 @@ def _kept_rows(attribution_rows, row_index, n_cells: int) -> tuple[np.ndarray, s
     wanted = list(attribution_rows)
     missing = [label for label in wanted if not (labels == label).any()]
     if missing:
+        positions = np.issubdtype(labels.dtype, np.integer)  # positions as the caller counts them (1-based in R)
+        shown = [terms.index(label) for label in missing[:5]] if positions else missing[:5]
+        counted = "1-based" if terms.index(0) == 1 else "0-based"
         raise ValueError(f"{terms.arg('attribution_rows')} must name evaluated rows (labels as in X's index, or "
-                         f"0-based positions), got {terms.vector(missing[:5])} not among them")
+                         f"{counted} positions), got {terms.vector(shown)} not among them")
     kept = np.isin(labels, wanted)
     if int(kept.sum()) * per_row > MAX_ATTRIBUTION_BYTES:
         raise ValueError(f"{terms.arg('attribution_rows')} names {int(kept.sum())} rows, whose maps would take "
