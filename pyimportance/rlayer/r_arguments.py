@@ -171,10 +171,15 @@ def as_reference(name: str, value):
 
 
 def as_baselines(name: str, value):
-    """Where the paths start: ``"mean"``, ``"zeros"``, or rows like ``x`` (an array, or a list of them, one per
-    input)."""
+    """Where the paths start: ``"mean"``, ``"zeros"``, or one row like those of ``x`` (an array, a vector for a
+    matrix ``x``, or a list of them, one per input)."""
     if isinstance(value, RValue) and value.type in ("character", "factor"):
         return as_string(name, value)
+    if isinstance(value, RValue) and value.type in ("double", "integer") and value.values.ndim == 1:
+        if value.na is not None:  # one row of a matrix x: a vector
+            position = int(np.flatnonzero(value.na)[0]) + 1
+            raise RArgumentError(f"{name} must not contain NA, got NA at {name}[{position}]")
+        return value.values.astype(np.float64)
     return None if is_null(value) else as_inputs(value, name).values
 
 

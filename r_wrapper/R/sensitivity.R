@@ -8,7 +8,7 @@ utils::globalVariables("attribution")
 #' `(x - x0) * the mean gradient along the straight path from the baseline x0
 #' to x` (`n_steps` points of a Gauss-Legendre quadrature); a unit's value for
 #' a row is the signed sum of its cells' attributions, its importance the mean
-#' of that value's absolute value over the rows, and the column `signed` the
+#' of that value's absolute value over the rows, and the column `direction` the
 #' mean of the signed value (the direction). With `method = "derivative"` a
 #' row's value is the sum over the unit's cells of
 #' `(d output / d cell)^2 * var(cell)` (the derivative-based global
