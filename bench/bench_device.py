@@ -50,11 +50,12 @@ class Size:
     n_features: int
     units: int  # LSTM units
     batches: tuple[int, ...]  # batch sizes the limits try
+    xla: tuple[bool, ...]  # compilations the limits try (XLA or not)
     probe_seconds: float  # time per (compilation, batch size) probe
 
 
-FULL = Size(2_000, 200, 20, 64, (1024, 2048, 4096, 8192), 1.0)
-QUICK = Size(48, 6, 3, 8, (64, 256), 0.1)
+FULL = Size(2_000, 200, 20, 64, (1024, 2048, 4096, 8192), (False, True), 1.0)
+QUICK = Size(48, 6, 3, 8, (256,), (False,), 0.1)
 
 #: Each estimator's run: its options beyond the defaults (cheap ones with --quick).
 RUNS = {
@@ -121,7 +122,7 @@ def find_limit(make_call: Callable[[bool], Callable], X: np.ndarray, size: Size)
     import tensorflow as tf
 
     best = Limit(0.0, False, 0)
-    for xla in (False, True):
+    for xla in size.xla:
         call = make_call(xla)
         for batch in size.batches:
             chunk = tf.constant(np.resize(X, (batch,) + X.shape[1:]))
