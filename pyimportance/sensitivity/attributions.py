@@ -97,7 +97,8 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
     ig = spec.method == "integrated_gradients"
     x0 = path_starts(x, spec.starts, [None if part.mask is None else part.mask[rows] for part in parts]) if ig else x
     per_call = max(1, predict.batch_rows // spec.points_per_row)
-    gradients = np.concatenate([_mean_gradients(spec, targets, predict, scoring, x, x0, rows, start, per_call, on_rows)
+    gradients = np.concatenate([_mean_gradients(spec, targets, predict, scoring, x, x0, rows, start, per_call,
+                                                baseline.shape[1], on_rows)
                                 for start in range(0, len(rows), per_call)], axis=1)  # (m, r, n_cells)
     difference = np.concatenate([(a - b).reshape(len(rows), -1) for a, b in zip(x, x0)], axis=1) if ig else None
     combine = targets.combine
@@ -121,7 +122,7 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
 
 
 def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x, x0, rows: np.ndarray, start: int,
-                    per_call: int, on_rows) -> np.ndarray:
+                    per_call: int, n_columns: int, on_rows) -> np.ndarray:
     """(m, r, n_cells): each target's gradient, averaged over the path (or at the row), for rows
     ``start:start + per_call`` of the task, in one gradient call padded to ``per_call`` rows."""
     stop = min(start + per_call, len(rows))
@@ -142,7 +143,7 @@ def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x
         with scoring_failures(scoring, "while differentiating the loss along the path"):
             cotangent = targets.cotangents(scoring, predictions, point_rows)
     else:
-        cotangent = targets.cotangents(scoring, np.zeros((n_points, predict_columns(predict))), point_rows)
+        cotangent = targets.cotangents(scoring, np.zeros((n_points, n_columns)), point_rows)
     full = np.zeros((cotangent.shape[0], size, cotangent.shape[2]), dtype=predict.dtype)
     full[:, :n_points] = cotangent
     _, gradients = vjp_function(predict.model)(arguments, full)
@@ -152,7 +153,3 @@ def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x
     flat = flat.reshape(flat.shape[0], r, s, -1)
     return np.einsum("mrsc,s->mrc", flat, spec.weights) if spec.method == "integrated_gradients" else flat[:, :, 0]
 
-
-def predict_columns(predict) -> int:
-    """Columns of the prediction matrix (the heads' per-row sizes added up)."""
-    return int(sum(int(np.prod(shape, dtype=int)) for _, shape in predict.head_shapes))

@@ -26,7 +26,7 @@ from .sensitivity_result import SensitivityResult
 
 #: Default path points of integrated gradients: the Gauss-Legendre rule meets :data:`COMPLETENESS_TOLERANCE`
 #: on the models of ``tests/sensitivity`` and the benchmark's LSTM (``bench/RESULTS_sensitivity.md``).
-N_STEPS = 32
+N_STEPS = 50
 
 #: Completeness at the default ``n_steps``: the rows' mean ``|convergence_delta|`` is at most this fraction of
 #: their mean ``|f(x) - f(x0)|`` (smooth activations; a ReLU network's kinks may need more steps).
@@ -95,7 +95,7 @@ def sensitivity_importance(
         As in :func:`pyimportance.perturbation_importance` (the loss must be differentiable with
         per-row values: not "accuracy" or "rmse"). ``batch_size``: path points per gradient call.
     method : {"integrated_gradients", "derivative"}, default "integrated_gradients"
-    n_steps : int, default 32
+    n_steps : int, default 50
         Gauss-Legendre points of the path (integrated gradients): at the default the attributions
         of the test models and the benchmark's LSTM add up to ``f(x) - f(x0)`` within 1% (see
         ``result.convergence_delta``).
