@@ -194,3 +194,21 @@ def test_attribution_rows_keeps_those_rows_and_plot_attributions_draws_one(keras
         result.plot_attributions(row=5)
     with pytest.raises(ValueError, match="attribution_rows must name evaluated rows"):
         sensitivity_importance(_linear(keras), X, attribution_rows=[500])
+
+
+def test_with_tolerance_the_rows_are_taken_in_blocks_until_the_interval_is_narrow(keras):
+    X = np.random.default_rng(5).normal(size=(3000, 3, 4)).astype(np.float32)
+    result = sensitivity_importance(_linear(keras), X, tolerance=0.2, random_state=0, progress=False)
+    assert result.converged and result.n_rows_used == 2000  # decided after the second block of 1,000 rows
+    assert np.isnan(result.convergence_delta).sum() == 1000  # the rows never evaluated
+
+
+def test_a_keras_loss_is_differentiated_through_its_per_row_values_and_adds_up(keras, X):
+    """binary crossentropy of a logistic model: the attributions add up to each row's loss change."""
+    probability = keras.Sequential([_linear(keras), keras.layers.Activation("sigmoid")])
+    y = (np.random.default_rng(6).random(len(X)) < 0.5).astype(int)
+    result = sensitivity_importance(probability, X, y, loss="binary_crossentropy", baselines="zeros", progress=True)
+    p = 1 / (1 + np.exp(-(X.astype(np.float64) * WEIGHTS).sum(axis=(1, 2))))
+    loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    np.testing.assert_allclose(result.attributions.sum(axis=(1, 2)), loss - np.log(2), rtol=1e-3, atol=1e-4)
+    assert np.abs(result.convergence_delta).max() < 1e-4
