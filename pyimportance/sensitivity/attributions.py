@@ -1,8 +1,8 @@
 """One task's attributions: the gradients of a chunk of rows, turned into each unit's value per row.
 
 ``method="integrated_gradients"``: every row's ``n_steps`` path points (:mod:`.paths`) are stacked
-into the model's gradient calls (whole rows per call, ``batch_rows // n_steps`` of them: a memory
-knob that never changes the numbers beyond float32 rounding); a cell's attribution is
+into the model's gradient calls (whole rows per call, ``points_per_call // n_steps`` of them: a
+memory knob that never changes the numbers beyond float32 rounding); a cell's attribution is
 ``(x - x0)`` times the weighted mean of its gradient over the points, and a unit's value for a row
 is the signed sum of its cells' attributions. The per-row ``convergence_delta`` is the
 attributions' sum minus ``f(x) - f(x0)`` (completeness: 0 for the exact integral).
@@ -46,6 +46,7 @@ class SensitivitySpec:
     starts: Sequence[np.ndarray]  # per input, the (T, F) baseline row
     spreads: np.ndarray  # (n_cells,) each cell's variance over the evaluated rows (derivative)
     kept: np.ndarray  # (n_samples,) bool: the rows whose maps the result keeps
+    points_per_call: int  # path points per gradient call (whole rows: at least one row's points)
     sample_weight: np.ndarray | None = None  # (n_samples,) weights of the evaluated rows, mean 1
 
     @property
@@ -96,7 +97,7 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
     x = [np.asarray(part.values[rows], dtype=np.float64) for part in parts]
     ig = spec.method == "integrated_gradients"
     x0 = path_starts(x, spec.starts, [None if part.mask is None else part.mask[rows] for part in parts]) if ig else x
-    per_call = max(1, predict.batch_rows // spec.points_per_row)
+    per_call = max(1, spec.points_per_call // spec.points_per_row)
     gradients = np.concatenate([_mean_gradients(spec, targets, predict, scoring, x, x0, rows, start, per_call,
                                                 baseline.shape[1], on_rows)
                                 for start in range(0, len(rows), per_call)], axis=1)  # (m, r, n_cells)

@@ -19,7 +19,7 @@ def _spec(n_rows: int, sample_weight=None) -> SensitivitySpec:
     units = build_units("feature", inputs)
     return SensitivitySpec(inputs=inputs, units=units, member=unit_members(inputs, units),
                            method="integrated_gradients", n_steps=4, nodes=np.ones(4) / 2, weights=np.ones(4) / 4,
-                           starts=[np.zeros((1, 2))], spreads=np.ones(2), kept=np.arange(n_rows) < 2,
+                           starts=[np.zeros((1, 2))], spreads=np.ones(2), kept=np.arange(n_rows) < 2, points_per_call=8,
                            sample_weight=sample_weight)
 
 
