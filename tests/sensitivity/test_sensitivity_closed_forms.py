@@ -53,6 +53,11 @@ def test_a_features_value_is_the_signed_sum_of_its_cells_and_the_importance_its_
                                atol=1e-7)
     assert result.importances_mean[2] == 0.0  # the ignored feature: exactly 0
     assert result.to_frame()["feature"].tolist() == ["x1", "x2", "x4", "x3"]
+    np.testing.assert_allclose(result.row_importances, np.abs(cells.sum(axis=1)), rtol=1e-5, atol=1e-7)
+    grouped = sensitivity_importance(_linear(keras), X, baselines="zeros", groups={"first": ["x1", "x2"]})
+    np.testing.assert_allclose(grouped.importances_mean[0], np.abs(cells[:, :, :2].sum(axis=(1, 2))).mean(),
+                               rtol=1e-5)
+    assert "Sensitivity importance by group" in grouped.summary() and "<table" in grouped._repr_html_()
 
 
 def test_a_linear_models_derivative_measure_is_w_squared_times_the_variance(keras, X):
@@ -167,6 +172,23 @@ def test_several_inputs_and_per_output_give_one_map_per_input_and_a_column_per_o
 def test_a_model_without_gradients_is_refused_naming_perturbation_importance(X):
     with pytest.raises(TypeError, match="needs the model's gradients, got a function.*perturbation_importance"):
         sensitivity_importance(lambda x: x[:, 0, 0], X)
+
+    class PredictOnly:
+        def predict(self, x):
+            return x[:, 0, 0]
+
+    with pytest.raises(TypeError, match="got PredictOnly \\(predictions only\\).*perturbation_importance"):
+        sensitivity_importance(PredictOnly(), X)
+
+
+def test_a_keras_model_on_a_backend_without_gradients_is_refused(keras, X, monkeypatch):
+    from pyimportance.sensitivity.gradients import backend_of
+
+    model = _linear(keras)
+    assert backend_of(model) == "tensorflow"
+    monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
+    with pytest.raises(TypeError, match="on the numpy backend \\(no gradients\\)"):
+        backend_of(model)
 
 
 def test_the_repeats_interval_and_a_score_are_refused(keras, X):
