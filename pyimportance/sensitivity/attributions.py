@@ -109,7 +109,7 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
         measure = np.einsum("km,mru->ruk", combine, np.abs(signed_targets))
         signed = np.einsum("km,mru->ruk", combine, signed_targets)
         with scoring_failures(scoring, "while scoring the baselines of the path"):
-            start_values = targets.values(scoring, predict_rows(predict, spec.inputs, x0, on_rows), rows)
+            start_values = targets.values(scoring, _start_predictions(spec, predict, x0, on_rows), rows)
             end_values = targets.values(scoring, baseline[rows], rows)
         delta = cells.sum(axis=2).T @ combine.T - (end_values - start_values) @ combine.T  # (r, K)
     else:
@@ -120,6 +120,15 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
     kept = spec.kept[rows]
     maps = np.einsum("km,mrc->rck", combine, cells[:, kept]) if kept.any() else None
     return ChunkResult(block, rows, measure, signed, maps, delta)
+
+
+def _start_predictions(spec: SensitivitySpec, predict, x0: list[np.ndarray], on_rows) -> np.ndarray:
+    """f(x0) of each row: one prediction of the baseline row when no input is padded (every row starts there)."""
+    if all(part.mask is None for part in spec.inputs.parts):
+        one = predict_rows(predict, spec.inputs, [start[:1] for start in x0], on_rows)
+        on_rows(len(x0[0]) - 1)
+        return np.repeat(one, len(x0[0]), axis=0)
+    return predict_rows(predict, spec.inputs, x0, on_rows)
 
 
 def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x, x0, rows: np.ndarray, start: int,
