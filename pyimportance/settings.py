@@ -104,7 +104,7 @@ SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
 #: The settings :func:`pyimportance.sensitivity_importance` takes, in its signature's order: the shared ones
 #: and its own, ``method`` (its gradient methods), ``n_steps`` (path points of integrated gradients),
 #: ``baselines`` (the path's start) and ``attribution_rows`` (the rows whose per-row maps the result keeps).
-SENSITIVITY_OWN: tuple[Setting, ...] = (Setting("method", "integrated_gradients"), Setting("n_steps", 32),
+SENSITIVITY_OWN: tuple[Setting, ...] = (Setting("method", "integrated_gradients"), Setting("n_steps", 50),
                                         Setting("baselines", "mean"),
                                         Setting("attribution_rows", None))
 _SENSITIVITY_ORDER = ("model", "X", "y", "loss", "method", "n_steps", "baselines", "attribution_rows", "by", "groups",

@@ -1,8 +1,8 @@
 """One task's attributions: the gradients of a chunk of rows, turned into each unit's value per row.
 
 ``method="integrated_gradients"``: every row's ``n_steps`` path points (:mod:`.paths`) are stacked
-into the model's gradient calls (whole rows per call, ``batch_rows // n_steps`` of them: a memory
-knob that never changes the numbers beyond float32 rounding); a cell's attribution is
+into the model's gradient calls (whole rows per call, ``points_per_call // n_steps`` of them: a
+memory knob that never changes the numbers beyond float32 rounding); a cell's attribution is
 ``(x - x0)`` times the weighted mean of its gradient over the points, and a unit's value for a row
 is the signed sum of its cells' attributions. The per-row ``convergence_delta`` is the
 attributions' sum minus ``f(x) - f(x0)`` (completeness: 0 for the exact integral).
@@ -46,6 +46,7 @@ class SensitivitySpec:
     starts: Sequence[np.ndarray]  # per input, the (T, F) baseline row
     spreads: np.ndarray  # (n_cells,) each cell's variance over the evaluated rows (derivative)
     kept: np.ndarray  # (n_samples,) bool: the rows whose maps the result keeps
+    points_per_call: int  # path points per gradient call (whole rows: at least one row's points)
     sample_weight: np.ndarray | None = None  # (n_samples,) weights of the evaluated rows, mean 1
 
     @property
@@ -96,8 +97,9 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
     x = [np.asarray(part.values[rows], dtype=np.float64) for part in parts]
     ig = spec.method == "integrated_gradients"
     x0 = path_starts(x, spec.starts, [None if part.mask is None else part.mask[rows] for part in parts]) if ig else x
-    per_call = max(1, predict.batch_rows // spec.points_per_row)
-    gradients = np.concatenate([_mean_gradients(spec, targets, predict, scoring, x, x0, rows, start, per_call, on_rows)
+    per_call = max(1, spec.points_per_call // spec.points_per_row)
+    gradients = np.concatenate([_mean_gradients(spec, targets, predict, scoring, x, x0, rows, start, per_call,
+                                                baseline.shape[1], on_rows)
                                 for start in range(0, len(rows), per_call)], axis=1)  # (m, r, n_cells)
     difference = np.concatenate([(a - b).reshape(len(rows), -1) for a, b in zip(x, x0)], axis=1) if ig else None
     combine = targets.combine
@@ -107,7 +109,7 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
         measure = np.einsum("km,mru->ruk", combine, np.abs(signed_targets))
         signed = np.einsum("km,mru->ruk", combine, signed_targets)
         with scoring_failures(scoring, "while scoring the baselines of the path"):
-            start_values = targets.values(scoring, predict_rows(predict, spec.inputs, x0, on_rows), rows)
+            start_values = targets.values(scoring, _start_predictions(spec, predict, x0, on_rows), rows)
             end_values = targets.values(scoring, baseline[rows], rows)
         delta = cells.sum(axis=2).T @ combine.T - (end_values - start_values) @ combine.T  # (r, K)
     else:
@@ -120,8 +122,17 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
     return ChunkResult(block, rows, measure, signed, maps, delta)
 
 
+def _start_predictions(spec: SensitivitySpec, predict, x0: list[np.ndarray], on_rows) -> np.ndarray:
+    """f(x0) of each row: one prediction of the baseline row when no input is padded (every row starts there)."""
+    if all(part.mask is None for part in spec.inputs.parts):
+        one = predict_rows(predict, spec.inputs, [start[:1] for start in x0], on_rows)
+        on_rows(len(x0[0]) - 1)
+        return np.repeat(one, len(x0[0]), axis=0)
+    return predict_rows(predict, spec.inputs, x0, on_rows)
+
+
 def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x, x0, rows: np.ndarray, start: int,
-                    per_call: int, on_rows) -> np.ndarray:
+                    per_call: int, n_columns: int, on_rows) -> np.ndarray:
     """(m, r, n_cells): each target's gradient, averaged over the path (or at the row), for rows
     ``start:start + per_call`` of the task, in one gradient call padded to ``per_call`` rows."""
     stop = min(start + per_call, len(rows))
@@ -142,7 +153,7 @@ def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x
         with scoring_failures(scoring, "while differentiating the loss along the path"):
             cotangent = targets.cotangents(scoring, predictions, point_rows)
     else:
-        cotangent = targets.cotangents(scoring, np.zeros((n_points, predict_columns(predict))), point_rows)
+        cotangent = targets.cotangents(scoring, np.zeros((n_points, n_columns)), point_rows)
     full = np.zeros((cotangent.shape[0], size, cotangent.shape[2]), dtype=predict.dtype)
     full[:, :n_points] = cotangent
     _, gradients = vjp_function(predict.model)(arguments, full)
@@ -152,7 +163,3 @@ def _mean_gradients(spec: SensitivitySpec, targets: Targets, predict, scoring, x
     flat = flat.reshape(flat.shape[0], r, s, -1)
     return np.einsum("mrsc,s->mrc", flat, spec.weights) if spec.method == "integrated_gradients" else flat[:, :, 0]
 
-
-def predict_columns(predict) -> int:
-    """Columns of the prediction matrix (the heads' per-row sizes added up)."""
-    return int(sum(int(np.prod(shape, dtype=int)) for _, shape in predict.head_shapes))
