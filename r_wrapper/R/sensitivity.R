@@ -71,7 +71,7 @@ utils::globalVariables("attribution")
 #' }
 #' @export
 sensitivity_importance <- function(model, x, y = NULL, loss = NULL, method = "integrated_gradients",
-                                   n_steps = 32, baselines = "mean", attribution_rows = NULL, by = "feature",
+                                   n_steps = 50, baselines = "mean", attribution_rows = NULL, by = "feature",
                                    groups = NULL, feature_names = NULL, max_samples = NULL, batch_size = NULL,
                                    seed = NULL, progress = interactive(), ci = "data", block_size = NULL,
                                    tolerance = NULL, output = NULL, per_output = FALSE, mask_value = "auto",

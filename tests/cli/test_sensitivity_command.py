@@ -45,7 +45,7 @@ def _run(linear, tmp_path, *extra) -> int:
 def test_the_defaults_are_its_settings_table_and_it_has_no_repeats():
     args = build_parser().parse_args(["sensitivity", "--model", "m.keras", "--x", "X.npy", "--out", "r.csv"])
     assert (args.method, args.n_steps, args.baselines, args.attribution_rows, args.attributions) == (
-        "integrated_gradients", 32, None, None, None)
+        "integrated_gradients", 50, None, None, None)
     assert not hasattr(args, "n_repeats") and not hasattr(args, "scale")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sensitivity", "--model", "m.keras", "--x", "X.npy", "--out", "r.csv", "--ci",
