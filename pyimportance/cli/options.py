@@ -120,7 +120,10 @@ TEXTS: dict[str, CommandTexts] = {
         helps={"method": "integrated_gradients: each cell's (x - x0) times the mean gradient along the straight "
                          "path from the baseline x0 to x; derivative: (d output / d cell)^2 x var(cell) "
                          "(default: %(default)s)",
-               "n_steps": "points of the path per row, integrated_gradients only (default: %(default)s)"},
+               "n_steps": "points of the path per row, integrated_gradients only (default: %(default)s)",
+               "groups": "sum these features' attributions (by name) as one unit NAME (repeatable)",
+               "batch_size": "path points per gradient call (never changes the result beyond float32 rounding)",
+               "ci": "data: the interval for the population the rows come from (the only one: nothing is random)"},
     ),
 }
 
@@ -412,8 +415,8 @@ _OPTIONS: dict[str, Builder] = {
     "n_steps": _plain("importance", type=_positive_int, metavar="N", help="path points per row (default: %(default)s)"),
     "baselines": _baselines,
     "attribution_rows": _plain("importance", type=_rows, metavar="I,J,...",
-                               help="rows of X (0-based) whose maps --attributions writes (default: every evaluated "
-                                    "row, while the maps fit in 256 MiB)"),
+                               help="rows of X (0-based) whose maps the result keeps and --attributions writes "
+                                    "(default: every evaluated row, while the maps fit in 256 MiB)"),
     "imputer": _plain("importance", help="absent units from other rows (marginal, default) or drawn given the known "
                                          "ones from a Gaussian model of the inputs (conditional)"),
     "by": _by,
