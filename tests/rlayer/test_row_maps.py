@@ -10,6 +10,7 @@ import pytest
 from helpers import double, expect_r_error, scalar, signal_model
 
 from pyimportance import rlayer
+from pyimportance.rlayer import RValue
 
 pytestmark = pytest.mark.keras
 
@@ -95,3 +96,37 @@ def test_a_result_without_maps_says_why_and_other_estimators_have_no_map_attribu
     perturbation = rlayer.call_from_r(signal_model(), x3d, None, {"seed": double([1])}, estimator="perturbation")
     assert not {"attributions", "attribution_rows", "convergence_delta", "attributions_note"} & set(
         perturbation.attributes)
+
+
+def test_per_output_maps_get_a_last_dimension_named_by_output(x3d):
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 3)), keras.layers.Flatten(), keras.layers.Dense(2, use_bias=False)])
+    kernel = np.stack([WEIGHTS.reshape(-1), -2.0 * WEIGHTS.reshape(-1)], axis=1)
+    model.set_weights([kernel])
+    frame = _run(model, x3d, baselines=scalar("zeros"), per_output=scalar(True))
+    maps = frame.attributes["attributions"]
+    assert maps.values.shape == (60, 4, 3, 2)
+    assert maps.dimnames[3] == ("output[1]", "output[2]")  # as the frame's output column names them in R
+    np.testing.assert_allclose(maps.values[..., 0], WEIGHTS[None] * x3d.values, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(maps.values[..., 1], -2.0 * WEIGHTS[None] * x3d.values, rtol=1e-6, atol=1e-6)
+    assert frame.attributes["convergence_delta"].values.shape == (60, 2)
+
+
+def test_several_inputs_give_a_named_list_of_maps(x3d):
+    import keras
+
+    sequence, static = keras.Input((4, 3), name="seq"), keras.Input((2,), name="static")
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(sequence), static])
+    model = keras.Model([sequence, static], keras.layers.Dense(1, use_bias=False)(joined))
+    model.set_weights([np.concatenate([WEIGHTS.reshape(-1), [3.0, -1.0]])[:, None]])
+    static_x = np.random.default_rng(1).normal(size=(60, 2))
+    x = RValue("list", names=("seq", "static"),
+               items=(x3d, double(static_x, dimnames=[None, ["price", "store"]])))
+    frame = rlayer.call_from_r(model, x, None, {"baselines": scalar("zeros"), "progress": scalar(False)},
+                               estimator="sensitivity")
+    maps = frame.attributes["attributions"]
+    assert maps.type == "list" and maps.names == ("seq", "static")
+    np.testing.assert_allclose(maps.items[0].values, WEIGHTS[None] * x3d.values, rtol=1e-6, atol=1e-6)
+    assert maps.items[1].dimnames[1] == ("price", "store")
+    np.testing.assert_allclose(maps.items[1].values, static_x * [3.0, -1.0], rtol=1e-6, atol=1e-6)

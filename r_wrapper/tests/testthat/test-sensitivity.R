@@ -169,3 +169,24 @@ test_that("an R function has no gradients: the error names perturbation_importan
   expect_error(sensitivity_importance(linear_case()$model, linear_case()$x, n_repeats = 2),
                "unused argument \\(n_repeats = 2\\)")
 })
+
+test_that("per_output maps have a dimension per output, and plot_attributions(output =) draws one", {
+  skip_if_no_python()
+  case <- linear_case()
+  keras <- reticulate::import("keras")
+  model <- keras$Sequential(list(keras$Input(shape = list(4L, 3L)), keras$layers$Flatten(),
+                                 keras$layers$Dense(2L, use_bias = FALSE)))
+  model$set_weights(list(cbind(as.vector(t(case$w)), -2 * as.vector(t(case$w)))))
+  result <- sensitivity_importance(model, case$x, baselines = "zeros", per_output = TRUE, progress = FALSE)
+  maps <- row_attributions(result, rows = 4)
+  expect_identical(dim(maps), c(1L, 4L, 3L, 2L))
+  expect_identical(dimnames(maps)[[4]], c("output[1]", "output[2]"))
+  expect_equal(unname(maps[1, , , 2]), unname(-2 * case$w * case$x[4, , ]), tolerance = 1e-6)
+  plot <- plot_attributions(result, row = 4, output = "output[2]")
+  expect_equal(plot$data$attribution, as.vector(-2 * case$w * case$x[4, , ]), tolerance = 1e-6)
+  expect_equal(plot_attributions(result, row = 4)$data$attribution, as.vector(case$w * case$x[4, , ]),
+               tolerance = 1e-6)
+  expect_error(plot_attributions(result, row = 4, output = 3),
+               'output must be one of "output\\[1\\]", "output\\[2\\]" or its number, got 3',
+               class = "pyimportance_argument_error")
+})
