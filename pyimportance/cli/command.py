@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ESTIMATORS
+from ..sensitivity import BASELINES
 from . import runfiles
-from .options import BASELINE_WORDS, PROG, TEXTS, build_parser
+from .options import PROG, TEXTS, build_parser
 from .usage import run_usage_problem
 
 MAX_TABLE_ROWS = 20
@@ -115,10 +116,10 @@ def _baselines(sources: _Sources):
     given = sources.args.baselines
     if not given:
         return sources.args.entry.defaults()["baselines"]
-    words = [item for item in given if item.value in BASELINE_WORDS and item.name is None]
+    words = [item for item in given if item.value in BASELINES and item.name is None]
     if words:
         if len(given) > 1:
-            raise ValueError(f"--baselines {words[0].text}: give one of {', '.join(BASELINE_WORDS)} alone, or files")
+            raise ValueError(f"--baselines {words[0].text}: give one of {', '.join(BASELINES)} alone, or files")
         return words[0].value
     files = runfiles.read_baselines(given)
     return runfiles.model_inputs(sources.model, files, "--baselines")

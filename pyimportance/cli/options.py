@@ -21,12 +21,10 @@ from typing import Any, NamedTuple
 from .. import __version__, terms
 from ..registry import ESTIMATORS, EstimatorEntry
 from ..scoring.losses import LOSSES, loss_names
+from ..sensitivity import BASELINES
 from ..settings import DEFAULTS
 from ..stats.intervals import level_text
 from .runfiles import Named
-
-#: The baselines --baselines names in words (any other value is a file).
-BASELINE_WORDS = ("mean", "zeros")
 
 PROG = "pyimportance"
 
@@ -387,7 +385,7 @@ def _reference(groups: Groups, entry: EstimatorEntry, name: str) -> None:
 
 def _baseline(text: str) -> Named:
     """mean, zeros, or [NAME=]FILE: the rows the paths start from."""
-    if text.strip() in BASELINE_WORDS:
+    if text.strip() in BASELINES:  # a baseline named in words; any other value is a file
         return Named(None, text.strip(), text)
     return _named_file(text)
 

@@ -9,8 +9,8 @@ together (:data:`pyimportance.settings.RULES`, in the command line's terms).
 from __future__ import annotations
 
 from .. import terms
+from ..sensitivity import BASELINES
 from ..settings import RULES, rule_problem
-from .options import BASELINE_WORDS
 from .runfiles import ROW_OPTIONS, given, header_flag, listed, suffix
 
 
@@ -24,7 +24,7 @@ def _files_problem(args) -> str | None:
 
     inputs = [("--model", args.model)] + [
         (f"--{option}", item.value) for option in (*ROW_OPTIONS, "baselines") for item in given(args, option)
-        if option != "baselines" or item.value not in BASELINE_WORDS
+        if option != "baselines" or item.value not in BASELINES
     ]
     maps = getattr(args, "attributions", None)
     outputs = [(option, path) for option, path in (("--out", args.out), ("--plot", args.plot),
