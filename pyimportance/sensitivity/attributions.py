@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class SensitivitySpec:
 
     inputs: Inputs
     units: Sequence[Unit]
-    member: np.ndarray  # (n_cells, n_units): which flat cells (inputs side by side, ``t * F + f``) a unit holds
+    member: Any  # (n_cells, n_units) sparse 0/1: which flat cells (inputs side by side, ``t * F + f``) a unit holds
     method: str
     n_steps: int
     nodes: np.ndarray  # (n_steps,) path points in (0, 1) (integrated gradients)
@@ -67,15 +68,26 @@ class ChunkResult:
     delta: np.ndarray  # (r, K): completeness error (NaN for the derivative measure)
 
 
-def unit_members(inputs: Inputs, units: Sequence[Unit]) -> np.ndarray:
-    """(n_cells, n_units) 0/1 float matrix: which flat cells each unit holds."""
-    member = np.zeros((inputs.n_columns, len(units)))
+def unit_members(inputs: Inputs, units: Sequence[Unit]):
+    """(n_cells, n_units) sparse 0/1 matrix (CSR): which flat cells each unit holds (by cell, one per unit)."""
+    from scipy.sparse import csr_matrix
+
     offsets = inputs.column_offsets
+    cells, owners = [], []
     for u, unit in enumerate(units):
         for block in unit.blocks:
             part = inputs.parts[block.input]
-            member[block.flat_columns(part.n_timesteps, part.n_features, offsets[block.input]), u] = 1.0
-    return member
+            columns = np.unique(block.flat_columns(part.n_timesteps, part.n_features, offsets[block.input]))
+            cells.append(columns)
+            owners.append(np.full(len(columns), u))
+    cells, owners = np.concatenate(cells), np.concatenate(owners)
+    return csr_matrix((np.ones(len(cells)), (cells, owners)), shape=(inputs.n_columns, len(units)))
+
+
+def per_unit(member, values: np.ndarray) -> np.ndarray:
+    """(m, r, n_cells) cell values summed over each unit's cells: (m, r, n_units)."""
+    m, r, n_cells = values.shape
+    return np.asarray(values.reshape(m * r, n_cells) @ member).reshape(m, r, -1)
 
 
 def predict_rows(predict, inputs: Inputs, arrays: list[np.ndarray], on_rows: Callable[[int], None]) -> np.ndarray:
@@ -105,7 +117,7 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
     combine = targets.combine
     if ig:
         cells = gradients * difference[None]  # (m, r, n_cells) attributions
-        signed_targets = cells @ spec.member  # (m, r, U)
+        signed_targets = per_unit(spec.member, cells)  # (m, r, U)
         measure = np.einsum("km,mru->ruk", combine, np.abs(signed_targets))
         signed = np.einsum("km,mru->ruk", combine, signed_targets)
         with scoring_failures(scoring, "while scoring the baselines of the path"):
@@ -114,8 +126,9 @@ def chunk_result(spec: SensitivitySpec, targets: Targets, predict, scoring, base
         delta = cells.sum(axis=2).T @ combine.T - (end_values - start_values) @ combine.T  # (r, K)
     else:
         cells = gradients ** 2 * spec.spreads[None, None]
-        measure = np.einsum("km,mru->ruk", combine, cells @ spec.member)
-        signed = np.einsum("km,mru->ruk", combine, (gradients * np.sqrt(spec.spreads)[None, None]) @ spec.member)
+        measure = np.einsum("km,mru->ruk", combine, per_unit(spec.member, cells))
+        sensitivities = gradients * np.sqrt(spec.spreads)[None, None]
+        signed = np.einsum("km,mru->ruk", combine, per_unit(spec.member, sensitivities))
         delta = np.full((len(rows), combine.shape[0]), np.nan)
     kept = spec.kept[rows]
     maps = np.einsum("km,mrc->rck", combine, cells[:, kept]) if kept.any() else None

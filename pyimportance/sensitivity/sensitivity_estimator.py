@@ -37,16 +37,10 @@ class SensitivityEstimator(Estimator):
     """The chunks of a sensitivity run: every row once, block by block."""
 
     def __init__(self, spec: SensitivitySpec, row_blocks: Sequence[np.ndarray]):
-        self.spec = spec
-        self._row_blocks = list(row_blocks)
+        self.spec, self.blocks = spec, list(row_blocks)
 
-    @property
-    def inputs(self):
-        return self.spec.inputs
-
-    @property
-    def row_blocks(self) -> Sequence[np.ndarray]:
-        return self._row_blocks
+    inputs = property(lambda self: self.spec.inputs, doc="The evaluated rows.")
+    row_blocks = property(lambda self: self.blocks, doc="Rows of each block (sorted); empty: one block of all rows.")
 
     def model_rows_per_row(self) -> int:
         """Gradient points per row (each a forward and a backward pass), and the path's start."""

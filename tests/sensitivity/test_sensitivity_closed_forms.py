@@ -234,3 +234,16 @@ def test_a_keras_loss_is_differentiated_through_its_per_row_values_and_adds_up(k
     loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
     np.testing.assert_allclose(result.attributions.sum(axis=(1, 2)), loss - np.log(2), rtol=1e-3, atol=1e-4)
     assert np.abs(result.convergence_delta).max() < 1e-4
+
+
+def test_maps_over_the_byte_cap_are_not_kept_and_the_error_says_why(keras, X, monkeypatch):
+    from pyimportance.sensitivity import sensitivity_recipe
+
+    monkeypatch.setattr(sensitivity_recipe, "MAX_ATTRIBUTION_BYTES", 8 * 12 * 100)  # 100 rows of 12 cells
+    result = sensitivity_importance(_linear(keras), X)
+    with pytest.raises(ValueError, match="120 rows x 12 cells would take .* name the rows to keep with "
+                                         "attribution_rows, or evaluate fewer rows \\(max_samples\\)"):
+        _ = result.attributions
+    assert np.isfinite(result.importances_mean).all()  # the importances do not need the maps
+    with pytest.raises(ValueError, match="attribution_rows names 101 rows, whose maps would take more than"):
+        sensitivity_importance(_linear(keras), X, attribution_rows=list(range(101)))
