@@ -114,7 +114,7 @@ TEXTS: dict[str, CommandTexts] = {
                     "each input, per row (--attributions) and over the rows.",
         epilog=_SENSITIVITY_EXAMPLES,
         count="n_steps",
-        counted="path points per row",
+        counted="path points per row (integrated gradients)",
         helps={"method": "integrated_gradients: each cell's (x - x0) times the mean gradient along the straight "
                          "path from the baseline x0 to x; derivative: (d output / d cell)^2 x var(cell) "
                          "(default: %(default)s)",
