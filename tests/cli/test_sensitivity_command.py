@@ -136,3 +136,8 @@ def test_two_inputs_need_an_npz_map_and_get_one_array_per_input(two_inputs, tmp_
         assert sorted(archive.files) == ["convergence_delta", "rows", "seq", "static"]
         assert archive["seq"].shape[:2] == (len(data["seq"]), CLI_T) and archive["static"].ndim == 2
         assert np.all(archive["seq"][:8, :2] == 0)  # padded steps stay at the mask value along the path
+
+
+def test_a_baseline_in_words_goes_alone(linear, tmp_path, arrays, capsys):
+    assert _run(linear, tmp_path, "--baselines", "mean", "--baselines", "zeros") == 1
+    assert error_line(capsys).endswith("error: --baselines mean: give one of mean, zeros alone, or files")
