@@ -190,3 +190,17 @@ test_that("per_output maps have a dimension per output, and plot_attributions(ou
                'output must be one of "output\\[1\\]", "output\\[2\\]" or its number, got 3',
                class = "pyimportance_argument_error")
 })
+
+test_that("groups (by name or 1-based number) and time steps sum their cells' attributions per row", {
+  skip_if_no_python()
+  case <- linear_case()
+  cells <- sweep(case$x, c(2, 3), case$w, "*")  # w * x: zero baselines
+  grouped <- sensitivity_importance(case$model, case$x, baselines = "zeros", groups = list(ac = c("a", "c"), b = 2),
+                                    progress = FALSE)
+  values <- stats::setNames(grouped$importance, grouped$feature)
+  expect_equal(values[["ac"]], mean(abs(apply(cells[, , c(1, 3)], 1, sum))), tolerance = 1e-6)
+  expect_equal(values[["b"]], mean(abs(apply(cells[, , 2], 1, sum))), tolerance = 1e-6)
+  steps <- sensitivity_importance(case$model, case$x, baselines = "zeros", by = "timestep", progress = FALSE)
+  expect_setequal(steps$timestep, 1:4)
+  expect_equal(steps$importance[steps$timestep == 3L], mean(abs(apply(cells[, 3, ], 1, sum))), tolerance = 1e-6)
+})
