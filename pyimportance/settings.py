@@ -102,6 +102,19 @@ SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
 )
 
 
+#: The settings :func:`pyimportance.sensitivity_importance` takes, in its signature's order: the shared ones
+#: and its own, ``method`` (its gradient methods), ``n_steps`` (path points of integrated gradients),
+#: ``baselines`` (the path's start) and ``attribution_rows`` (the rows whose per-row maps the result keeps).
+SENSITIVITY_OWN: tuple[Setting, ...] = (Setting("method", "integrated_gradients"), Setting("n_steps", 50),
+                                        Setting("baselines", "mean"),
+                                        Setting("attribution_rows", None))
+_SENSITIVITY_ORDER = ("model", "X", "y", "loss", "method", "n_steps", "baselines", "attribution_rows", "by", "groups",
+                      "feature_names", "max_samples", "batch_size", "random_state", "progress", "ci", "block_size",
+                      "tolerance", "output", "per_output", "mask_value", "jit_compile", "executor", "task_size")
+SENSITIVITY_SETTINGS: tuple[Setting, ...] = tuple(
+    next(s for s in (*SENSITIVITY_OWN, *SETTINGS) if s.name == name) for name in _SENSITIVITY_ORDER
+)
+
 # ----------------------------------------------------------------------------- rules
 
 

@@ -531,3 +531,32 @@ def write_figure(figure, path, what: str = "--plot", *, overwrite: bool = False,
     finally:
         plt.close(figure)
     return Path(path)
+
+
+MAP_SUFFIXES = (".npy", ".npz")
+
+
+def check_map_file(path, inputs: list[str] | None, what: str = "--attributions") -> str:
+    """The suffix of the maps' file (.npy or .npz); several ``inputs`` need .npz."""
+    suffix = _suffix(Path(path), MAP_SUFFIXES, what)
+    if suffix == ".npy" and inputs is not None and len(inputs) > 1:
+        raise ValueError(f"{what}: {path}: the model has several inputs ({', '.join(inputs)}); write a .npz file, "
+                         "which holds one array per input")
+    return suffix
+
+
+def write_row_maps(result, path, what: str = "--attributions", *, overwrite: bool = False) -> Path:
+    """Write a result's per-row attribution maps atomically: ``.npy``, the one input's array (rows x time steps x
+    features); ``.npz``, one array per input (``attributions`` for a model with one), ``rows`` (their 0-based
+    positions in X) and ``convergence_delta`` (per evaluated row). Several inputs need ``.npz``."""
+    maps = result.attributions  # a ValueError says why the result kept none
+    several = isinstance(maps, dict)
+    suffix = check_map_file(path, list(maps) if several else None, what)
+    with atomic_write(path, what, overwrite=overwrite) as tmp_path, open(tmp_path, "wb") as handle:
+        if suffix == ".npy":
+            np.save(handle, np.asarray(maps), allow_pickle=False)
+        else:
+            arrays = dict(maps) if several else {"attributions": maps}
+            arrays.update(rows=np.asarray(result.attribution_rows), convergence_delta=result.convergence_delta)
+            np.savez(handle, **{name: np.asarray(values) for name, values in arrays.items()})
+    return Path(path)

@@ -117,6 +117,15 @@ def read_files(args) -> _RunFiles:
     return _RunFiles(x, y, reference)
 
 
+def read_baselines(items) -> dict[str | None, _File]:
+    """The files of --baselines by input name (None: one array, or a .npz holding every input)."""
+    files = _read("--baselines", items, None, "x")
+    for file in files.values():
+        if file.values.ndim == 0:
+            raise ValueError(f"{file.what}: {file.path} holds a single number (an array of shape ()), not rows")
+    return files
+
+
 def _check_rows(first: _File, other: _File, rule: str) -> None:
     """``other`` has a row per sample of ``first``; a CSV whose first row was taken for data gets the fixing flag."""
     from .csvfile import header_flags

@@ -182,6 +182,26 @@ def as_reference(name: str, value):
     return None if is_null(value) else as_inputs(value, name).values
 
 
+def as_baselines(name: str, value):
+    """Where the paths start: ``"mean"``, ``"zeros"``, or one row like those of ``x`` (an array, a vector for a
+    matrix ``x``, or a list of them, one per input)."""
+    if isinstance(value, RValue) and value.type in ("character", "factor"):
+        return as_string(name, value)
+    if isinstance(value, RValue) and value.type in ("double", "integer") and value.values.ndim == 1:
+        if value.na is not None:  # one row of a matrix x: a vector
+            position = int(np.flatnonzero(value.na)[0]) + 1
+            raise RArgumentError(f"{name} must not contain NA, got NA at {name}[{position}]")
+        return value.values.astype(np.float64)
+    return None if is_null(value) else as_inputs(value, name).values
+
+
+def as_rows(name: str, value):
+    """Rows of ``x``: 1-based positions as R counts them, 0-based for the engine."""
+    if is_null(value) or not isinstance(value, RValue):
+        return None if is_null(value) else value
+    return [number - 1 for number in _whole_numbers(name, value)]
+
+
 def as_learner(name: str, value):
     """The conditional model: an R ``function(x, y)`` returning a predict function, or a Python regressor; or a
     named list of them by role (``continuous``, ``categorical``: a Python classifier)."""
@@ -236,6 +256,9 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("loss", as_loss),
     Argument("n_repeats", as_whole_number),
     Argument("n_draws", as_whole_number),
+    Argument("n_steps", as_whole_number),
+    Argument("baselines", as_baselines),
+    Argument("attribution_rows", as_rows),
     Argument("imputer", as_string),
     Argument("by", as_string),
     Argument("groups", as_groups),

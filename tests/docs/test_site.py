@@ -20,7 +20,7 @@ SITE = ROOT / "site"
 PAGES = sorted(str(page.relative_to(SITE)) for page in SITE.rglob("*.html") if "assets" not in page.parts) or [
     "index.html"]
 PAGES_WITH_FIGURES = {"getting-started/python.html": 2, "getting-started/r.html": 2,
-                      "notebooks/quickstart.html": 2, "articles/lstm-importance.html": 9,
+                      "notebooks/quickstart.html": 2, "articles/lstm-importance.html": 11,
                       "articles/python-and-r.html": 2, "articles/importance-report.html": 3}
 
 
