@@ -63,8 +63,10 @@ def test_a_features_value_is_the_signed_sum_of_its_cells_and_the_importance_its_
 def test_a_linear_models_derivative_measure_is_w_squared_times_the_variance(keras, X):
     result = sensitivity_importance(_linear(keras), X, method="derivative")
     assert result.settings["method"] == "derivative" and result.settings["n_steps"] is None
+    assert result.settings["baselines"] is None
     variance = X.astype(np.float64).var(axis=0)  # per cell, over rows
     np.testing.assert_allclose(result.importances_mean, (WEIGHTS ** 2 * variance).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(result.attributions, np.broadcast_to(WEIGHTS ** 2 * variance, X.shape), rtol=1e-5)
     assert np.isnan(result.convergence_delta).all()
 
 
