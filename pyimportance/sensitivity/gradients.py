@@ -108,7 +108,7 @@ def _tensorflow(model_ref) -> Vjps:
 
     @tf.function(reduce_retracing=True)
     def vjps(arguments, cotangents):
-        with tf.GradientTape(persistent=True) as tape:
+        with tf.GradientTape(persistent=cotangents.shape[0] > 1) as tape:  # one pull-back: free as it goes
             tape.watch(arguments)
             heads = _heads(model_ref()(arguments, training=False))
             rows = tf.shape(heads[0])[0]
