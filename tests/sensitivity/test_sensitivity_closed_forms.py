@@ -249,3 +249,24 @@ def test_maps_over_the_byte_cap_are_not_kept_and_the_error_says_why(keras, X, mo
     assert np.isfinite(result.importances_mean).all()  # the importances do not need the maps
     with pytest.raises(ValueError, match="attribution_rows names 101 rows, whose maps would take more than"):
         sensitivity_importance(_linear(keras), X, attribution_rows=list(range(101)))
+
+
+def test_a_model_on_a_dict_of_inputs_gets_its_maps_by_input_name(keras):
+    first, second = keras.Input((3, 2), name="first"), keras.Input((3, 1), name="second")
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(first), keras.layers.Flatten()(second)])
+    model = keras.Model({"first": first, "second": second}, keras.layers.Dense(1, use_bias=False)(joined))
+    weights = np.arange(1.0, 10.0)
+    model.set_weights([weights.reshape(9, 1)])
+    rng = np.random.default_rng(7)
+    X = {"first": rng.normal(size=(40, 3, 2)), "second": rng.normal(size=(40, 3, 1))}
+    result = sensitivity_importance(model, X, baselines="zeros", by="cell")
+    np.testing.assert_allclose(result.attributions["first"], X["first"] * weights[:6].reshape(3, 2), rtol=1e-5)
+    np.testing.assert_allclose(result.attributions["second"], X["second"] * weights[6:].reshape(3, 1), rtol=1e-5)
+
+
+def test_the_plots_name_the_method(keras, X):
+    cells = sensitivity_importance(_linear(keras), X, by="cell")
+    figure = cells.plot()
+    assert any("mean |integrated gradients| of the prediction" in axis.get_ylabel() for axis in figure.axes)
+    bars = sensitivity_importance(_linear(keras), X, method="derivative").plot()
+    assert "Sensitivity importance (derivative measure, DGSM)" in bars.axes[0].get_title()
