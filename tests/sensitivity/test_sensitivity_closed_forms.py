@@ -270,3 +270,24 @@ def test_the_plots_name_the_method(keras, X):
     assert any("mean |integrated gradients| of the prediction" in axis.get_ylabel() for axis in figure.axes)
     bars = sensitivity_importance(_linear(keras), X, method="derivative").plot()
     assert "Sensitivity importance (derivative measure, DGSM)" in bars.axes[0].get_title()
+
+
+def test_two_heads_with_a_target_each_attribute_each_heads_loss(keras, X):
+    inputs = keras.Input((3, 4))
+    flat = keras.layers.Flatten()(inputs)
+    first = keras.layers.Dense(1, use_bias=False, name="first")(flat)
+    second = keras.layers.Dense(1, use_bias=False, name="second")(flat)
+    model = keras.Model(inputs, [first, second])
+    rng = np.random.default_rng(8)
+    w1, w2 = rng.normal(size=12), rng.normal(size=12)
+    model.get_layer("first").set_weights([w1.reshape(12, 1)])
+    model.get_layer("second").set_weights([w2.reshape(12, 1)])
+    y = [rng.normal(size=len(X)), rng.normal(size=len(X))]
+    result = sensitivity_importance(model, X, y, per_output=True, baselines="zeros")
+    assert result.output == ["first", "second"]
+    flat_x = X.reshape(len(X), -1).astype(np.float64)
+    for k, (w, target) in enumerate(zip((w1, w2), y)):
+        change = (flat_x @ w - target) ** 2 - target ** 2  # squared error at x minus at the zero row
+        np.testing.assert_allclose(result.attributions[..., k].sum(axis=(1, 2)), change, rtol=1e-3, atol=1e-3)
+    together = sensitivity_importance(model, X, y, baselines="zeros")  # the heads' losses summed, as Keras sums them
+    np.testing.assert_allclose(together.attributions, result.attributions.sum(axis=-1), rtol=1e-4, atol=1e-4)
