@@ -5,7 +5,8 @@ executor, and from tf-keras as from Keras 3."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -123,6 +124,10 @@ def test_the_same_numbers_for_any_batch_size_and_executor(keras, X):
     small = sensitivity_importance(model, X, by="timestep", n_steps=8, batch_size=20)
     with ThreadPoolExecutor(2) as pool:
         remote = sensitivity_importance(model, X, by="timestep", n_steps=8, executor=pool)
+    # "spawn": a forked child of a process that has started TensorFlow's threads may hang
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        processes = sensitivity_importance(model, X, by="timestep", n_steps=8, executor=pool, task_size=1)
+    np.testing.assert_array_equal(processes.attributions, remote.attributions)  # the same tasks, the same calls
     for other in (small, remote):
         np.testing.assert_allclose(other.importances_mean, base.importances_mean, rtol=1e-4, atol=1e-7)
         np.testing.assert_allclose(other.attributions, base.attributions, rtol=1e-3, atol=1e-6)
