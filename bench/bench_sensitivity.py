@@ -24,8 +24,8 @@ def _model(keras, steps: int, features: int):
     return keras.Sequential([keras.Input((steps, features)), keras.layers.LSTM(64), keras.layers.Dense(1)])
 
 
-def _limit(model, X: np.ndarray, n_steps: int, batches=(256, 1024, 4096)) -> tuple[float, int]:
-    """Seconds per row of ``n_steps`` forward + backward passes at the fastest batch size, and that size."""
+def _tape_gradient(model):
+    """The bare forward + backward pass: a ``tf.GradientTape`` gradient of the output in the input, compiled."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
@@ -35,6 +35,14 @@ def _limit(model, X: np.ndarray, n_steps: int, batches=(256, 1024, 4096)) -> tup
             out = model(x, training=False)
         return tape.gradient(out, x)
 
+    return gradient
+
+
+def _limit(model, X: np.ndarray, n_steps: int, batches=(256, 1024, 4096)) -> tuple[float, int]:
+    """Seconds per row of ``n_steps`` forward + backward passes at the fastest batch size, and that size."""
+    import tensorflow as tf
+
+    gradient = _tape_gradient(model)
     best = (np.inf, 0)
     points = np.resize(X, (max(batches),) + X.shape[1:]).astype(np.float32)
     for batch in batches:
@@ -49,13 +57,7 @@ def _full_limit(model, points: np.ndarray, calls: int):
     """A function timing ``calls`` forward + backward passes of ``points`` (the run's gradient work, alone)."""
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
-    def gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = model(x, training=False)
-        return tape.gradient(out, x)
-
+    gradient = _tape_gradient(model)
     chunk = tf.constant(points)
     gradient(chunk)
     return lambda: _seconds(lambda: [gradient(chunk) for _ in range(calls)])

@@ -108,18 +108,19 @@ def _tensorflow(model_ref) -> Vjps:
 
     @tf.function(reduce_retracing=True)
     def vjps(arguments, cotangents):
-        with tf.GradientTape(persistent=True) as tape:
+        # cotangents: a tuple, so their number is part of the trace while the batch size may vary
+        with tf.GradientTape(persistent=len(cotangents) > 1) as tape:  # one pull-back: free as it goes
             tape.watch(arguments)
             heads = _heads(model_ref()(arguments, training=False))
             rows = tf.shape(heads[0])[0]
-            predictions = tf.concat([tf.reshape(tf.cast(h, cotangents.dtype), (rows, -1)) for h in heads], axis=1)
-        gradients = [tape.gradient(predictions, _leaves(arguments), output_gradients=cotangents[j],
+            predictions = tf.concat([tf.reshape(tf.cast(h, cotangents[0].dtype), (rows, -1)) for h in heads], axis=1)
+        gradients = [tape.gradient(predictions, _leaves(arguments), output_gradients=cotangent,
                                    unconnected_gradients=tf.UnconnectedGradients.ZERO)
-                     for j in range(cotangents.shape[0])]
+                     for cotangent in cotangents]
         return predictions, gradients
 
     def call(arguments, cotangents):
-        predictions, gradients = vjps(arguments, tf.constant(cotangents))
+        predictions, gradients = vjps(arguments, tuple(tf.constant(c) for c in cotangents))
         return (np.asarray(predictions, dtype=np.float64),
                 [[np.asarray(g) for g in per_input] for per_input in gradients])
 

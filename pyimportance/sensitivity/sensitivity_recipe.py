@@ -173,7 +173,8 @@ def sensitivity_importance(
     recorded = prepared.settings(
         SensitivitySettings, "sensitivity", outcome, n_repeats=1, method=method,
         n_steps=n_steps if method == "integrated_gradients" else None,
-        baselines=baselines if isinstance(baselines, str) else "array",
+        baselines=None if method == "derivative" else baselines if isinstance(baselines, str) else "array",
+        deterministic=True,
     )
     extra = outcome.extra
     return SensitivityResult(
@@ -238,10 +239,12 @@ def _mean_one(sample_weight) -> np.ndarray | None:
 class SensitivitySettings(RunSettings):
     """The settings a sensitivity importance result records: the shared ones (:class:`RunSettings`) and its own.
 
-    ``method`` is "integrated_gradients" or "derivative"; ``n_steps`` None for the derivative;
-    ``baselines`` "mean", "zeros" or "array"; ``n_repeats`` is 1 (nothing is random).
+    ``method`` is "integrated_gradients" or "derivative"; ``n_steps`` and ``baselines`` ("mean", "zeros" or
+    "array") are None for the derivative, which has no path; ``n_repeats`` is 1 and ``deterministic`` True
+    (nothing is random: ``std`` is 0, as for perturbation's deterministic methods).
     """
 
     method: str
     n_steps: int | None
-    baselines: str
+    baselines: str | None
+    deterministic: bool

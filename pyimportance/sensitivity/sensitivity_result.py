@@ -27,6 +27,7 @@ class SensitivityResult(ImportanceResult):
     attributions : ndarray (rows, T, F), or a dict of them by input name
         Each kept row's map of cell attributions (``(rows, F)`` for a static input; a last axis
         per output with ``per_output``); rows in the data's order, labelled by :attr:`attribution_rows`.
+        For the derivative measure, each cell's ``(df/dx)^2 var(x)``.
     convergence_delta : ndarray (n_rows,) or (n_rows, n_outputs)
         Per evaluated row, the attributions' sum minus ``f(x) - f(x0)`` (NaN: not evaluated, or the
         derivative measure).

@@ -5,7 +5,8 @@ executor, and from tf-keras as from Keras 3."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def test_a_linear_models_integrated_gradients_are_w_times_x_minus_the_mean_row(k
     np.testing.assert_allclose(result.importances_mean, np.abs(expected).mean(axis=0).reshape(-1), rtol=1e-5,
                                atol=1e-7)
     np.testing.assert_allclose(result.direction, expected.mean(axis=0).reshape(-1), atol=1e-6)
-    assert np.all(np.isnan(result.p_value))
+    assert np.all(np.isnan(result.p_value)) and np.all(result.std == 0)  # nothing is random
     assert np.abs(result.convergence_delta).max() < 1e-5
 
 
@@ -63,8 +64,10 @@ def test_a_features_value_is_the_signed_sum_of_its_cells_and_the_importance_its_
 def test_a_linear_models_derivative_measure_is_w_squared_times_the_variance(keras, X):
     result = sensitivity_importance(_linear(keras), X, method="derivative")
     assert result.settings["method"] == "derivative" and result.settings["n_steps"] is None
+    assert result.settings["baselines"] is None
     variance = X.astype(np.float64).var(axis=0)  # per cell, over rows
     np.testing.assert_allclose(result.importances_mean, (WEIGHTS ** 2 * variance).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(result.attributions, np.broadcast_to(WEIGHTS ** 2 * variance, X.shape), rtol=1e-5)
     assert np.isnan(result.convergence_delta).all()
 
 
@@ -121,6 +124,10 @@ def test_the_same_numbers_for_any_batch_size_and_executor(keras, X):
     small = sensitivity_importance(model, X, by="timestep", n_steps=8, batch_size=20)
     with ThreadPoolExecutor(2) as pool:
         remote = sensitivity_importance(model, X, by="timestep", n_steps=8, executor=pool)
+    # "spawn": a forked child of a process that has started TensorFlow's threads may hang
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        processes = sensitivity_importance(model, X, by="timestep", n_steps=8, executor=pool, task_size=1)
+    np.testing.assert_array_equal(processes.attributions, remote.attributions)  # the same tasks, the same calls
     for other in (small, remote):
         np.testing.assert_allclose(other.importances_mean, base.importances_mean, rtol=1e-4, atol=1e-7)
         np.testing.assert_allclose(other.attributions, base.attributions, rtol=1e-3, atol=1e-6)
@@ -185,7 +192,7 @@ def test_a_keras_model_on_a_backend_without_gradients_is_refused(keras, X, monke
     from pyimportance.sensitivity.gradients import backend_of
 
     model = _linear(keras)
-    assert backend_of(model) == "tensorflow"
+    assert backend_of(model) == keras.backend.backend()  # tensorflow here, jax with KERAS_BACKEND=jax
     monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
     with pytest.raises(TypeError, match="on the numpy backend \\(no gradients\\)"):
         backend_of(model)
@@ -247,3 +254,45 @@ def test_maps_over_the_byte_cap_are_not_kept_and_the_error_says_why(keras, X, mo
     assert np.isfinite(result.importances_mean).all()  # the importances do not need the maps
     with pytest.raises(ValueError, match="attribution_rows names 101 rows, whose maps would take more than"):
         sensitivity_importance(_linear(keras), X, attribution_rows=list(range(101)))
+
+
+def test_a_model_on_a_dict_of_inputs_gets_its_maps_by_input_name(keras):
+    first, second = keras.Input((3, 2), name="first"), keras.Input((3, 1), name="second")
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(first), keras.layers.Flatten()(second)])
+    model = keras.Model({"first": first, "second": second}, keras.layers.Dense(1, use_bias=False)(joined))
+    weights = np.arange(1.0, 10.0)
+    model.set_weights([weights.reshape(9, 1)])
+    rng = np.random.default_rng(7)
+    X = {"first": rng.normal(size=(40, 3, 2)), "second": rng.normal(size=(40, 3, 1))}
+    result = sensitivity_importance(model, X, baselines="zeros", by="cell")
+    np.testing.assert_allclose(result.attributions["first"], X["first"] * weights[:6].reshape(3, 2), rtol=1e-5)
+    np.testing.assert_allclose(result.attributions["second"], X["second"] * weights[6:].reshape(3, 1), rtol=1e-5)
+
+
+def test_the_plots_name_the_method(keras, X):
+    cells = sensitivity_importance(_linear(keras), X, by="cell")
+    figure = cells.plot()
+    assert any("mean |integrated gradients| of the prediction" in axis.get_ylabel() for axis in figure.axes)
+    bars = sensitivity_importance(_linear(keras), X, method="derivative").plot()
+    assert "Sensitivity importance (derivative measure, DGSM)" in bars.axes[0].get_title()
+
+
+def test_two_heads_with_a_target_each_attribute_each_heads_loss(keras, X):
+    inputs = keras.Input((3, 4))
+    flat = keras.layers.Flatten()(inputs)
+    first = keras.layers.Dense(1, use_bias=False, name="first")(flat)
+    second = keras.layers.Dense(1, use_bias=False, name="second")(flat)
+    model = keras.Model(inputs, [first, second])
+    rng = np.random.default_rng(8)
+    w1, w2 = rng.normal(size=12), rng.normal(size=12)
+    model.get_layer("first").set_weights([w1.reshape(12, 1)])
+    model.get_layer("second").set_weights([w2.reshape(12, 1)])
+    y = [rng.normal(size=len(X)), rng.normal(size=len(X))]
+    result = sensitivity_importance(model, X, y, per_output=True, baselines="zeros")
+    assert result.output == ["first", "second"]
+    flat_x = X.reshape(len(X), -1).astype(np.float64)
+    for k, (w, target) in enumerate(zip((w1, w2), y)):
+        change = (flat_x @ w - target) ** 2 - target ** 2  # squared error at x minus at the zero row
+        np.testing.assert_allclose(result.attributions[..., k].sum(axis=(1, 2)), change, rtol=1e-3, atol=1e-3)
+    together = sensitivity_importance(model, X, y, baselines="zeros")  # the heads' losses summed, as Keras sums them
+    np.testing.assert_allclose(together.attributions, result.attributions.sum(axis=-1), rtol=1e-4, atol=1e-4)
