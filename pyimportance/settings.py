@@ -109,8 +109,9 @@ SENSITIVITY_OWN: tuple[Setting, ...] = (Setting("method", "integrated_gradients"
                                         Setting("baselines", "mean"),
                                         Setting("attribution_rows", None))
 _SENSITIVITY_ORDER = ("model", "X", "y", "loss", "method", "n_steps", "baselines", "attribution_rows", "by", "groups",
-                      "feature_names", "max_samples", "batch_size", "random_state", "progress", "ci", "block_size",
-                      "tolerance", "output", "per_output", "mask_value", "jit_compile", "executor", "task_size")
+                      "feature_names", "max_samples", "sample_weight", "batch_size", "random_state", "progress", "ci",
+                      "block_size", "tolerance", "output", "per_output", "mask_value", "jit_compile", "executor",
+                      "task_size")
 SENSITIVITY_SETTINGS: tuple[Setting, ...] = tuple(
     next(s for s in (*SENSITIVITY_OWN, *SETTINGS) if s.name == name) for name in _SENSITIVITY_ORDER
 )

@@ -405,8 +405,8 @@ _OPTIONS: dict[str, Builder] = {
                     help="noise sd for gaussian/uniform, as a fraction of each feature's sd (default: %(default)s)"),
     "relative_scale": _relative_scale,
     "loss": _plain("importance", action="append", type=_named_loss, metavar="[HEAD=]NAME",
-                   help=f"loss, needs --y: {', '.join(SHOWN_LOSSES)} or a Keras loss name (default: mse); HEAD=NAME for one "
-                        "output head (repeatable)"),
+                   help=f"loss, needs --y: {', '.join(SHOWN_LOSSES)} or a Keras loss name (default: mse); HEAD=NAME "
+                        "for one output head (repeatable)"),
     "n_repeats": _plain("importance", type=_positive_int, metavar="N", help="repeats per unit (default: %(default)s)"),
     "n_draws": _plain("importance", type=_positive_int, metavar="K",
                       help="rows averaged over per coalition, at least 2 (default: %(default)s)"),

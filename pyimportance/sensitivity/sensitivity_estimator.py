@@ -94,7 +94,9 @@ class SensitivitySums(Sums):
         self.rows = 0
         self.delta = np.full((n_samples, n_outputs), np.nan)
         self.maps: dict[int, np.ndarray] = {}
-        self.accumulator = RowAccumulator(n_units, n_samples, n_outputs, track_donors=False) if track_rows else None
+        # weighted rows: the accumulator's ratio estimator (each row's value times its weight over the weights)
+        self.accumulator = RowAccumulator(n_units, n_samples, n_outputs, track_donors=False,
+                                          row_weights=self._weight) if track_rows else None
 
     @property
     def baseline(self) -> np.ndarray:
@@ -119,9 +121,8 @@ class SensitivitySums(Sums):
             for position, row in enumerate(rows[self._spec.kept[rows]]):
                 self.maps[int(row)] = result.maps[position]
         if self.accumulator is not None:
-            weighted = result.measure * weight[:, None, None]
-            for unit in range(weighted.shape[1]):
-                self.accumulator.add(unit, rows, weighted[:, unit], None)
+            for unit in range(result.measure.shape[1]):
+                self.accumulator.add(unit, rows, result.measure[:, unit], None)
 
     def values(self) -> np.ndarray:
         """(n_units, 1, n_outputs): the weighted mean measure over the rows so far."""

@@ -58,6 +58,7 @@ def sensitivity_importance(
     groups: Mapping[str, Sequence[str | int]] | None = None,
     feature_names: Sequence[str] | None = None,
     max_samples: int | float | None = None,
+    sample_weight=None,
     batch_size: int | None = None,
     random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
@@ -98,8 +99,8 @@ def sensitivity_importance(
         A Keras 3 model (TensorFlow, JAX or torch backend) or a tf-keras model, with float inputs;
         a function or an object with ``.predict`` only has no gradients: use
         :func:`pyimportance.perturbation_importance`.
-    X, y, loss, by, groups, feature_names, max_samples, batch_size, random_state, progress,
-    block_size, tolerance, output, per_output, mask_value, jit_compile, executor, task_size
+    X, y, loss, by, groups, feature_names, max_samples, sample_weight, batch_size, random_state,
+    progress, block_size, tolerance, output, per_output, mask_value, jit_compile, executor, task_size
         As in :func:`pyimportance.perturbation_importance` (the loss must be differentiable with
         per-row values: not "accuracy" or "rmse"). ``batch_size``: rows per prediction call and
         path points per gradient call (default 1,024; at least one row's ``n_steps`` points).
@@ -151,9 +152,10 @@ def sensitivity_importance(
     # check: the model, the data and every setting, before any model call; the evaluated rows
     prepared = prepare(
         model, X, y, own_checks=own_checks,
-        loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
-        random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
-        per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
+        loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples,
+        sample_weight=sample_weight, batch_size=batch_size, random_state=random_state, progress=progress, ci=ci,
+        block_size=block_size, tolerance=tolerance, output=output, per_output=per_output, mask_value=mask_value,
+        jit_compile=jit_compile, executor=executor, task_size=task_size,
     )
     check_float_inputs(model, prepared.input_names)
     # plan: the units, the path and the rows whose maps are kept
@@ -165,7 +167,7 @@ def sensitivity_importance(
         inputs=inputs, units=units, member=unit_members(inputs, units), method=method, n_steps=n_steps,
         nodes=nodes, weights=weights, starts=baseline_rows(baselines, inputs), spreads=_cell_variances(inputs),
         kept=kept, points_per_call=prepared.options["batch_size"] or POINTS_PER_CALL,
-        sample_weight=_mean_one(getattr(prepared, "sample_weight", None)),  # the rows' weights, once prepare() has them
+        sample_weight=_mean_one(prepared.sample_weight),
     )
     # run: the baseline and the chunks, block by block, with the intervals the result reports
     outcome = prepared.run(SensitivityEstimator(spec, prepared.row_blocks), model)

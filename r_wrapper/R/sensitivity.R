@@ -72,8 +72,8 @@ utils::globalVariables("attribution")
 #' @export
 sensitivity_importance <- function(model, x, y = NULL, loss = NULL, method = "integrated_gradients",
                                    n_steps = 50, baselines = "mean", attribution_rows = NULL, by = "feature",
-                                   groups = NULL, feature_names = NULL, max_samples = NULL, batch_size = NULL,
-                                   seed = NULL, progress = interactive(), ci = "data", block_size = NULL,
+                                   groups = NULL, feature_names = NULL, max_samples = NULL,
+                                   sample_weight = NULL, batch_size = NULL, seed = NULL, progress = interactive(), ci = "data", block_size = NULL,
                                    tolerance = NULL, output = NULL, per_output = FALSE, mask_value = "auto",
                                    executor = NULL) {
   call <- match.call()

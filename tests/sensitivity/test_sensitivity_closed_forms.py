@@ -296,3 +296,20 @@ def test_two_heads_with_a_target_each_attribute_each_heads_loss(keras, X):
         np.testing.assert_allclose(result.attributions[..., k].sum(axis=(1, 2)), change, rtol=1e-3, atol=1e-3)
     together = sensitivity_importance(model, X, y, baselines="zeros")  # the heads' losses summed, as Keras sums them
     np.testing.assert_allclose(together.attributions, result.attributions.sum(axis=-1), rtol=1e-4, atol=1e-4)
+
+
+def test_sample_weight_is_the_weighted_mean_and_integer_weights_repeat_rows(keras, X):
+    weights = np.random.default_rng(3).integers(0, 4, size=len(X)).astype(float)
+    weights[0] = 2.0
+    model = _linear(keras)
+    weighted = sensitivity_importance(model, X, baselines="zeros", sample_weight=weights)
+    repeated = sensitivity_importance(model, np.repeat(X, weights.astype(int), axis=0), baselines="zeros")
+    cells = np.abs((WEIGHTS * X.astype(np.float64)).sum(axis=1))  # (rows, features): |w x| summed over steps
+    np.testing.assert_allclose(weighted.importances_mean, weights @ cells / weights.sum(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(weighted.importances_mean, repeated.importances_mean, rtol=1e-5, atol=1e-7)
+    # the data interval of a weighted mean (ratio estimator): wider than without weights' spread would suggest,
+    # centred on the estimate, and the same whether the weights are scaled
+    scaled = sensitivity_importance(model, X, baselines="zeros", sample_weight=weights * 10)
+    np.testing.assert_allclose(scaled.ci_low, weighted.ci_low, rtol=1e-6)
+    assert np.all(weighted.ci_low[[0, 1, 3]] < weighted.importances_mean[[0, 1, 3]])
+    assert np.all(weighted.ci_high[[0, 1, 3]] > weighted.importances_mean[[0, 1, 3]])

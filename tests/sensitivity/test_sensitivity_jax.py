@@ -1,6 +1,6 @@
 """Sensitivity importance through ``jax.vjp``: Keras 3 on the JAX backend gives the closed forms the TensorFlow
 path gives. Runs where Keras' backend is JAX (``KERAS_BACKEND=jax`` in an environment with jax: JAX needs
-NumPy 2 on Python 3.11, so not the TensorFlow test environment, where it is skipped)."""
+NumPy 2 on Python 3.11, so not the TensorFlow test environment, where conftest.py leaves it out)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import os
 import numpy as np
 import pytest
 
-if os.environ.get("KERAS_BACKEND") != "jax":
-    pytest.skip("Keras runs on JAX only with KERAS_BACKEND=jax (set before Keras is imported)",
-                allow_module_level=True)
+assert os.environ.get("KERAS_BACKEND") == "jax", "collected only with KERAS_BACKEND=jax (conftest.py)"
 pytest.importorskip("jax")
 keras = pytest.importorskip("keras")
 
