@@ -57,8 +57,9 @@ def test_the_baseline_is_scikit_learns_weighted_metric():
     np.testing.assert_allclose(result.baseline_score, log_loss(labels, probability(X), sample_weight=w), rtol=1e-9)
 
 
+@pytest.mark.keras
 def test_keras_divides_by_the_number_of_rows_where_we_divide_by_the_weights():
-    keras = pytest.importorskip("keras")
+    import keras
     X, y, w = _data()
     ours = perturbation_importance(linear, X, y, sample_weight=w, random_state=0).baseline_score
     losses = (linear(X) - y) ** 2
@@ -273,8 +274,8 @@ def test_without_y_the_prediction_change_is_weighted():
     np.testing.assert_allclose(result.importances_mean, expected, rtol=1e-12)
 
 
+@pytest.mark.keras
 def test_a_keras_loss_of_all_rows_at_once_is_refused_with_weights():
-    pytest.importorskip("keras")
     X, y, w = _data()
     labels = (y > 0).astype(float)
     with pytest.raises(ValueError, match=r"loss \(dice\) gives one number for a set of rows and takes no "
@@ -303,8 +304,8 @@ def test_every_kind_of_loss_takes_the_weighted_mean():
                                rtol=1e-12)
 
 
+@pytest.mark.keras
 def test_a_loss_keras_computes_per_row_is_weighted():
-    pytest.importorskip("keras")
     X, y, w = _data()
     y_positive, shifted = np.abs(y), np.abs(linear(X)) + 0.1
     result = perturbation_importance(lambda x: np.abs(linear(x)) + 0.1, X, y_positive, loss="huber", method="zero",
