@@ -48,7 +48,6 @@ class SensitivitySpec:
     spreads: np.ndarray  # (n_cells,) each cell's variance over the evaluated rows (derivative)
     kept: np.ndarray  # (n_samples,) bool: the rows whose maps the result keeps
     points_per_call: int  # path points per gradient call (whole rows: at least one row's points)
-    sample_weight: np.ndarray | None = None  # (n_samples,) weights of the evaluated rows, mean 1
 
     @property
     def points_per_row(self) -> int:

@@ -7,8 +7,9 @@ the engine's ``ci="data"`` interval, and the rows' importances come with it. The
 never below 0, so the one-sided test of "importance <= 0" says nothing: p-values are NaN
 (:data:`P_VALUE_NOTE`).
 
-Per-row weights (``sample_weight``, normalised to mean 1 over the evaluated rows) weight each row's
-value: the importance is ``sum(w v) / sum(w)``, and the interval's per-row terms are ``w v``.
+Per-row weights (the run's ``Scoring.row_weights``: ``sample_weight`` times the rows a loss counts) weight
+each row's value: the importance is ``sum(w v) / sum(w)``, and the data interval is the ratio estimator's, as
+for every estimator.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class SensitivitySums(Sums):
         self._targets: Targets = targets_of(scoring)
         self._block_rows: dict[int, np.ndarray] = {}
         self._predictions: np.ndarray | None = None
-        self._weight = spec.sample_weight
+        self._weight = scoring.row_weights  # (n_samples,) or None: every row weighs 1
         self.measure = np.zeros((n_units, n_outputs))
         self.signed = np.zeros((n_units, n_outputs))
         self.weight_sum = 0.0

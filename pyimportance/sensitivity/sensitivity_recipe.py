@@ -167,7 +167,6 @@ def sensitivity_importance(
         inputs=inputs, units=units, member=unit_members(inputs, units), method=method, n_steps=n_steps,
         nodes=nodes, weights=weights, starts=baseline_rows(baselines, inputs), spreads=_cell_variances(inputs),
         kept=kept, points_per_call=prepared.options["batch_size"] or POINTS_PER_CALL,
-        sample_weight=_mean_one(prepared.sample_weight),
     )
     # run: the baseline and the chunks, block by block, with the intervals the result reports
     outcome = prepared.run(SensitivityEstimator(spec, prepared.row_blocks), model)
@@ -227,14 +226,6 @@ def _cell_variances(inputs) -> np.ndarray:
         square = np.where(real[:, :, None], (values - mean) ** 2, 0.0).sum(axis=0) / safe
         spreads.append(np.where(counts > 0, square, 0.0).reshape(-1))
     return np.concatenate(spreads)
-
-
-def _mean_one(sample_weight) -> np.ndarray | None:
-    """Row weights scaled to mean 1 (None: every row weighs 1)."""
-    if sample_weight is None:
-        return None
-    weight = np.asarray(sample_weight, dtype=np.float64)
-    return weight / weight.mean()
 
 
 @dataclass(frozen=True, eq=False, repr=False)

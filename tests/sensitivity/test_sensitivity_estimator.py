@@ -13,18 +13,17 @@ from pyimportance.sensitivity.attributions import ChunkResult, SensitivitySpec, 
 from pyimportance.sensitivity.sensitivity_estimator import P_VALUE_NOTE, SensitivitySums
 
 
-def _spec(n_rows: int, sample_weight=None) -> SensitivitySpec:
+def _spec(n_rows: int) -> SensitivitySpec:
     part = ModelInput("input", np.zeros((n_rows, 1, 2)), ("a", "b"), False)
     inputs = Inputs((part,))
     units = build_units("feature", inputs)
     return SensitivitySpec(inputs=inputs, units=units, member=unit_members(inputs, units),
                            method="integrated_gradients", n_steps=4, nodes=np.ones(4) / 2, weights=np.ones(4) / 4,
-                           starts=[np.zeros((1, 2))], spreads=np.ones(2), kept=np.arange(n_rows) < 2, points_per_call=8,
-                           sample_weight=sample_weight)
+                           starts=[np.zeros((1, 2))], spreads=np.ones(2), kept=np.arange(n_rows) < 2, points_per_call=8)
 
 
-def _sums(spec):
-    scoring = build_scoring([("output", ())], None, resolve_losses(None, False))
+def _sums(spec, sample_weight=None):
+    scoring = build_scoring([("output", ())], None, resolve_losses(None, False)).with_weights(sample_weight)
     return SensitivitySums(spec, scoring, track_rows=True)
 
 
@@ -37,8 +36,7 @@ def _chunk(rows, measure, signed):
 def test_the_importance_is_the_weighted_mean_of_the_rows_values():
     measure = [[1.0, 0.0], [3.0, 1.0], [5.0, 2.0], [7.0, 3.0]]
     weight = np.array([1.0, 1.0, 2.0, 4.0])
-    spec = _spec(4, weight / weight.mean())
-    sums = _sums(spec)
+    sums = _sums(_spec(4), weight)
     sums.add(_chunk([0, 1, 2, 3], measure, np.negative(measure)))
     expected = (weight[:, None] * np.array(measure)).sum(axis=0) / weight.sum()
     np.testing.assert_allclose(sums.values()[:, 0, 0], expected)
