@@ -202,7 +202,7 @@ def keras_mask_values(model) -> dict[int, float]:
         return found
     try:
         inputs = list(model.inputs)
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError, TypeError):  # TypeError: a Keras 2 subclassed model's inputs are None
         return found
     for layer in layers:
         if type(layer).__name__ != "Masking":

@@ -275,6 +275,7 @@ def test_without_y_the_prediction_change_is_weighted():
 
 
 @pytest.mark.keras
+@pytest.mark.keras3  # dice: a Keras 3 loss
 def test_a_keras_loss_of_all_rows_at_once_is_refused_with_weights():
     X, y, w = _data()
     labels = (y > 0).astype(float)

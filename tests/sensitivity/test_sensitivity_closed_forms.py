@@ -133,8 +133,8 @@ def test_the_same_numbers_for_any_batch_size_and_executor(keras, X):
         np.testing.assert_allclose(other.attributions, base.attributions, rtol=1e-3, atol=1e-6)
 
 
-def test_tf_keras_and_keras_3_give_the_same_attributions(keras, X):
-    tf_keras = pytest.importorskip("tf_keras")
+def test_tf_keras_and_keras_3_give_the_same_attributions(keras, keras2, X):
+    tf_keras = keras2  # tf-keras beside Keras 3 (under TensorFlow 2.15, Keras 2 itself)
     keras.utils.set_random_seed(4)
     new = keras.Sequential([keras.Input((3, 4)), keras.layers.LSTM(5), keras.layers.Dense(1)])
     old = tf_keras.Sequential([tf_keras.layers.InputLayer((3, 4)), tf_keras.layers.LSTM(5), tf_keras.layers.Dense(1)])
