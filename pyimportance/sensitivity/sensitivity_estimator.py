@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..engine.estimator import Estimator, IntervalTerms, Reported, Step, Sums
+from ..engine.estimator import Estimator, IntervalTerms, PredictionSums, Reported, Step
 from ..stats.accumulator import RowAccumulator
 from ..stats.row_values import kept_row_statistics
 from .attributions import ChunkResult, SensitivitySpec, chunk_result, predict_rows
@@ -78,16 +78,14 @@ class SensitivityEstimator(Estimator):
                 f"(row blocks {first[0] + 1} to {last[0] + 1})")
 
 
-class SensitivitySums(Sums):
+class SensitivitySums(PredictionSums):
     """The chunks' values added up: per (unit, output), per row for the data interval, and the kept maps."""
 
     def __init__(self, spec: SensitivitySpec, scoring, *, track_rows: bool):
         n_units, n_outputs, n_samples = len(spec.units), len(scoring.outputs), spec.inputs.n_samples
+        super().__init__(n_samples, scoring)
         self._spec = spec
-        self._scoring = scoring
         self._targets: Targets = targets_of(scoring)
-        self._block_rows: dict[int, np.ndarray] = {}
-        self._predictions: np.ndarray | None = None
         self._weight = scoring.row_weights  # (n_samples,) or None: every row weighs 1
         self.measure = np.zeros((n_units, n_outputs))
         self.signed = np.zeros((n_units, n_outputs))
@@ -98,17 +96,6 @@ class SensitivitySums(Sums):
         # weighted rows: the accumulator's ratio estimator (each row's value times its weight over the weights)
         self.accumulator = RowAccumulator(n_units, n_samples, n_outputs, track_donors=False,
                                           row_weights=self._weight) if track_rows else None
-
-    @property
-    def baseline(self) -> np.ndarray:
-        """The model's predictions of every evaluated row (those of the blocks predicted so far)."""
-        return self._predictions
-
-    def add_baseline(self, block: int, rows: np.ndarray, predictions: np.ndarray) -> None:
-        if self._predictions is None:
-            self._predictions = np.zeros((self._spec.inputs.n_samples, predictions.shape[1]))
-        self._predictions[rows] = predictions
-        self._block_rows[block] = rows
 
     def add(self, result: ChunkResult) -> None:
         rows = result.rows
@@ -143,12 +130,6 @@ class SensitivitySums(Sums):
             "maps": dict(self.maps),
             "convergence_delta": self.delta.copy(),
         })
-
-    def baseline_score(self, blocks: Sequence[int]) -> np.ndarray:
-        """The model's own loss on the rows of ``blocks`` (0 for the prediction without ``y``)."""
-        rows = np.sort(np.concatenate([self._block_rows[b] for b in sorted(blocks)]))
-        sums = self._scoring.part_values(self._predictions[rows], rows, self._predictions).sum(axis=0)
-        return self._scoring.scores(sums, len(rows))
 
     def row_statistics(self, aggregates: Sequence[str], ci: str):
         return kept_row_statistics(self.accumulator, aggregates, ci)

@@ -313,3 +313,13 @@ def test_sample_weight_is_the_weighted_mean_and_integer_weights_repeat_rows(kera
     np.testing.assert_allclose(scaled.ci_low, weighted.ci_low, rtol=1e-6)
     assert np.all(weighted.ci_low[[0, 1, 3]] < weighted.importances_mean[[0, 1, 3]])
     assert np.all(weighted.ci_high[[0, 1, 3]] > weighted.importances_mean[[0, 1, 3]])
+
+
+def test_with_y_and_weights_the_baseline_loss_is_the_weighted_mean(keras, X):
+    weights = np.random.default_rng(5).uniform(0.1, 3.0, size=len(X))
+    y = X[:, -1, 0].astype(np.float64)
+    model = _linear(keras)
+    result = sensitivity_importance(model, X, y, baselines="zeros", sample_weight=weights)
+    errors = (np.asarray(model(X)).reshape(-1).astype(np.float64) - y) ** 2
+    assert result.baseline_score == pytest.approx(weights @ errors / weights.sum(), rel=1e-5)
+    assert result.baseline_score != pytest.approx(errors.mean(), rel=1e-3)  # not the unweighted mean
