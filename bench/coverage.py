@@ -15,11 +15,13 @@ perturbation_importance
               the public function's default interval (``ci="data"``), on the same data set
 data          ``data_intervals`` on the reference run's statistics (automatic block length)
 data, b=1     the same ignoring dependence between rows (blocks of one row)
-data, noise twice
-              the data interval before issue 28: each evaluation's shuffle noise counted in two rows' terms
-data, PW x1, no skew / data, no skew
-              ablations: the Politis-White length itself and no skewness shift / the chosen
-              length (3 x Politis-White) without the skewness shift (both keep the t quantile)
+data, before issue 28
+              the data interval as it was: 3 x Politis-White, each evaluation's shuffle noise counted in two
+              rows' terms, no small-sample factor
+data, noise twice / data, no plug-in correction / data, 3 x PW / data, no skew
+              ablations, one choice of issue 28 undone each: the shuffle noise counted twice; the variance
+              divided by 1 - b / J only; blocks of 3 x Politis-White instead of 1 + 8 x (Politis-White - 1); no
+              skewness shift
 rows t        a plain t-interval over the per-row differences (mean over repeats), the trap
 repeats       today's t-interval over the 5 repeats (conditional on the data set)
 
@@ -66,14 +68,30 @@ CASES = {
 # coverage bands of issue 28 (nominal 95%)
 TARGETS = {"iid, n=200": (0.94, 0.96), "AR(1) 0.8, n=300": (0.935, 0.97), "AR(1) 0.8, n=1000": (0.94, 0.96),
            "AR(1) 0.5, n=300": (0.94, 0.96)}
-INTERVALS = ("perturbation_importance", "data", "data, b=1", "data, noise twice", "data, PW x1, no skew",
-             "data, no skew", "rows t", "repeats")
-# ablations of the tuning choices of data_intervals (module docstring): block multiplier, skewness shift, and
-# whether the shuffle noise shared by a recipient and its donor is removed once (issue 28)
+INTERVALS = ("perturbation_importance", "data", "data, b=1", "data, before issue 28", "data, noise twice",
+             "data, no plug-in correction", "data, 3 x PW", "data, no skew", "rows t", "repeats")
+
+
+def _before_issue_28(block: int, n_slots) -> float:
+    return 1.0
+
+
+def _three_times_politis_white(block_size, series, estimate, rows_per_slot) -> int:
+    """The automatic block length before issue 28: three times the Politis-White length."""
+    n_slots = series.shape[-1]
+    chosen = block_bootstrap._politis_white_slots(series.reshape(-1, n_slots), estimate.reshape(-1))
+    return max(1, min(int(np.ceil(3.0 * chosen)), n_slots // 3))
+
+
+# ablations of the tuning choices of data_intervals (module docstring): constants of pyimportance.stats.intervals
+# and .block_bootstrap replaced in this worker process
 ABLATIONS = {
-    "data, noise twice": (block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT, False),
-    "data, PW x1, no skew": (1.0, 0.0, True),
-    "data, no skew": (block_bootstrap.BLOCK_MULTIPLIER, 0.0, True),
+    "data, before issue 28": {"block_slots": _three_times_politis_white, "REMOVE_SHARED_NOISE": False,
+                              "small_sample_factor": _before_issue_28},
+    "data, noise twice": {"REMOVE_SHARED_NOISE": False},
+    "data, no plug-in correction": {"PLUG_IN_CORRECTION": 0.0},
+    "data, 3 x PW": {"block_slots": _three_times_politis_white},
+    "data, no skew": {"MAX_SKEW_SHIFT": 0.0},
 }
 
 
@@ -94,7 +112,7 @@ def _one_case(arguments) -> dict:
         block_1 = data_intervals(statistics, run.estimate, block_size=1)
         rows_half = stats.t.ppf(0.975, n_rows - 1) * stats.sem(run.row_means, axis=1)
         repeats = repeats_intervals(run.repeat_importances)
-        ablations = {kind: _ablated(statistics, run.estimate, *knobs) for kind, knobs in ABLATIONS.items()}
+        ablations = {kind: _ablated(statistics, run.estimate, knobs) for kind, knobs in ABLATIONS.items()}
         for kind, (low, high) in {
             **{kind: (ablated.ci_low, ablated.ci_high) for kind, ablated in ablations.items()},
             "perturbation_importance": (product.ci_low, product.ci_high),
@@ -109,15 +127,17 @@ def _one_case(arguments) -> dict:
     return {"name": name, "truth": truth, "bounds": {k: np.array(v) for k, v in bounds.items()}, "blocks": block_sizes}
 
 
-def _ablated(statistics, estimate, block_multiplier: float, max_skew_shift: float, remove_shared_noise: bool = True):
+def _ablated(statistics, estimate, overrides: dict):
     """data_intervals with other tuning constants (this worker process only)."""
-    saved = block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT, intervals.REMOVE_SHARED_NOISE
-    block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT = block_multiplier, max_skew_shift
-    intervals.REMOVE_SHARED_NOISE = remove_shared_noise
+    modules = [intervals for _ in overrides]  # block_slots, small_sample_factor and the constants, as intervals reads them
+    saved = [getattr(module, name) for module, name in zip(modules, overrides)]
+    for module, (name, value) in zip(modules, overrides.items()):
+        setattr(module, name, value)
     try:
         return data_intervals(statistics, estimate)
     finally:
-        block_bootstrap.BLOCK_MULTIPLIER, intervals.MAX_SKEW_SHIFT, intervals.REMOVE_SHARED_NOISE = saved
+        for module, name, value in zip(modules, overrides, saved):
+            setattr(module, name, value)
 
 
 W_WEAK = 0.22  # the weak feature's weight in the calibration study (power ~ 70-80% at n = 200)

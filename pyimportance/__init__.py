@@ -1,7 +1,8 @@
 """Perturbation (permutation) variable importance for Keras models, above all recurrent ones.
 
 The public names are here: :func:`perturbation_importance`, its :class:`ImportanceResult`,
-:func:`shapley_importance` (Shapley global importance, SAGE) with its :class:`ShapleyResult`, and
+:func:`shapley_importance` (Shapley global importance, SAGE) with its :class:`ShapleyResult`,
+:func:`sensitivity_importance` (gradient attributions) with its :class:`SensitivityResult`, and
 the exceptions (:mod:`.errors`). The package reads in layers, the data flowing one way:
 
 - :mod:`.api`: perturbation importance's recipe (prepare, plan, run, wrap); :mod:`.registry`:
@@ -17,6 +18,7 @@ the exceptions (:mod:`.errors`). The package reads in layers, the data flowing o
 - :mod:`.engine`: the run loop of every estimator (preparation, runner, executors) and
   perturbation importance's jobs (plan, packing, pipeline, tally);
 - :mod:`.shapley`: Shapley global importance, an estimator on the same run loop;
+- :mod:`.sensitivity`: sensitivity importance from the model's gradients, another estimator on it;
 - :mod:`.cli`: the ``pyimportance`` command; :mod:`.rlayer`: every R convention, for the R
   package and the rpy2 layer (:mod:`.rbridge`) alike; :mod:`.datasets` and :mod:`.demo`: the
   demo data and the demo.
@@ -25,6 +27,7 @@ the exceptions (:mod:`.errors`). The package reads in layers, the data flowing o
 from .api import perturbation_importance
 from .errors import LossFailedError, MethodFailedError, ModelFailedError, ModelOutputError, NotRowWiseError
 from .result import ImportanceResult
+from .sensitivity import SensitivityResult, sensitivity_importance
 from .shapley import ShapleyResult, shapley_importance
 
 __all__ = [
@@ -34,8 +37,10 @@ __all__ = [
     "ModelFailedError",
     "ModelOutputError",
     "NotRowWiseError",
+    "SensitivityResult",
     "ShapleyResult",
     "perturbation_importance",
+    "sensitivity_importance",
     "shapley_importance",
 ]
 __version__ = "0.2.0"

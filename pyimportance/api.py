@@ -46,6 +46,7 @@ def perturbation_importance(
     groups: Mapping[str, Sequence[str | int]] | None = None,
     feature_names: Sequence[str] | None = None,
     max_samples: int | float | None = None,
+    sample_weight=None,
     batch_size: int | None = None,
     random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
@@ -79,6 +80,9 @@ def perturbation_importance(
     X : array (n_samples, n_timesteps, n_features) or (n_samples, n_features), DataFrame, or a list/dict of them
         Evaluation data; never modified. Several arrays for a model with several inputs, in
         the model's order (list) or by input name (dict); a callable then receives the list/dict.
+        Nested lists are taken as ``np.asarray(X)``; a ``tf.data.Dataset`` of ``(x, y)`` batches (or
+        of ``x``) as Keras' ``evaluate`` takes it, read once into arrays held in memory (``y`` then
+        comes from the dataset).
     y : array of shape (n_samples,) or (n_samples, n_outputs), or a list / dict of them, optional
         True targets (class labels as integers 0..K-1 or one-hot; (n, 1) labels are flattened).
         A list/dict gives one target per output head. Without ``y`` the importance is the mean
@@ -94,20 +98,33 @@ def perturbation_importance(
     relative_scale : bool, default True
     loss : str, Keras loss object, callable, or a list/dict of them (one per output head)
         Used with ``y`` (default "mse"): "mse", "rmse", "mae", "log_loss",
-        "binary_crossentropy", "categorical_crossentropy", "accuracy", or a Keras name or
-        alias ("mean_squared_error", "MSE", "sparse_categorical_crossentropy", ...); any other
-        Keras loss name ("huber", "log_cosh", "mape", "msle", "poisson", ...), computed by Keras'
-        own function, per row; a Keras loss object such as
-        ``keras.losses.BinaryCrossentropy(from_logits=True)`` or ``keras.losses.Huber(delta=2.0)``; a callable
-        ``(y_true, y_pred) -> float`` (or one value per row).
+        "binary_crossentropy", "categorical_crossentropy", "accuracy", "binary_accuracy", ..., or a
+        Keras name or alias ("mean_squared_error", "MSE", "sparse_categorical_crossentropy", ...);
+        any other Keras loss name ("huber", "log_cosh", "mape", "msle", "poisson", ...), computed by
+        Keras' own function, per row; a Keras loss object, with its settings, such as
+        ``keras.losses.BinaryCrossentropy(from_logits=True)``, ``CategoricalCrossentropy(label_smoothing=0.1)``
+        or ``SparseCategoricalCrossentropy(ignore_class=0)`` (only the labels not ignored count); a callable
+        ``(y_true, y_pred) -> float`` (or one value per row), which gets ``y`` as given and ``y_pred`` in the
+        model's output shape (``(n, T, C)`` for a per-step softmax; ``(n,)`` for one column and a 1D ``y``).
+        Class labels or one-hot, per row or per step ``(n, T)``, and multi-label 0/1 targets: see the
+        guide "Several inputs and outputs".
     n_repeats : int, default 5
         Perturbations per unit (deterministic methods "zero"/"mean" are evaluated once).
     by : {"feature", "timestep", "cell"}, default "feature"
     groups : dict of {name: list of feature names or indices}, optional
+        Features perturbed together, one unit per group (each scored on its own: features in no
+        group are not reported; :func:`pyimportance.shapley_importance` makes each a unit of its own).
     feature_names : sequence of str (or one per input), optional
     max_samples : int or float, optional
         Evaluate on a random subset of this many rows (or this fraction); with ``tolerance``
         the most rows to use.
+    sample_weight : array-like of shape (n_samples,), optional
+        A non-negative weight per row of ``X`` (a pandas Series is aligned on ``X``'s index). Every
+        score is the weighted mean ``sum(w * loss) / sum(w)`` (scikit-learn's convention), in the
+        importances, the baseline and the data interval, under ``max_samples`` and ``tolerance``;
+        the perturbations (donor rows, noise) do not depend on the weights. A custom loss returning
+        one value per row is weighted by the engine; one returning one number gets the rows'
+        weights through its ``sample_weight`` parameter, and is refused without one.
     batch_size : int, optional
         Rows per model call; a performance knob. The same settings give bit-identical
         results; different batch sizes agree to float32 rounding (see the README).
@@ -190,6 +207,7 @@ def perturbation_importance(
         model, X, y, own_checks=own_checks,
         check_rows=lambda inputs, blocks: warn_if_no_donors(resolved, inputs.n_samples, blocks),
         loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
+        sample_weight=sample_weight,
         random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
         per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
     )

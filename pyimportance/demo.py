@@ -1,7 +1,7 @@
 """The demo: a small LSTM on the embedded sales series, and the importance of its inputs.
 
 Used by ``pyimportance demo``; also callable from Python (and R) as :func:`run_demo`.
-Needs Keras 3 on the TensorFlow backend.
+Needs Keras on the TensorFlow backend (Keras 3, or Keras 2 as TensorFlow 2.15 has it).
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ class ModelOutputError(ValueError):
 
 
 class NotRowWiseError(ValueError):
-    """The model's prediction for a row depends on the other rows of the call (or varies between calls)."""
+    """The model's prediction for a row depends on the other rows of the call, or varies between identical calls
+    (dropout or noise at prediction time)."""
 
 
 class MethodFailedError(RuntimeError):

@@ -17,14 +17,23 @@ def _ylabel(result) -> str:
     loss = result.settings.get("loss")
     if result.settings.get("estimator") == "shapley":  # a share of what the model explains
         return f"Shapley value (share of the {'|change of prediction|' if loss == 'prediction_change' else loss})"
+    if result.settings.get("estimator") == "sensitivity":  # read from the gradients
+        of = "prediction" if loss in (None, "prediction_change") else loss
+        if result.settings.get("method") == "derivative":
+            return f"mean (d {of} / dx)^2 var(x) (DGSM)"
+        return f"mean |integrated gradients| of the {of}"
     if loss in (None, "prediction_change"):
         return "mean |change of prediction|"
-    return f"increase of {loss}" if loss != "accuracy" else "drop of accuracy"
+    return f"drop of {loss}" if str(loss).endswith("accuracy") else f"increase of {loss}"
 
 
 def _title(result) -> str:
     if result.settings.get("estimator") == "shapley":
         return f"Shapley importance (SAGE, {result.importances.shape[1]} orders per row)"
+    if result.settings.get("estimator") == "sensitivity":
+        method = result.settings.get("method")
+        return "Sensitivity importance (" + (f"integrated gradients, {result.settings.get('n_steps')} steps)"
+                                             if method == "integrated_gradients" else "derivative measure, DGSM)")
     return f"Perturbation importance ({result.settings.get('method')}, {result.importances.shape[1]} repeats)"
 
 
@@ -186,4 +195,20 @@ def plot_row_importances(result, units=None, ax=None, output: int = 0):
     ax.set_ylabel(_ylabel(result))
     ax.set_title("Importance over the rows")
     ax.legend(loc="best", fontsize="small")
+    return ax.figure
+
+
+def plot_attribution_map(values: np.ndarray, features: list[str], title: str, ax=None):
+    """One row's (time steps x features) attributions as a heatmap, features down, time across; 0 is white."""
+    grid = np.atleast_2d(values).T  # features x time steps
+    features = list(features) or [f"x{i + 1}" for i in range(grid.shape[0])]
+    ax = _axes(ax, (min(12, 2 + 0.35 * grid.shape[1]), 1.2 + 0.35 * grid.shape[0]))
+    limit = float(np.max(np.abs(grid))) or 1.0
+    image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_yticks(range(len(features)), features)
+    tick_every = max(1, grid.shape[1] // 15)
+    ax.set_xticks(range(0, grid.shape[1], tick_every), [str(s) for s in range(0, grid.shape[1], tick_every)])
+    ax.set_xlabel("time step (0 = oldest)")
+    ax.figure.colorbar(image, ax=ax, label="attribution")
+    ax.set_title(title)
     return ax.figure

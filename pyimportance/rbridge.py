@@ -38,7 +38,8 @@ except ImportError as error:  # pragma: no cover - exercised only without rpy2
 from . import rlayer
 from .rlayer import RCondition, RError, RValue
 
-__all__ = ["RError", "as_r_value", "from_r_value", "perturbation_importance", "shapley_importance"]
+__all__ = ["RError", "as_r_value", "from_r_value", "perturbation_importance", "sensitivity_importance",
+           "shapley_importance"]
 
 _NUMPY = ro.default_converter + numpy2ri.converter
 _ATOMIC = ("double", "integer", "logical", "character")
@@ -233,6 +234,29 @@ def shapley_importance(model, x, y=None, **arguments):
     ['a', 'b']
     """
     return _call_r_layer("shapley", model, x, y, arguments)
+
+
+def sensitivity_importance(model, x, y=None, **arguments):
+    """The R package's ``sensitivity_importance()`` for R objects held in Python (rpy2).
+
+    Arguments and result as :func:`perturbation_importance`'s, with those of sensitivity importance
+    (``method``: ``"integrated_gradients"`` or ``"derivative"``, ``n_steps``, ``baselines``,
+    ``attribution_rows``: 1-based rows of ``x``; no ``n_repeats``). ``model`` must be a Keras model (an R
+    function has no gradients). The data frame also has the attributes ``attributions`` (the per-row maps:
+    an R array rows x time steps x features, or a named list of them per input), ``attribution_rows`` (their
+    1-based rows) and ``convergence_delta`` (per row), or ``attributions_note`` (why no maps were kept).
+
+    Examples
+    --------
+    >>> import keras, numpy as np, rpy2.robjects as ro
+    >>> x = ro.r("matrix(rnorm(200), 100, 2, dimnames = list(NULL, c('a', 'b')))")
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    >>> model.set_weights([np.array([[2.0], [0.0]])])
+    >>> frame = sensitivity_importance(model, x, baselines="zeros", seed=0)
+    >>> list(frame.rx2("feature"))
+    ['a', 'b']
+    """
+    return _call_r_layer("sensitivity", model, x, y, arguments)
 
 
 def _call_r_layer(estimator: str, model, x, y, arguments):

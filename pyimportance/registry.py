@@ -19,6 +19,8 @@ from . import settings
 from .api import ImportanceResult, perturbation_importance
 from .data.units import BY_CHOICES
 from .methods.perturbations import METHODS
+from .sensitivity import METHODS as SENSITIVITY_METHODS
+from .sensitivity import SensitivityResult, sensitivity_importance
 from .settings import Setting
 from .shapley import IMPUTERS, ShapleyResult, shapley_importance
 from .stats.intervals import CI_CHOICES
@@ -75,6 +77,9 @@ ESTIMATORS: tuple[EstimatorEntry, ...] = (
               "perturbation importance", {"method": tuple(METHODS), "by": BY_CHOICES, "ci": CI_CHOICES}),
     EstimatorEntry("shapley", shapley_importance, settings.SHAPLEY_SETTINGS, ShapleyResult, "shapley",
               "Shapley importance (SAGE)", {"imputer": IMPUTERS, "by": BY_CHOICES, "ci": CI_CHOICES}),
+    EstimatorEntry("sensitivity", sensitivity_importance, settings.SENSITIVITY_SETTINGS, SensitivityResult,
+                   "sensitivity", "sensitivity importance (gradients)",
+                   {"method": SENSITIVITY_METHODS, "by": BY_CHOICES, "ci": ("data",)}),
 )
 
 BY_NAME: dict[str, EstimatorEntry] = {entry.name: entry for entry in ESTIMATORS}

@@ -147,9 +147,10 @@ class ImportanceResult:
         """Each evaluated row's importance, (n_rows, n_units) or (n_rows, n_units, n_outputs); NaN: not evaluated.
 
         For losses that are means over rows, with ``ci="data"``; the mean over the evaluated rows
-        is ``importances_mean`` (to rounding). A row's value combines what it lost as a recipient
-        of other rows' values and what it cost as a donor, as the data interval counts them
-        (:mod:`pyimportance.stats.row_values`, which also says what they cost in memory).
+        is ``importances_mean`` (to rounding; the weighted mean with ``sample_weight``). A row's value
+        combines what it lost as a recipient of other rows' values and what it cost as a donor, as the
+        data interval counts them (:mod:`pyimportance.stats.row_values`, which also says what they cost
+        in memory).
 
         Raises
         ------

@@ -63,6 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("groups", None),
     Setting("feature_names", None),
     Setting("max_samples", None),
+    Setting("sample_weight", None),  # one weight per row; the command line names a column of the CSV
     Setting("batch_size", None),
     Setting("random_state", None),
     Setting("progress", None, r_default="interactive()"),  # None: when stderr is a terminal
@@ -85,21 +86,35 @@ DEFAULTS: dict[str, Any] = {setting.name: setting.default for setting in SETTING
 #: The settings every estimator shares, with one meaning: checked once, for every estimator, by
 #: :func:`pyimportance.engine.preparation.prepare`. An estimator's own settings (``n_repeats`` among them:
 #: its default and meaning differ) are its own to check.
-SHARED: tuple[str, ...] = ("model", "X", "y", "loss", "by", "groups", "feature_names", "max_samples", "batch_size",
-                           "random_state", "progress", "ci", "block_size", "tolerance", "output", "per_output",
-                           "mask_value", "jit_compile", "executor", "task_size")
+SHARED: tuple[str, ...] = ("model", "X", "y", "loss", "by", "groups", "feature_names", "max_samples",
+                           "sample_weight", "batch_size", "random_state", "progress", "ci", "block_size", "tolerance",
+                           "output", "per_output", "mask_value", "jit_compile", "executor", "task_size")
 
 #: The settings :func:`pyimportance.shapley_importance` shares (same meaning, same spelling in R and on the
 #: command line), in its signature's order, with its own: ``n_draws`` (draws per coalition), ``imputer``
 #: and ``n_repeats`` meaning unit orders per row (default 2: one antithetic pair).
 SHAPLEY_OWN: tuple[Setting, ...] = (Setting("n_repeats", 2), Setting("n_draws", 8), Setting("imputer", "marginal"))
 _SHAPLEY_ORDER = ("model", "X", "y", "loss", "n_repeats", "n_draws", "imputer", "by", "groups", "feature_names",
-                  "max_samples", "batch_size", "random_state", "progress", "ci", "block_size", "tolerance", "output",
-                  "per_output", "mask_value", "jit_compile", "executor", "task_size")
+                  "max_samples", "sample_weight", "batch_size", "random_state", "progress", "ci", "block_size",
+                  "tolerance", "output", "per_output", "mask_value", "jit_compile", "executor", "task_size")
 SHAPLEY_SETTINGS: tuple[Setting, ...] = tuple(
     next(s for s in (*SHAPLEY_OWN, *SETTINGS) if s.name == name) for name in _SHAPLEY_ORDER
 )
 
+
+#: The settings :func:`pyimportance.sensitivity_importance` takes, in its signature's order: the shared ones
+#: and its own, ``method`` (its gradient methods), ``n_steps`` (path points of integrated gradients),
+#: ``baselines`` (the path's start) and ``attribution_rows`` (the rows whose per-row maps the result keeps).
+SENSITIVITY_OWN: tuple[Setting, ...] = (Setting("method", "integrated_gradients"), Setting("n_steps", 50),
+                                        Setting("baselines", "mean"),
+                                        Setting("attribution_rows", None))
+_SENSITIVITY_ORDER = ("model", "X", "y", "loss", "method", "n_steps", "baselines", "attribution_rows", "by", "groups",
+                      "feature_names", "max_samples", "sample_weight", "batch_size", "random_state", "progress", "ci",
+                      "block_size", "tolerance", "output", "per_output", "mask_value", "jit_compile", "executor",
+                      "task_size")
+SENSITIVITY_SETTINGS: tuple[Setting, ...] = tuple(
+    next(s for s in (*SENSITIVITY_OWN, *SETTINGS) if s.name == name) for name in _SENSITIVITY_ORDER
+)
 
 # ----------------------------------------------------------------------------- rules
 

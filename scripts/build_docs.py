@@ -6,6 +6,8 @@ Generated into docs/ (ignored by git) and out/docs/, so the site always shows th
 
 - ``out/docs/cli_help.md``: the ``pyimportance`` command's ``--help`` and each subcommand's;
 - ``out/docs/bench_results.md``: the includes of every ``bench/RESULTS*.md``, which ``benchmarks.md`` includes;
+- ``out/docs/examples.json`` and ``examples/*.png``: what every example of the pages prints and draws
+  (scripts/docs_examples.py; the hook shows it under each example; a failing example stops the build);
 - ``notebooks/quickstart.md``: the notebook, executed with nbclient (scripts/docs_notebook.py);
 - ``reference/r/``: the R package's help topics, from r_wrapper/man (scripts/docs_r_reference.R);
 - ``articles/*.html``: the vignettes and the report template, as ``make render`` rendered them
@@ -55,6 +57,10 @@ def benchmarks() -> None:
     BENCHMARK_INCLUDES.write_text("\n".join(f'--8<-- "bench/{path.name}"\n' for path in files), encoding="utf-8")
 
 
+def examples() -> None:
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "docs_examples.py")], check=True)
+
+
 def notebook() -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts" / "docs_notebook.py"),
                     str(DOCS / "notebooks" / "quickstart.ipynb")], check=True)
@@ -91,7 +97,7 @@ def mkdocs() -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    for step in (cli_help, benchmarks, notebook, r_reference, articles, mkdocs):
+    for step in (cli_help, benchmarks, examples, notebook, r_reference, articles, mkdocs):
         step_started = time.perf_counter()
         step()
         print(f"docs: {step.__name__:<12} {time.perf_counter() - step_started:6.1f} s", flush=True)

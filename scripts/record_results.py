@@ -19,7 +19,7 @@ Each case is one call of a public function with NumPy models (the Keras cases la
   declared codes, one-hot runs), early stopping, executors, losses, ``ci`` and R;
 - ``shapley_importance`` (and the R layer's): both imputers by feature, time step, cell and
   groups, draws, several inputs and outputs, padding, early stopping, blocks, ``ci``, rows,
-  executors and R;
+  executors and R; both with ``sample_weight``;
 - a Keras LSTM, large enough for the prefix reuse of a recurrent first layer to be considered.
 
 Recorded: every number of the result (importances of every repeat, intervals, p-values,
@@ -117,6 +117,11 @@ def least_squares(x, y):
 
 
 # -------------------------------------------------------------------------------------------- data
+
+
+def _weights(n: int) -> np.ndarray:
+    """``sample_weight`` for ``n`` rows: 0, 0.5, ..., 2 in turn (no draw, so the other cases' data stay)."""
+    return (np.arange(n) % 5) / 2.0
 
 
 def _data():
@@ -217,6 +222,11 @@ def cases():
         ("process-pool", _executor_case(importance, X, y, ProcessPoolExecutor(
             2, mp_context=multiprocessing.get_context("fork")), task_size=None)),
         ("seed-sequence", run(sequence_model, X, y, random_state=np.random.SeedSequence(9).spawn(2)[1])),
+        ("sample-weight-permute", run(sequence_model, X, y, method="permute", sample_weight=_weights(N))),
+        ("sample-weight-no-y", run(sequence_model, X, by="cell", sample_weight=_weights(N))),
+        ("sample-weight-rmse", run(sequence_model, X, y, loss="rmse", sample_weight=_weights(N))),
+        ("sample-weight-tolerance-max-samples", run(sequence_model, long, long_y, tolerance=0.01, max_samples=2100,
+                                                    sample_weight=_weights(len(long)))),
     ]
     found += _learner_cases(importance, X, y, tab, reference)
     found += _categorical_cases(importance)
@@ -379,6 +389,9 @@ def _shapley_cases(X, y, y2, heads_y, padded, long, long_y, static, labels, tab)
         ("shapley-batch-size", run(sequence_model, X, y, batch_size=37, by="cell")),
         ("shapley-n-repeats-1", run(sequence_model, X, y, n_repeats=1)),
         ("shapley-feature-names", run(sequence_model, X, y, feature_names=["a", "b", "c", "d"])),
+        ("shapley-sample-weight", run(sequence_model, X, y, sample_weight=_weights(N))),
+        ("shapley-sample-weight-tolerance", run(sequence_model, long, long_y, tolerance=0.1,
+                                                sample_weight=_weights(len(long)))),
         ("shapley-seed-sequence", run(sequence_model, X, y, random_state=np.random.SeedSequence(9).spawn(2)[1])),
         ("shapley-thread-pool", _shapley_executor_case(shapley_importance, X, y, ThreadPoolExecutor(2), task_size=2,
                                                        by="timestep")),

@@ -12,7 +12,7 @@
 
 # Minimum number of embedded PNG figures per document; other vignettes need at least one.
 expected_figures <- c(
-  "lstm-importance" = 9L,
+  "lstm-importance" = 11L,
   "python-and-r" = 2L,
   "importance-report" = 3L
 )

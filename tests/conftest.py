@@ -19,9 +19,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 @pytest.fixture(scope="session")
 def keras():
-    """Keras 3 (TensorFlow backend), seeded."""
+    """The ``keras`` package, seeded: Keras 3 (TensorFlow backend), or Keras 2 in the TensorFlow 2.15
+    environment (``make test-keras2``)."""
     import keras as keras_module
 
+    keras_module.utils.set_random_seed(0)
+    return keras_module
+
+
+@pytest.fixture(scope="session")
+def keras2():
+    """Keras 2, seeded: tf-keras beside Keras 3, or ``keras`` itself where it is Keras 2 (TensorFlow 2.15)."""
+    import keras as keras_module
+
+    from pyimportance.model.keras import keras_major_version
+
+    if keras_major_version(keras_module) != 2:
+        import tf_keras as keras_module
     keras_module.utils.set_random_seed(0)
     return keras_module
 

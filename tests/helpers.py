@@ -303,3 +303,40 @@ def toy_result(importances=RESULT_IMPORTANCES, by="feature", names=("a", "b", "c
     intervals = Intervals(*(np.asarray(a).reshape(-1, 1) for a in
                             (found.std_error, found.ci_low, found.ci_high, found.p_value)), None, "repeats")
     return ImportanceResult(values[:, :, None], units, np.array([0.75]), intervals, settings, n_rows_used=50)
+
+
+# ----------------------------------------------------------------------------- classifiers against Keras' objects
+
+CLASS_WEIGHTS = np.array([[1.5, -1.0, 0.2], [-0.5, 1.0, 0.0], [0.3, 0.3, 1.0], [0.0, 0.0, 0.0]])  # x4 unused
+
+
+def softmax_of_features(X):
+    """Three classes from x1..x3 of four features (x4 unused), per row (n, 3) or per step (n, T, 3)."""
+    logits = 2.0 * X @ CLASS_WEIGHTS
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def drawn_classes(probabilities, rng):
+    """Classes drawn from the model's probabilities (over the last axis): a model that fits its labels."""
+    cumulative = probabilities.cumsum(axis=-1)
+    return (rng.uniform(size=cumulative.shape[:-1] + (1,)) > cumulative).sum(axis=-1).astype(float)
+
+
+def keras_zero_importances(measure, model, X, y):
+    """Baseline and each feature's importance under method 'zero' by hand, from a Keras loss or metric object
+    (a class: a fresh metric per call); y in the predictions' shape where it has their size (tf-keras
+    broadcasts (n,) against (n, 1))."""
+    y = y.reshape(model(X).shape) if y.size == model(X).size else y
+
+    def value(data):
+        fresh = measure() if isinstance(measure, type) else measure
+        return float(fresh(y, model(data)))
+
+    def zeroed(j):
+        copy = X.copy()
+        copy[..., j] = 0.0
+        return copy
+
+    baseline = value(X)
+    return baseline, np.array([value(zeroed(j)) - baseline for j in range(X.shape[-1])])

@@ -337,14 +337,12 @@ def test_keras_functional_model_with_two_output_heads(keras, small_X):
 
 
 @pytest.mark.keras
-def test_tf_keras_model_takes_the_compiled_fast_path(small_X):
-    import tf_keras
-
+def test_a_keras_2_model_takes_the_compiled_fast_path(keras2, small_X):
     from pyimportance.model.predict import PredictFunction
 
-    tf_keras.utils.set_random_seed(5)
-    model = tf_keras.Sequential(
-        [tf_keras.layers.LSTM(4, input_shape=(N_TIMESTEPS, N_FEATURES)), tf_keras.layers.Dense(1)]
+    keras2.utils.set_random_seed(5)
+    model = keras2.Sequential(
+        [keras2.layers.LSTM(4, input_shape=(N_TIMESTEPS, N_FEATURES)), keras2.layers.Dense(1)]
     )
     predict = PredictFunction(model, batch_rows=16)
     assert predict._forward != predict._call_generic
@@ -503,7 +501,7 @@ def test_a_model_failing_mid_run_names_the_feature_and_repeat(small_X):
 
     def model(X):
         calls.append(1)
-        if len(calls) > 4:  # the baseline, the row-wise check, x1 repeats 1 and 2, then x2 fails
+        if len(calls) > 5:  # the baseline twice (repeatability), the row-wise check, x1 repeats 1 and 2, then x2
             raise RuntimeError("out of memory")
         return X[:, -1, 0]
 

@@ -20,7 +20,7 @@ LAYERS = {
     "engine": 4,
     "plotting": 5,
     "result": 6,
-    "api": 7, "shapley": 7,
+    "api": 7, "shapley": 7, "sensitivity": 7,
     "registry": 8,
     "demo": 8,
     "cli": 9, "rlayer": 9,
@@ -60,8 +60,8 @@ def test_the_package_has_a_few_top_level_modules_and_one_subpackage_per_layer():
     modules = sorted(path.stem for path in PACKAGE.glob("*.py"))
     packages = sorted(path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists())
     assert len(modules) <= 10, modules
-    assert packages == ["cli", "data", "datasets", "engine", "methods", "model", "rlayer", "scoring", "shapley",
-                        "stats"]
+    assert packages == ["cli", "data", "datasets", "engine", "methods", "model", "rlayer", "scoring", "sensitivity",
+                        "shapley", "stats"]
     assert set(LAYERS) == {*modules, *packages} - {"__init__"}
 
 

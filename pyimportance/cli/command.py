@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ESTIMATORS
+from ..sensitivity import BASELINES
 from . import runfiles
 from .options import PROG, TEXTS, build_parser
 from .usage import run_usage_problem
@@ -110,6 +111,20 @@ def _reference(sources: _Sources):
     return runfiles.model_inputs(sources.model, files, "--reference") if files else None
 
 
+def _baselines(sources: _Sources):
+    """--baselines: "mean" or "zeros" as they are, files read as the model's inputs (one array, or one per input)."""
+    given = sources.args.baselines
+    if not given:
+        return sources.args.entry.defaults()["baselines"]
+    words = [item for item in given if item.value in BASELINES and item.name is None]
+    if words:
+        if len(given) > 1:
+            raise ValueError(f"--baselines {words[0].text}: give one of {', '.join(BASELINES)} alone, or files")
+        return words[0].value
+    files = runfiles.read_baselines(given)
+    return runfiles.model_inputs(sources.model, files, "--baselines")
+
+
 def _mask_value(args):
     return None if args.no_mask else ("auto" if args.mask_value is None else args.mask_value)
 
@@ -123,7 +138,14 @@ _READERS: dict[str, Callable[[_Sources], Any]] = {
     "feature_names": lambda sources: sources.feature_names,
     "groups": lambda sources: runfiles.groups(sources.args.group, sources.feature_names, sources.files.x),
     "reference": _reference,
+    "sample_weight": lambda sources: runfiles.sample_weight(sources.args.sample_weight, sources.files.x),
+    "baselines": _baselines,
 }
+
+
+def _map_file(args) -> str | None:
+    """--attributions, where the subcommand has it."""
+    return getattr(args, "attributions", None)
 
 
 def _settings(entry, sources: _Sources) -> dict[str, Any]:
@@ -134,29 +156,39 @@ def _settings(entry, sources: _Sources) -> dict[str, Any]:
 
 
 def _run_model(args) -> None:
-    from .files import check_writable, write_csv, write_figure
+    from .files import check_map_file, check_writable, write_csv, write_figure, write_row_maps
 
     entry = args.entry
     # Refuse existing outputs before the (possibly long) computation, and again when writing.
     check_writable(args.out, "--out", overwrite=args.overwrite)
-    if args.plot is not None:
-        check_writable(args.plot, "--plot", overwrite=args.overwrite)
+    for option, path in (("--plot", args.plot), ("--attributions", _map_file(args))):
+        if path is not None:
+            check_writable(path, option, overwrite=args.overwrite)
     files = runfiles.read_files(args)
     sources = _Sources(args, files)
     settings = _settings(entry, sources)
     X = runfiles.model_inputs(sources.model, files.x, "--x")
-    _note(f"computing {entry.title} on {runfiles.shapes(files.x)} ({args.n_repeats} {TEXTS[entry.command].repeats}) "
-          "...")
+    if _map_file(args) is not None and isinstance(X, dict):
+        check_map_file(args.attributions, list(X), "--attributions")
+    text = TEXTS[entry.command]
+    _note(f"computing {entry.title} on {runfiles.shapes(files.x)} ({getattr(args, text.count)} {text.counted}) ...")
     result = entry.function(sources.model, X, runfiles.targets(files.y), **settings)
     # Files first, then the terminal: a closed pipe (| head) must not cost the results.
     written = [write_csv(result.to_frame(), args.out, "--out", overwrite=args.overwrite)]
     if args.plot is not None:
         written.append(write_figure(result.plot(), args.plot, "--plot", overwrite=args.overwrite))
+    if _map_file(args) is not None:
+        written.append(write_row_maps(result, args.attributions, "--attributions", overwrite=args.overwrite))
     print(result.summary())
     seed = result.settings["random_state"]
     print(f"Seed: {seed}" if args.seed is not None else f"Seed: {seed} (drawn; --seed {seed} repeats this run)")
     print(_ranking_table(result, csv_name=str(args.out)))
-    print("Wrote " + " and ".join(str(path) for path in written))
+    print("Wrote " + _and_list([str(path) for path in written]))
+
+
+def _and_list(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 _COMMANDS = {"demo": _run_demo, **{entry.command: _run_model for entry in ESTIMATORS}}

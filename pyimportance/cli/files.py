@@ -26,8 +26,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..model.keras import keras_major_version
 from .csvfile import first_line, header_flags, read_csv
-from .modelfile import load_tf_keras, saved_by_keras_2
+from .modelfile import check_readable_by, load_keras_2, saved_by_keras_2
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv")
@@ -370,7 +371,7 @@ def import_keras(purpose: str = "loading a Keras model (--model)"):
         with _native_stderr_held():
             import keras
     except ImportError:
-        raise ImportError(f"{purpose} needs Keras 3 with TensorFlow: pip install 'pyimportance[keras]'") from None
+        raise ImportError(f"{purpose} needs Keras with TensorFlow: pip install 'pyimportance[keras]'") from None
     return keras
 
 
@@ -398,8 +399,8 @@ def _check_model_file(path: Path, suffix: str, what: str) -> None:
 
 
 def load_model(path, *, unsafe: bool = False, what: str = "--model"):
-    """Load a Keras model from ``.keras`` (or legacy ``.h5``) in Keras safe mode; a file saved by Keras 2
-    (tf-keras) with tf-keras (:mod:`.modelfile`).
+    """Load a Keras model from ``.keras`` (or legacy ``.h5``) in Keras safe mode; a file saved by Keras 2 with
+    Keras 2: ``keras`` where it is Keras 2, else tf-keras (:mod:`.modelfile`).
 
     Parameters
     ----------
@@ -419,9 +420,11 @@ def load_model(path, *, unsafe: bool = False, what: str = "--model"):
     suffix = _suffix(path, MODEL_SUFFIXES, what)
     _check_model_file(path, suffix, what)
     keras = import_keras(f"loading a Keras model ({what})")
+    keras_2 = keras_major_version(keras) == 2  # TensorFlow 2.15 and older: ``keras`` is Keras 2
+    check_readable_by(keras, path, suffix, what)
     try:
         if saved_by_keras_2(path, suffix):
-            return load_tf_keras(path, suffix, unsafe=unsafe, what=what)
+            return load_keras_2(path, suffix, unsafe=unsafe, what=what, keras=keras if keras_2 else None)
         return keras.saving.load_model(path, compile=False, safe_mode=not unsafe)
     except ValueError as error:
         if "safe_mode" in str(error) or "unsafe" in str(error).lower():
@@ -527,4 +530,33 @@ def write_figure(figure, path, what: str = "--plot", *, overwrite: bool = False,
             figure.savefig(tmp_path, format=image_format, dpi=dpi)
     finally:
         plt.close(figure)
+    return Path(path)
+
+
+MAP_SUFFIXES = (".npy", ".npz")
+
+
+def check_map_file(path, inputs: list[str] | None, what: str = "--attributions") -> str:
+    """The suffix of the maps' file (.npy or .npz); several ``inputs`` need .npz."""
+    suffix = _suffix(Path(path), MAP_SUFFIXES, what)
+    if suffix == ".npy" and inputs is not None and len(inputs) > 1:
+        raise ValueError(f"{what}: {path}: the model has several inputs ({', '.join(inputs)}); write a .npz file, "
+                         "which holds one array per input")
+    return suffix
+
+
+def write_row_maps(result, path, what: str = "--attributions", *, overwrite: bool = False) -> Path:
+    """Write a result's per-row attribution maps atomically: ``.npy``, the one input's array (rows x time steps x
+    features); ``.npz``, one array per input (``attributions`` for a model with one), ``rows`` (their 0-based
+    positions in X) and ``convergence_delta`` (per evaluated row). Several inputs need ``.npz``."""
+    maps = result.attributions  # a ValueError says why the result kept none
+    several = isinstance(maps, dict)
+    suffix = check_map_file(path, list(maps) if several else None, what)
+    with atomic_write(path, what, overwrite=overwrite) as tmp_path, open(tmp_path, "wb") as handle:
+        if suffix == ".npy":
+            np.save(handle, np.asarray(maps), allow_pickle=False)
+        else:
+            arrays = dict(maps) if several else {"attributions": maps}
+            arrays.update(rows=np.asarray(result.attribution_rows), convergence_delta=result.convergence_delta)
+            np.savez(handle, **{name: np.asarray(values) for name, values in arrays.items()})
     return Path(path)

@@ -1,11 +1,12 @@
-"""Which Keras saved a model file, and loading a Keras 2 (tf-keras) file with tf-keras, safely.
+"""Which Keras saved a model file, and loading a Keras 2 file with Keras 2, safely.
 
 Keras 3 cannot read many files that Keras 2 wrote (a GRU saved by tf-keras carries
 ``time_major``, which Keras 3's GRU refuses). The version a file was saved with is read from
 the file's own metadata, never by running it: the ``keras_version`` attribute of an HDF5 file,
-``metadata.json`` in a ``.keras`` archive. Files saved by Keras 2 are loaded with ``tf_keras``.
+``metadata.json`` in a ``.keras`` archive. Files saved by Keras 2 are loaded by Keras 2: by
+``keras`` itself where it is Keras 2 (TensorFlow 2.15 and older), else by ``tf_keras``.
 
-tf-keras' HDF5 loader runs a ``Lambda`` layer's marshalled Python code even in safe mode, so the
+Keras 2's HDF5 loader runs a ``Lambda`` layer's marshalled Python code even in safe mode, so the
 model's configuration (JSON, read without loading the model) is searched for ``Lambda`` layers
 first, and a file holding one is refused unless the caller opted in (``--unsafe``).
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+
+from ..model.keras import keras_major_version
 
 
 def saved_keras_version(path: Path, suffix: str) -> str | None:
@@ -40,6 +43,20 @@ def saved_by_keras_2(path: Path, suffix: str) -> bool:
     """Whether the file was saved by Keras 2 (tf-keras, or Keras 2 inside TensorFlow)."""
     version = saved_keras_version(path, suffix)
     return version is not None and version.split(".", 1)[0] == "2"
+
+
+def check_readable_by(keras, path: Path, suffix: str, what: str) -> None:
+    """Refuse a file saved by a Keras newer in major version than the ``keras`` installed (Keras 3's files
+    under Keras 2), before Keras 2 misreads it."""
+    installed = keras_major_version(keras)
+    version = saved_keras_version(path, suffix)
+    head = version.split(".", 1)[0] if version else ""
+    if installed is not None and head.isdigit() and int(head) > installed:
+        raise ValueError(
+            f"{what}: {path} was saved by Keras {version}, which the Keras installed here ({keras.__name__} "
+            f"{getattr(keras, '__version__', installed)}) cannot read; load it where Keras {head} is installed, "
+            f"or save the model again with Keras {installed}"
+        )
 
 
 def _model_config(path: Path, suffix: str):
@@ -70,9 +87,12 @@ def _lambda_layers(config) -> list[str]:
     return found
 
 
-def load_tf_keras(path: Path, suffix: str, *, unsafe: bool, what: str):
-    """Load a model file saved by Keras 2 with ``tf_keras`` (``compile=False``), refusing Lambda layers
-    unless ``unsafe``."""
+def load_keras_2(path: Path, suffix: str, *, unsafe: bool, what: str, keras=None):
+    """Load a model file saved by Keras 2 (``compile=False``), refusing Lambda layers unless ``unsafe``.
+
+    ``keras`` is the installed ``keras`` package when it is Keras 2 itself (TensorFlow 2.15 and older),
+    which then loads the file; otherwise (Keras 3 installed) the file is loaded with ``tf_keras``.
+    """
     if not unsafe:
         lambdas = _lambda_layers(_model_config(path, suffix))
         if lambdas:
@@ -80,11 +100,12 @@ def load_tf_keras(path: Path, suffix: str, *, unsafe: bool, what: str):
                 f"{what}: {path} contains a Lambda layer with Python code ({', '.join(lambdas)}), which is not "
                 "loaded by default because it can run arbitrary code; if you trust this file, pass --unsafe"
             )
-    try:
-        import tf_keras
-    except ImportError:
-        raise ImportError(
-            f"{what}: {path} was saved by Keras 2 (tf-keras), which Keras 3 cannot always read; "
-            "install tf-keras (pip install tf-keras) to load it"
-        ) from None
-    return tf_keras.models.load_model(path, compile=False, safe_mode=not unsafe)
+    if keras is None:
+        try:
+            import tf_keras as keras
+        except ImportError:
+            raise ImportError(
+                f"{what}: {path} was saved by Keras 2 (tf-keras), which Keras 3 cannot always read; "
+                "install tf-keras (pip install tf-keras) to load it"
+            ) from None
+    return keras.models.load_model(path, compile=False, safe_mode=not unsafe)

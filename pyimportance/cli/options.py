@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 
 from .. import __version__, terms
 from ..registry import ESTIMATORS, EstimatorEntry
-from ..scoring.losses import LOSSES, loss_names
+from ..scoring.losses import SHOWN_LOSSES, loss_names
+from ..sensitivity import BASELINES
 from ..settings import DEFAULTS
 from ..stats.intervals import level_text
 from .runfiles import Named
@@ -59,14 +60,31 @@ Files, CSV headers ("see below") and exit statuses as for 'pyimportance run' (se
 """
 
 
+_SENSITIVITY_EXAMPLES = """\
+examples:
+  pyimportance sensitivity --model model.keras --x X.npy --out sensitivity.csv --plot sensitivity.png
+  pyimportance sensitivity --model model.keras --x X.npy --by cell --attributions maps.npy --out cells.csv
+  pyimportance sensitivity --model model.keras --x X.npy --y y.npy --method derivative --out derivative.csv
+
+--attributions writes the per-row map of the rows the run kept (all of them, up to the byte cap): a .npy
+array rows x time steps x features for a model with one input; a .npz with one such array per input
+(by input name), 'rows' (their 0-based positions in X) and 'convergence_delta' (integrated gradients:
+the sum of a row's attributions minus f(x) - f(x0)). Files, CSV headers and exit statuses as for
+'pyimportance run' (see its --help).
+"""
+
+
 class CommandTexts(NamedTuple):
-    """What an estimator's subcommand says: its help line, description and epilog, and what --n-repeats counts."""
+    """What an estimator's subcommand says: its help line, description and epilog; the setting that counts its
+    work (``count``) and how the progress note words it (``counted``); and the help of each option whose meaning
+    is the estimator's own (``helps``, by setting name; argparse's ``%(default)s`` and ``%(choices)s`` work)."""
 
     help: str
     description: str
     epilog: str
-    repeats: str  # one of --n-repeats, in the progress note: "2 repeats per unit"
-    n_repeats_help: str
+    count: str  # the setting the progress note counts: "n_repeats"
+    counted: str  # what one of it is, in the progress note: "2 repeats per unit"
+    helps: dict[str, str]
 
 
 #: By ``entry.command`` (:mod:`pyimportance.registry`).
@@ -75,16 +93,35 @@ TEXTS: dict[str, CommandTexts] = {
         help="importance of the inputs of a saved Keras model",
         description="Perturbation importance of the inputs of a saved Keras model on data from files.",
         epilog=_RUN_EXAMPLES,
-        repeats="repeats per unit",
-        n_repeats_help="perturbations per unit",
+        count="n_repeats",
+        counted="repeats per unit",
+        helps={"n_repeats": "perturbations per unit (default: %(default)s)",
+               "method": "how a unit is perturbed: %(choices)s (default: %(default)s)"},
     ),
     "shapley": CommandTexts(
         help="Shapley global importance (SAGE) of the inputs of a saved Keras model",
         description="Shapley global importance (SAGE) of the inputs of a saved Keras model on data from files: "
                     "each input's fair share of the loss the model explains (the values add up to it).",
         epilog=_SHAPLEY_EXAMPLES,
-        repeats="unit orders per row",
-        n_repeats_help="unit orders per row, in antithetic pairs",
+        count="n_repeats",
+        counted="unit orders per row",
+        helps={"n_repeats": "unit orders per row, in antithetic pairs (default: %(default)s)"},
+    ),
+    "sensitivity": CommandTexts(
+        help="sensitivity importance (gradient attributions) of the inputs of a saved Keras model",
+        description="Sensitivity importance of the inputs of a saved Keras model on data from files, read from the "
+                    "model's gradients: how strongly the output (without --y) or the loss (with --y) moves with "
+                    "each input, per row (--attributions) and over the rows.",
+        epilog=_SENSITIVITY_EXAMPLES,
+        count="n_steps",
+        counted="path points per row (integrated gradients)",
+        helps={"method": "integrated_gradients: each cell's (x - x0) times the mean gradient along the straight "
+                         "path from the baseline x0 to x; derivative: (d output / d cell)^2 x var(cell) "
+                         "(default: %(default)s)",
+               "n_steps": "points of the path per row, integrated_gradients only (default: %(default)s)",
+               "groups": "sum these features' attributions (by name) as one unit NAME (repeatable)",
+               "batch_size": "path points per gradient call (never changes the result beyond float32 rounding)",
+               "ci": "data: the interval for the population the rows come from (the only one: nothing is random)"},
     ),
 }
 
@@ -152,6 +189,14 @@ def _comma_list(text: str) -> list[str]:
     return items
 
 
+def _rows(text: str) -> list[int]:
+    """Comma-separated 0-based row positions."""
+    items = [item.strip() for item in text.split(",")]
+    if not all(item.isdigit() for item in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated row positions (0-based), got {text!r}")
+    return [int(item) for item in items]
+
+
 def _group(text: str) -> tuple[str, list[str]]:
     name, sep, members = text.partition("=")
     if not sep or not name.strip() or not members.strip():
@@ -192,7 +237,7 @@ def _named_loss(text: str) -> Named:
     name, loss = _split_name(text, "")
     if loss.strip().lower() not in loss_names():
         raise argparse.ArgumentTypeError(
-            f"unknown loss {loss.strip()!r}; use one of {', '.join(LOSSES)} (or a Keras loss name such as "
+            f"unknown loss {loss.strip()!r}; use one of {', '.join(SHOWN_LOSSES)} (or a Keras loss name such as "
             "mean_squared_error; case-insensitive)"
         )
     return Named(name, loss.strip(), text)
@@ -272,6 +317,17 @@ def _add_output_files(files) -> None:
                        help="allow Lambda layers in the model file (runs their code: trusted files only)")
 
 
+def has_row_maps(entry: EstimatorEntry) -> bool:
+    """Whether ``entry``'s results carry per-row attribution maps (``plot_attributions``): its subcommand has
+    --attributions."""
+    return hasattr(entry.result_class, "plot_attributions")
+
+
+def _add_map_file(files) -> None:
+    files.add_argument("--attributions", metavar="FILE",
+                       help="also write the per-row attribution map: .npy (one input) or .npz (see below)")
+
+
 def _or_list(names) -> str:
     """``a, b or c``."""
     names = list(names)
@@ -284,9 +340,10 @@ Builder = Callable[[Groups, EstimatorEntry, str], None]
 
 def _add(group, entry: EstimatorEntry, name: str, **options) -> None:
     """The option of setting ``name``: its flag from :mod:`pyimportance.terms`, its default and choices from
-    ``entry``."""
+    ``entry``, its help the estimator's own where its subcommand's texts have one."""
     if name in entry.choices:
         options["choices"] = list(entry.choices[name])
+    options["help"] = TEXTS[entry.command].helps.get(name, options.get("help"))
     group.add_argument(_flag(name), default=entry.defaults()[name], **options)
 
 
@@ -304,11 +361,6 @@ def _relative_scale(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     # relative_scale (default True) is the command line's --absolute-scale, off by default
     groups.importance.add_argument("--absolute-scale", action="store_true", default=not entry.defaults()[name],
                                    help="--scale is an absolute sd")
-
-
-def _n_repeats(groups: Groups, entry: EstimatorEntry, name: str) -> None:
-    _add(groups.importance, entry, name, type=_positive_int, metavar="N",
-         help=f"{TEXTS[entry.command].n_repeats_help} (default: %(default)s)")
 
 
 def _by(groups: Groups, entry: EstimatorEntry, name: str) -> None:
@@ -331,18 +383,38 @@ def _reference(groups: Groups, entry: EstimatorEntry, name: str) -> None:
     _header_option(groups.files, "reference")
 
 
+def _baseline(text: str) -> Named:
+    """mean, zeros, or [NAME=]FILE: the rows the paths start from."""
+    if text.strip() in BASELINES:  # a baseline named in words; any other value is a file
+        return Named(None, text.strip(), text)
+    return _named_file(text)
+
+
+def _baselines(groups: Groups, entry: EstimatorEntry, name: str) -> None:
+    # "mean" (the default), "zeros", or the rows of a file (NAME=FILE per input of a model with several)
+    groups.importance.add_argument(
+        _flag(name), action="append", type=_baseline, metavar="mean|zeros|[NAME=]FILE",
+        help=f"where each path starts: the mean row, zeros, or the one row of a file (.npy, .npz or .csv); "
+             f"NAME=FILE per input of a model with several (default: {entry.defaults()[name]})")
+
+
 #: The option of each setting the command line can offer, by the setting's name.
 _OPTIONS: dict[str, Builder] = {
-    "method": _plain("importance", metavar="NAME", help="how a unit is perturbed: %(choices)s (default: %(default)s)"),
+    "method": _plain("importance", metavar="NAME", help="%(choices)s (default: %(default)s)"),
     "scale": _plain("importance", type=_positive_float, metavar="S",
                     help="noise sd for gaussian/uniform, as a fraction of each feature's sd (default: %(default)s)"),
     "relative_scale": _relative_scale,
     "loss": _plain("importance", action="append", type=_named_loss, metavar="[HEAD=]NAME",
-                   help=f"loss, needs --y: {', '.join(LOSSES)} or a Keras loss name (default: mse); HEAD=NAME for one "
-                        "output head (repeatable)"),
-    "n_repeats": _n_repeats,
+                   help=f"loss, needs --y: {', '.join(SHOWN_LOSSES)} or a Keras loss name (default: mse); HEAD=NAME "
+                        "for one output head (repeatable)"),
+    "n_repeats": _plain("importance", type=_positive_int, metavar="N", help="repeats per unit (default: %(default)s)"),
     "n_draws": _plain("importance", type=_positive_int, metavar="K",
                       help="rows averaged over per coalition, at least 2 (default: %(default)s)"),
+    "n_steps": _plain("importance", type=_positive_int, metavar="N", help="path points per row (default: %(default)s)"),
+    "baselines": _baselines,
+    "attribution_rows": _plain("importance", type=_rows, metavar="I,J,...",
+                               help="rows of X (0-based) whose maps the result keeps and --attributions writes "
+                                    "(default: every evaluated row, while the maps fit in 256 MiB)"),
     "imputer": _plain("importance", help="absent units from other rows (marginal, default) or drawn given the known "
                                          "ones from a Gaussian model of the inputs (conditional)"),
     "by": _by,
@@ -354,6 +426,9 @@ _OPTIONS: dict[str, Builder] = {
     "max_samples": _plain("importance", type=_count_or_fraction, metavar="N",
                           help="evaluate on a random subset: a count or a fraction in (0, 1]; with --tolerance, the "
                                "most rows to use"),
+    "sample_weight": _plain("files", metavar="FILE",
+                            help="a weight per row of --x (.npy, or a one-column .csv): every score is the weighted "
+                                 "mean sum(w * loss) / sum(w)"),
     "batch_size": _plain("importance", type=_positive_int, metavar="N",
                          help="rows per model call (never changes the result beyond float32 rounding)"),
     "random_state": _plain("importance", type=_seed, metavar="N",
@@ -385,6 +460,8 @@ def _add_estimator_parser(subparsers, entry: EstimatorEntry) -> None:
     for setting in entry.offered("cli"):
         _OPTIONS[setting.name](groups, entry, setting.name)
     _add_output_files(groups.files)
+    if has_row_maps(entry):
+        _add_map_file(groups.files)
     parser.set_defaults(command=entry.command, entry=entry, parser=parser)
 
 

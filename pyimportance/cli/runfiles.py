@@ -117,6 +117,15 @@ def read_files(args) -> _RunFiles:
     return _RunFiles(x, y, reference)
 
 
+def read_baselines(items) -> dict[str | None, _File]:
+    """The files of --baselines by input name (None: one array, or a .npz holding every input)."""
+    files = _read("--baselines", items, None, "x")
+    for file in files.values():
+        if file.values.ndim == 0:
+            raise ValueError(f"{file.what}: {file.path} holds a single number (an array of shape ()), not rows")
+    return files
+
+
 def _check_rows(first: _File, other: _File, rule: str) -> None:
     """``other`` has a row per sample of ``first``; a CSV whose first row was taken for data gets the fixing flag."""
     from .csvfile import header_flags
@@ -129,6 +138,11 @@ def _check_rows(first: _File, other: _File, rule: str) -> None:
         hint = f"; if the first row of {other.path} is a header, pass {header_flags(other.what)[0]}"
     elif first.loaded.first_row_guessed_data and n_first == n_other + 1:
         hint = f"; if the first row of {first.path} is a header, pass {header_flags(first.what)[0]}"
+    elif other.what == "--y" and first.values.ndim == 2 and n_other > 1 and n_first % n_other == 0:
+        steps, features = n_first // n_other, first.values.shape[1]
+        hint = (f"; if {first.path} is in long form (one row per sample and time step: {n_other} samples of "
+                f"{steps} steps, sorted by sample, then time), save it as a 3D array: "
+                f"np.save('X.npy', X.reshape({n_other}, {steps}, {features})) and pass --x X.npy")
     raise ValueError(
         f"{other.what}: {other.path} has {n_other} rows, but {first.what} {first.path} has {n_first} samples; "
         f"{rule}{hint}"
@@ -160,7 +174,16 @@ def feature_names(given, x: dict[str | None, _File]):
         if item is not None and count is not None and len(item.value) != count:
             label = "--feature-names" if len(x) == 1 else f"--feature-names {name}"
             raise ValueError(f"{label}: {len(item.value)} names given for the {count} features of {file.path}")
-        found = item.value if item is not None else file.loaded.column_names
+        header = file.loaded.column_names
+        if item is not None and header is not None and list(item.value) != list(header):
+            label = "--feature-names " if len(x) == 1 else f"--feature-names {name}="
+            order = " (the same names in another order)" if sorted(item.value) == sorted(header) else ""
+            raise ValueError(
+                f"{label}{','.join(item.value)} disagrees with the header of {file.path} ({','.join(header)}){order}: "
+                "the names would label the columns by position; leave --feature-names out (the header names the "
+                "columns) or make the header and --feature-names agree"
+            )
+        found = item.value if item is not None else header
         if found is not None:
             names[name] = list(found)
     if len(x) == 1:
@@ -214,6 +237,24 @@ def model_inputs(model, files: dict[str | None, _File], option: str):
             raise ValueError(f"{option}: {paths.pop()} holds the arrays {listed(given)}, but {model_says}; {fix}")
         raise ValueError(f"{option}: {model_says}, got {listed(given)}; give one {option} NAME=FILE per model input")
     return {name: file.values for name, file in files.items()}
+
+
+def sample_weight(path, x: dict[str | None, _File]):
+    """--sample-weight FILE: one weight per row of --x (.npy, or a .csv/.npz of one column), or None."""
+    if path is None:
+        return None
+    from .files import load_array
+
+    what = "--sample-weight"
+    file = _File(what, path, load_array(path, what, "y", name="sample_weight"))
+    values = file.values
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(f"{what}: {path} must hold one weight per row (one column), got an array of shape "
+                         f"{tuple(file.values.shape)}")
+    _check_rows(next(iter(x.values())), file, f"{what} needs one weight per sample")
+    return values
 
 
 def targets(y: dict[str | None, _File]):

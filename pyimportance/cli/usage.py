@@ -9,6 +9,7 @@ together (:data:`pyimportance.settings.RULES`, in the command line's terms).
 from __future__ import annotations
 
 from .. import terms
+from ..sensitivity import BASELINES
 from ..settings import RULES, rule_problem
 from .runfiles import ROW_OPTIONS, given, header_flag, listed, suffix
 
@@ -19,14 +20,20 @@ def _given(option: str, items) -> str:
 
 def _files_problem(args) -> str | None:
     """Outputs that would replace an input or each other, or have the wrong suffix."""
-    from .files import PLOT_SUFFIXES, same_file
+    from .files import MAP_SUFFIXES, PLOT_SUFFIXES, same_file
 
     inputs = [("--model", args.model)] + [
-        (f"--{option}", item.value) for option in ROW_OPTIONS for item in given(args, option)
+        (f"--{option}", item.value) for option in (*ROW_OPTIONS, "baselines") for item in given(args, option)
+        if option != "baselines" or item.value not in BASELINES
     ]
-    outputs = [(option, path) for option, path in (("--out", args.out), ("--plot", args.plot)) if path]
+    maps = getattr(args, "attributions", None)
+    outputs = [(option, path) for option, path in (("--out", args.out), ("--plot", args.plot),
+                                                   ("--attributions", maps)) if path]
     if args.plot is not None and same_file(args.out, args.plot):
         return f"--plot: {args.plot} is also the --out file; give the plot its own file name (e.g. importance.png)"
+    for other_option, other_path in outputs[:-1] if maps else ():
+        if same_file(maps, other_path):
+            return f"--attributions: {maps} is also the {other_option} file; give the map its own file name (maps.npy)"
     for out_option, out_path in outputs:
         for in_option, in_path in inputs:
             if same_file(out_path, in_path):
@@ -35,6 +42,9 @@ def _files_problem(args) -> str | None:
         return f"--out: {args.out} must be a .csv file name (the result table is written as CSV)"
     if args.plot is not None and suffix(args.plot) not in PLOT_SUFFIXES:
         return f"--plot: {args.plot} must end in {', '.join(PLOT_SUFFIXES)} (the suffix gives the image format)"
+    if maps is not None and suffix(maps) not in MAP_SUFFIXES:
+        return (f"--attributions: {maps} must end in .npy (one input's map) or .npz (one array per input, with "
+                "the rows and convergence deltas)")
     for option in ROW_OPTIONS:
         header, items = header_flag(args, option), given(args, option)
         if header is not None and not any(suffix(item.value) == ".csv" for item in items):

@@ -3,7 +3,9 @@
 Numeric, 2D or 3D, not empty, finite (the first NaN named by position); several inputs matched
 to the model's input names; feature names from ``feature_names``, DataFrame columns or
 ``x1, x2, ...``, made unique across inputs. The caller's arrays are viewed, never copied when
-they are already float, and never written to.
+they are already float, and never written to. Nested lists (and ``list(X)`` of an array) are one
+input, ``np.asarray(X)``, refused when ragged; a long DataFrame (one row per sample and time step)
+is refused with its reshape once ``y`` shows it (:func:`check_not_long_frame`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class _Array:
 def _check_array(X, name: str) -> _Array:
     """Validate one input (2D/3D array or DataFrame) without copying it when it is already float."""
     shown = terms.arg("X") if name == "X" else name
+    original = X
     frame_names = None
     index = None
     if hasattr(X, "columns") and hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 2:
@@ -78,7 +81,11 @@ def _check_array(X, name: str) -> _Array:
         try:
             X = np.asarray(X)
         except (TypeError, ValueError) as error:
+            if isinstance(X, (list, tuple)):
+                check_rectangular(X, shown)  # the usual reason: rows of different lengths
             raise TypeError(f"{shown} must be a numeric array or DataFrame, got {type(X).__name__} ({error})") from None
+    if X.dtype.kind == "O" and isinstance(original, (list, tuple)):
+        check_rectangular(original, shown)
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{shown} must be numeric, got an array of {terms.type_word(X.dtype)}")
     if X.ndim not in (2, 3):
@@ -98,6 +105,70 @@ def _check_array(X, name: str) -> _Array:
     return _Array(X, frame_names, index, integer_data)
 
 
+_NESTED = (list, tuple, np.ndarray)  # what holds rows or values in nested lists (list(X) gives arrays)
+
+
+def check_rectangular(nested: list | tuple, shown: str) -> None:
+    """Refuse nested lists whose rows (or time steps) have different lengths, naming the first that differs."""
+    level: list[tuple[tuple[int, ...], object]] = [((i,), row) for i, row in enumerate(nested)]
+    depth = 1
+    while level and all(isinstance(item, _NESTED) for _, item in level):
+        lengths = [len(item) for _, item in level]
+        if len(set(lengths)) > 1:
+            odd = next(k for k, length in enumerate(lengths) if length != lengths[0])
+            where = "".join(f"[{terms.index(i)}]" for i in level[odd][0])
+            first = "".join(f"[{terms.index(i)}]" for i in level[0][0])
+            raise ValueError(
+                f"{shown} must be rectangular (every row with the same number of values), got nested lists of "
+                f"different lengths: {shown}{first} has {lengths[0]}, {shown}{where} has {lengths[odd]}; pad the "
+                f"sequences to one length first (e.g. keras.utils.pad_sequences, then pass {terms.arg('mask_value')})"
+            )
+        level = [(position + (j,), part) for position, item in level for j, part in enumerate(item)]
+        depth += 1
+    if any(isinstance(item, _NESTED) for _, item in level):
+        position = next(position for position, item in level if not isinstance(item, _NESTED))
+        raise ValueError(
+            f"{shown} must be rectangular, got nested lists mixing numbers and lists at depth {depth} "
+            f"({shown}{''.join(f'[{terms.index(i)}]' for i in position)} is not a list)"
+        )
+
+
+def frame_index(X):
+    """The row labels of a pandas DataFrame ``X`` (its index), else None (arrays, lists, several inputs)."""
+    if hasattr(X, "columns") and hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 2:
+        return X.index
+    return None
+
+
+def check_not_long_frame(X, y) -> None:
+    """Refuse a long DataFrame (one row per sample and time step, a ``(sample, time)`` MultiIndex) whose
+    first index level has one label per row of ``y``, with the reshape to a 3D array.
+
+    A frame with a MultiIndex may be plain tabular data (a panel of stores and dates, one sample per
+    row), so only the disagreement with ``y`` tells that its rows are time steps; guessing the
+    reshape silently could pair the wrong rows, so the caller reshapes it, with the code shown.
+    """
+    index = frame_index(X)
+    if index is None or getattr(index, "nlevels", 1) < 2 or y is None or isinstance(y, Mapping) \
+            or is_several_arrays(y) or not hasattr(y, "__len__"):
+        return
+    n_targets, n_rows = len(y), len(index)
+    samples = index.get_level_values(0)
+    n_samples = samples.nunique()
+    if n_targets == n_rows or n_samples != n_targets or n_rows % n_samples:
+        return
+    n_times, n_features = n_rows // n_samples, X.shape[1]
+    name = terms.arg("X")
+    raise ValueError(
+        f"{name} looks like a long DataFrame: {n_rows} rows indexed by ({', '.join(map(str, index.names))}), "
+        f"{n_samples} samples of {n_times} time steps, where {terms.arg('y')} has one row per sample ({n_targets}); "
+        f"pass it as a 3D array (n_samples, n_timesteps, n_features), in {terms.arg('y')}'s sample order, e.g. "
+        f"X = X.sort_index(); X3 = X.to_numpy().reshape({n_samples}, {n_times}, {n_features}) "
+        f"with feature_names=list(X.columns) (every sample needs all {n_times} time steps; else pad it: "
+        f"X.unstack() shows the gaps)"
+    )
+
+
 def is_several_arrays(X) -> bool:
     """A list/tuple/dict of arrays (several model inputs), as opposed to one array-like."""
     if isinstance(X, Mapping):
@@ -107,13 +178,18 @@ def is_several_arrays(X) -> bool:
     return False
 
 
+def _is_list_of_rows(X) -> bool:
+    """A list/tuple of 1D arrays (``list(X)`` of a 2D array): rows, since a model input is never 1D."""
+    return isinstance(X, (list, tuple)) and all(getattr(part, "ndim", None) == 1 for part in X)
+
+
 def check_X(X, feature_names=None, input_names: Sequence[str] | None = None) -> Inputs:
     """Validate ``X`` (one array/DataFrame, or a list/dict of them) into :class:`Inputs`.
 
     ``input_names`` are the model's own input names (Keras), used to match a dict and to
     name the inputs of a list; without them a list's inputs are named ``input1, input2, ...``.
     """
-    if not is_several_arrays(X):
+    if not is_several_arrays(X) or _is_list_of_rows(X):
         array = _check_array(X, "X")
         n_features = array.values.shape[-1]
         if feature_names is not None:
@@ -158,9 +234,11 @@ def _check_several(X, feature_names, input_names: Sequence[str] | None) -> Input
         form = "dict"
     else:
         if input_names and len(input_names) != len(X):
+            same_shape = len({getattr(part, "shape", None) for part in X}) == 1
             raise ValueError(
                 f"{x_name} must have one array per model input ({len(input_names)}: {terms.vector(input_names)}), "
-                f"got {len(X)} arrays"
+                f"got {len(X)} arrays" + (f"; if they are samples (list({x_name}) of an array), pass "
+                                          f"np.stack({x_name})" if same_shape else "")
             )
         names = list(input_names) if input_names else [f"input{i + 1}" for i in range(len(X))]
         parts = list(zip(names, X))

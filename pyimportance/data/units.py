@@ -172,6 +172,29 @@ def check_groups(groups, feature_names: Sequence[str]) -> dict[str, tuple[int, .
     return resolved
 
 
+def with_ungrouped_features(groups: Mapping[str, tuple[int, ...]], feature_names: Sequence[str]
+                            ) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
+    """``groups`` followed by each feature outside every group as a unit of its own, named by its feature name;
+    and those features' names.
+
+    Shapley importance needs every feature in some unit: a feature in no unit would be known in every
+    coalition, so the values would add up to what the groups explain beyond it, not to the loss of the
+    mean prediction minus the model's loss. (Perturbation importance scores each unit on its own, so it
+    reports the groups only.)
+    """
+    grouped = {member for members in groups.values() for member in members}
+    ungrouped = tuple(name for position, name in enumerate(feature_names) if position not in grouped)
+    clashing = [name for name in ungrouped if name in groups]
+    if clashing:
+        raise ValueError(
+            f"{terms.element('groups', clashing[0])} has the name of a feature outside every group, which becomes a "
+            f"unit of its own under that name; rename the group or put {terms.literal(clashing[0])} in a group"
+        )
+    completed = dict(groups)
+    completed.update({name: (feature_names.index(name),) for name in ungrouped})
+    return completed, ungrouped
+
+
 def _group_member(member, shown: str, positions: Mapping[str, int], feature_names: Sequence[str]) -> int:
     """One group member (a feature name or a position) as a 0-based feature index."""
     if isinstance(member, str):

@@ -24,6 +24,7 @@ Dask is never imported here: a Dask executor is recognised by its ``_client`` at
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 import os
 import tempfile
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LossFailedError, MethodFailedError, ModelFailedError
-from ..model.keras import keras_flavour
+from ..model.keras import KerasFlavour, keras_flavour
 from ..model.predict import PredictFunction
 from ..scoring.scoring import Scoring
 from .estimator import Estimator
@@ -52,7 +53,7 @@ _MAX_CACHED = 4
 class KerasModelBytes:
     """A Keras model saved in the ``.keras`` format, with a token naming its content."""
 
-    flavour: str  # "keras" (Keras 3) or "tf_keras" (Keras 2)
+    flavour: KerasFlavour  # the package that saved it (and loads it) and its major version
     data: bytes
     token: str
 
@@ -94,14 +95,7 @@ def _model_token(model) -> str:
 
 def model_from_bytes(saved: KerasModelBytes):
     """Rebuild a Keras model saved by :func:`model_to_bytes`."""
-    if saved.flavour == "tf_keras":
-        import tf_keras
-
-        load = tf_keras.models.load_model
-    else:
-        import keras
-
-        load = keras.saving.load_model
+    load = importlib.import_module(saved.flavour.package).models.load_model  # Keras 2 and 3 alike
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.keras")
         with open(path, "wb") as file:

@@ -92,6 +92,39 @@ class Sums(ABC):
         return None, None
 
 
+class PredictionSums(Sums):
+    """Sums that keep the unperturbed predictions of every evaluated row, block by block, and score them.
+
+    For estimators whose tasks read the baseline predictions (Shapley's contributions, sensitivity's
+    attributions of the loss): the predictions are the :attr:`baseline` shipped to workers, and
+    :meth:`baseline_score` is the model's own loss on some blocks' rows, a weighted mean with the run's weights.
+    """
+
+    def __init__(self, n_samples: int, scoring) -> None:
+        self._n_samples = n_samples
+        self._scoring = scoring
+        self._block_rows: dict[int, np.ndarray] = {}
+        self._predictions: np.ndarray | None = None
+
+    @property
+    def baseline(self) -> np.ndarray:
+        """The model's predictions of every evaluated row (those of the blocks predicted so far)."""
+        return self._predictions
+
+    def add_baseline(self, block: int, rows: np.ndarray, predictions: np.ndarray) -> None:
+        if self._predictions is None:
+            self._predictions = np.zeros((self._n_samples, predictions.shape[1]))
+        self._predictions[rows] = predictions
+        self._block_rows[block] = rows
+
+    def baseline_score(self, blocks: Sequence[int]) -> np.ndarray:
+        """The model's own loss on the rows of ``blocks`` (their row-wise values summed in row order, weighted)."""
+        rows = np.sort(np.concatenate([self._block_rows[b] for b in sorted(blocks)]))
+        scoring = self._scoring
+        sums = scoring.row_sums(scoring.part_values(self._predictions[rows], rows, self._predictions), rows)
+        return scoring.scores(sums, scoring.row_total(rows))
+
+
 class Estimator(ABC):
     """What an estimator supplies to the run loop (see the module docstring)."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..data.check_x import check_X
+from ..data.check_x import check_not_long_frame, check_X, frame_index
 from ..data.check_y import check_y
 from ..data.inputs import Inputs
 from ..data.padding import with_masks
+from ..data.tf_dataset import dataset_arrays
 from ..model.keras import (
     check_model_input,
     check_not_stateful,
@@ -32,6 +33,7 @@ class ModelData(NamedTuple):
     inputs: Inputs
     targets: list | None
     input_names: list[str] | None
+    row_labels: object | None  # X's DataFrame index (one DataFrame X), else None
 
 
 class MaskedInputs(NamedTuple):
@@ -43,13 +45,15 @@ def model_inputs(model, X, y, feature_names) -> ModelData:
     """``model``, ``X`` and ``y`` checked against each other (see the module docstring)."""
     check_model(model)
     check_not_stateful(model)
+    X, y = dataset_arrays(X, y)  # a tf.data.Dataset of (x, y) batches: read once into arrays
     keras_model_inputs = keras_inputs(model)
     input_names = [name for name, _ in keras_model_inputs] if keras_model_inputs else None
     inputs = check_X(X, feature_names, input_names)
     if keras_takes_dict(model) and inputs.form == "list":
         inputs = Inputs(inputs.parts, "dict")
-    x_index = getattr(X, "index", None) if inputs.single else None
-    return ModelData(inputs, check_y(y, inputs.n_samples, x_index), input_names)
+    x_index = frame_index(X) if inputs.single else None
+    check_not_long_frame(X, y)
+    return ModelData(inputs, check_y(y, inputs.n_samples, x_index), input_names, x_index)
 
 
 def masked_inputs(model, inputs: Inputs, mask_value) -> MaskedInputs:

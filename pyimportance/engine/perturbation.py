@@ -120,13 +120,16 @@ class PerturbationSums(Sums):
         """Baseline score of each output unit on the blocks' rows (non-decomposable parts: mean over blocks)."""
         rows = np.concatenate([self._plan.block_rows(b) for b in blocks])
         state = self._state
-        sums = state.part_values[rows].sum(axis=0) if state.part_values is not None else None
+        scoring = self._scoring
+        sums = scoring.row_sums(state.part_values[rows], rows) if state.part_values is not None else None
         if sums is None:
-            sums = np.zeros(len(self._scoring.parts))
+            sums = np.zeros(len(scoring.parts))
         custom = None
         if state.custom_scores:
-            custom = np.mean([state.custom_scores[b] for b in blocks], axis=0)
-        return self._scoring.scores(sums, len(rows), custom)
+            shares = None if scoring.row_weights is None else [scoring.row_total(self._plan.block_rows(b))
+                                                               for b in blocks]
+            custom = np.average([state.custom_scores[b] for b in blocks], axis=0, weights=shares)
+        return scoring.scores(sums, scoring.row_total(rows), custom)
 
     def row_statistics(self, aggregates: Sequence[str], ci: str):
         return kept_row_statistics(self._tally.accumulator, aggregates, ci)

@@ -31,6 +31,7 @@ from ..data.arguments import (
 from ..data.inputs import Inputs
 from ..data.rows import check_max_samples, evaluated_rows, subsample_rows
 from ..data.units import BY_CHOICES, check_units
+from ..data.weights import check_sample_weight, evaluated_weights
 from ..scoring.losses import probabilities_wanted, resolve_losses
 from ..stats.intervals import CI_CHOICES, warn_if_too_few_rows
 from .estimator import Estimator
@@ -54,6 +55,7 @@ class Prepared:
     random_state: Any  # as the caller gave it
     row_blocks: list[np.ndarray]
     row_index: Any  # the evaluated rows' labels: X's DataFrame index, else their 0-based positions
+    sample_weight: np.ndarray | None  # (n_evaluated,) float64: the evaluated rows' ``sample_weight``, or None
     options: Mapping[str, Any]  # batch_size, progress, ci, block_size, tolerance, output, per_output, jit_compile,
     #                             executor, task_size
 
@@ -68,7 +70,8 @@ class Prepared:
                 on_rows=shown.rows, on_round=shown.round,
             )
             return run_estimator(estimator, model, self.targets, self.losses, output=options["output"],
-                                 per_output=options["per_output"], options=run_options)
+                                 per_output=options["per_output"], options=run_options,
+                                 sample_weight=self.sample_weight)
 
     def settings(self, record: type[settings.RunSettings], estimator: str, outcome: RunOutcome, *, n_repeats: int,
                  **own) -> settings.RunSettings:
@@ -107,7 +110,8 @@ class Prepared:
 def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
             check_rows: Callable[[Inputs, list], None] = lambda inputs, blocks: None,
             loss, by, groups, feature_names, max_samples, batch_size, random_state, progress, ci, block_size,
-            tolerance, output, per_output, mask_value, jit_compile, executor, task_size) -> Prepared:
+            tolerance, output, per_output, mask_value, jit_compile, executor, task_size,
+            sample_weight=None) -> Prepared:
     """The shared options checked, the model with its data, and the evaluated rows, before any model call.
 
     Parameters
@@ -117,12 +121,13 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
         rules between settings need of them (e.g. ``method``, ``reference``, ``learner``).
     check_rows : callable
         ``(inputs, row_blocks)`` of the evaluated rows: the estimator's own checks or warnings on them.
-    loss, by, ..., task_size
+    loss, by, ..., task_size, sample_weight
         The shared options, as the public functions take them (their defaults are the functions', from
-        :mod:`pyimportance.settings`).
+        :mod:`pyimportance.settings`). ``Prepared.sample_weight`` holds the evaluated rows' weights (None
+        without ``sample_weight``); an estimator's means over rows are weighted by them (the run loop's
+        scoring carries them as ``Scoring.row_weights``, with a loss's own per-row weights).
     """
-    inputs, targets, input_names = model_inputs(model, X, y, feature_names)
-    x_index = getattr(X, "index", None) if inputs.single else None
+    inputs, targets, input_names, x_index = model_inputs(model, X, y, feature_names)
     own = dict(own_checks())
     losses = resolve_losses(loss, targets is not None)
     by = check_choice(by, "by", BY_CHOICES)
@@ -135,21 +140,23 @@ def prepare(model, X, y, *, own_checks: Callable[[], Mapping[str, Any]] = dict,
     block_size = check_positive_int(block_size, "block_size", allow_none=True)
     tolerance = check_tolerance(tolerance)
     per_output = check_flag(per_output, "per_output")
-    settings.check_rules(dict(loss=loss, y=y, groups=groups, by=by, task_size=task_size, executor=executor,
+    settings.check_rules(dict(loss=loss, y=targets, groups=groups, by=by, task_size=task_size, executor=executor,
                               block_size=block_size, ci=ci, **own))
     groups = check_units(by, groups, inputs)
     inputs, masking_layers = masked_inputs(model, inputs, mask_value)
     root = seeding.root_seed(random_state)
 
+    weights = check_sample_weight(sample_weight, inputs.n_samples, x_index)
     n_rows = check_max_samples(max_samples, inputs.n_samples)
     row_positions = subsample_rows(inputs.n_samples, n_rows, root)
+    weights = evaluated_weights(weights, row_positions)
     inputs, targets, row_blocks = evaluated_rows(inputs, targets, n_rows, root, tolerance)
     check_rows(inputs, row_blocks)
     warn_if_too_few_rows(inputs.n_samples)
     return Prepared(
         inputs=inputs, targets=targets, input_names=input_names, masking_layers=masking_layers, losses=losses, by=by,
         groups=groups, root=root, random_state=random_state, row_blocks=row_blocks,
-        row_index=x_index[row_positions] if x_index is not None else row_positions,
+        row_index=x_index[row_positions] if x_index is not None else row_positions, sample_weight=weights,
         options=dict(batch_size=batch_size, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance,
                      output=output, per_output=per_output, jit_compile=jit_compile, executor=executor,
                      task_size=task_size),

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ModelFailedError, ModelOutputError, NotRowWiseError
 from ..model.predict import PredictFunction
-from ..model.row_wise import check_row_wise
+from ..model.row_wise import check_repeatable, check_row_wise
 from ..scoring.heads import build_scoring
 from ..scoring.scoring import Scoring, scoring_failures
 from ..scoring.target_checks import check_targets
@@ -77,11 +77,13 @@ class RunOutcome:
 
 
 def run_estimator(estimator: Estimator, model, targets, losses, *, output=None, per_output: bool = False,
-                  options: RunOptions = RunOptions()) -> RunOutcome:
+                  options: RunOptions = RunOptions(), sample_weight: np.ndarray | None = None) -> RunOutcome:
     """The baseline, then every step's tasks (:meth:`Estimator.steps`), with early stopping when
     ``options.tolerance`` is set: after each step from the second on, once every interval is narrow enough.
 
-    ``losses``: the run's loss as :func:`pyimportance.scoring.losses.resolve_losses` resolved it.
+    ``losses``: the run's loss as :func:`pyimportance.scoring.losses.resolve_losses` resolved it;
+    ``sample_weight``: the evaluated rows' weights (the scoring's :attr:`~.Scoring.row_weights`, with the
+    loss's own), or None.
     """
     predict = _predict_function(estimator, model, options)
     context = estimator.local_context(predict, options.on_rows, options.executor is None)
@@ -98,7 +100,7 @@ def run_estimator(estimator: Estimator, model, targets, losses, *, output=None, 
                     predictions = estimator.baseline_predictions(predict, rows, options.on_rows, context)
                     if scoring is None:
                         scoring = _checked_scoring(estimator, predict, rows, predictions, targets, losses, output,
-                                                   per_output)
+                                                   per_output, sample_weight)
                         sums = estimator.sums(scoring, track_rows=options.ci == "data")
                         aggregates = [scoring.output_aggregate(k) for k in range(len(scoring.outputs))]
                     with scoring_failures(scoring, BASELINE):
@@ -145,12 +147,15 @@ def _predict_function(estimator: Estimator, model, options: RunOptions) -> Predi
 
 
 def _checked_scoring(estimator: Estimator, predict: PredictFunction, rows: np.ndarray, predictions: np.ndarray,
-                     targets, losses, output, per_output: bool) -> Scoring:
+                     targets, losses, output, per_output: bool, sample_weight: np.ndarray | None) -> Scoring:
     """The run's scoring, once the model is known to be row-wise and the targets to fit its outputs."""
     inputs = estimator.inputs
+    def arguments_for(chosen: np.ndarray):
+        return inputs.call_arguments([part.values[rows[chosen]].astype(predict.dtype) for part in inputs.parts])
+
     try:
-        check_row_wise(predict, lambda chosen: inputs.call_arguments(
-            [part.values[rows[chosen]].astype(predict.dtype) for part in inputs.parts]), predictions)
+        check_repeatable(predict, arguments_for, predictions)
+        check_row_wise(predict, arguments_for, predictions)
     except (ModelOutputError, NotRowWiseError):
         raise
     except Exception as error:
@@ -160,6 +165,7 @@ def _checked_scoring(estimator: Estimator, predict: PredictFunction, rows: np.nd
     check_targets(scoring, predictions)
     with scoring_failures(scoring, BASELINE):
         scoring = scoring.with_row_wise_custom_losses(predictions, rows)
+    scoring = scoring.with_weights(sample_weight)
     estimator.check_scoring(scoring)
     return scoring
 

@@ -28,7 +28,7 @@ class JobResult:
     """What one job contributes."""
 
     job: Job
-    part_sums: np.ndarray  # (n_parts,) sums over the job's rows of each part's row-wise values
+    part_sums: np.ndarray  # (n_parts,) sums over the job's rows of each part's row-wise values (times their weights)
     custom_scores: np.ndarray | None  # (n_parts,) scores of non-decomposable parts on the job's rows
     increase: np.ndarray | None  # (k, K) per-row increase of each output unit (row-wise measures)
     donors: np.ndarray | None
@@ -57,9 +57,9 @@ def _job_result(scoring: Scoring, baseline: Baseline, job: Job, rows: np.ndarray
     if scoring.decomposable:
         values = scoring.part_values(predictions, rows, baseline.predictions)
         increase = scoring.row_increase(values, baseline.part_values[rows])
-        return JobResult(job, values.sum(axis=0), None, increase, donors)
+        return JobResult(job, scoring.row_sums(values, rows), None, increase, donors)
     values = scoring.part_values(predictions, rows, baseline.predictions) if scoring.rowwise else None
-    sums = values.sum(axis=0) if values is not None else np.zeros(len(scoring.parts))
+    sums = scoring.row_sums(values, rows) if values is not None else np.zeros(len(scoring.parts))
     return JobResult(job, sums, scoring.custom_scores(predictions, rows), None, donors)
 
 
@@ -73,13 +73,16 @@ class Tally:
         self._baseline = baseline
         self.part_sums = np.zeros((n_units, plan.n_repeats, n_parts))
         self.baseline_sums = np.zeros((n_units, plan.n_repeats, n_parts))
-        self.rows = np.zeros((n_units, plan.n_repeats), dtype=np.int64)
-        # non-decomposable parts: sum over blocks of (perturbed - baseline) block scores, and block counts
+        # rows (or their weights: Scoring.row_weights) each (unit, repeat) has seen
+        self.rows = np.zeros((n_units, plan.n_repeats), dtype=np.int64 if scoring.row_weights is None else np.float64)
+        # non-decomposable parts: sum over blocks of (perturbed - baseline) block scores, and block counts (in a
+        # weighted run, each block's difference times its rows' weight, and the sum of those weights)
         self.custom_differences = np.zeros((n_units, plan.n_repeats, n_parts))
-        self.blocks = np.zeros((n_units, plan.n_repeats), dtype=np.int64)
+        self.blocks = np.zeros((n_units, plan.n_repeats), dtype=np.int64 if scoring.row_weights is None else np.float64)
         self._block_baseline: dict[int, np.ndarray] = {}
         self.accumulator = (
-            RowAccumulator(n_units, plan.n_samples, len(scoring.outputs), track_donors=plan.method.donor_based)
+            RowAccumulator(n_units, plan.n_samples, len(scoring.outputs), track_donors=plan.method.donor_based,
+                           row_weights=scoring.row_weights)
             if track_rows and scoring.decomposable
             else None
         )
@@ -90,12 +93,14 @@ class Tally:
         self.part_sums[unit, repeat] += result.part_sums
         if self._baseline.part_values is not None:
             if block not in self._block_baseline:
-                self._block_baseline[block] = self._baseline.part_values[rows].sum(axis=0)
+                self._block_baseline[block] = self._scoring.row_sums(self._baseline.part_values[rows], rows)
             self.baseline_sums[unit, repeat] += self._block_baseline[block]
-        self.rows[unit, repeat] += len(rows)
-        self.blocks[unit, repeat] += 1
+        self.rows[unit, repeat] += self._scoring.row_total(rows)
+        share = 1 if self._scoring.row_weights is None else self._scoring.row_total(rows)
+        self.blocks[unit, repeat] += share
         if result.custom_scores is not None:
-            self.custom_differences[unit, repeat] += result.custom_scores - self._baseline.custom_scores[block]
+            difference = result.custom_scores - self._baseline.custom_scores[block]
+            self.custom_differences[unit, repeat] += share * difference
         if self.accumulator is not None and result.increase is not None:
             self.accumulator.add(unit, rows, result.increase, result.donors)
 
@@ -104,7 +109,7 @@ class Tally:
         scoring = self._scoring
         n_units, n_repeats, _ = self.part_sums.shape
         result = np.empty((n_units, n_repeats, len(scoring.outputs)))
-        custom = self.custom_differences / np.maximum(self.blocks, 1)[..., None]
+        custom = self.custom_differences / np.where(self.blocks > 0, self.blocks, 1)[..., None]
         for unit in range(n_units):
             for repeat in range(n_repeats):
                 count = self.rows[unit, repeat]

@@ -1,42 +1,73 @@
 """What a Keras model says about itself: its flavour, inputs, outputs, Masking layers and stateful layers.
 
 Keras is never imported here: a model is recognised by the classes of the Keras packages the
-caller has already imported (Keras 3 as ``keras``, Keras 2 as ``tf_keras``). Anything that is
-not a Keras model answers None or nothing, and is called as it is (:mod:`.predict`).
+caller has already imported (``keras``, and ``tf_keras`` beside it). Which Keras it is, 2 or 3,
+is read from that package's own version, never from its name: ``keras`` is Keras 3 from
+TensorFlow 2.16 on, but Keras 2 under TensorFlow 2.15 and older (what R's legacy ``keras``
+package runs on); ``tf_keras`` is Keras 2. Anything that is not a Keras model answers None or
+nothing, and is called as it is (:mod:`.predict`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import terms
 from ..errors import NotRowWiseError
 
+#: The packages whose ``Model`` classes are Keras models (``tf_keras``: Keras 2 beside Keras 3).
+KERAS_PACKAGES = ("keras", "tf_keras")
 
-def keras_flavour(model) -> str | None:
-    """'keras' (Keras 3), 'tf_keras' (Keras 2) or None, without importing either package."""
-    keras3 = sys.modules.get("keras")
-    if keras3 is not None and isinstance(model, getattr(keras3, "Model", ())):
-        return "keras"
-    tf_keras = sys.modules.get("tf_keras")
-    if tf_keras is not None and isinstance(model, getattr(tf_keras, "Model", ())):
-        return "tf_keras"
+
+@dataclass(frozen=True)
+class KerasFlavour:
+    """Which Keras a model comes from: the package holding its classes, and that package's major version."""
+
+    package: str  # "keras" or "tf_keras": where the model's classes (and its loader) are
+    major: int  # 2 or 3, from the package's own version
+
+
+def keras_major_version(module) -> int | None:
+    """The major version a Keras package declares (its ``__version__``, else Keras 3's ``version()``), or None.
+
+    ``keras`` 2.15.0 (TensorFlow 2.15) answers 2, ``keras`` 3.x answers 3, ``tf_keras`` 2.x answers 2.
+    """
+    version = getattr(module, "__version__", None)
+    if not isinstance(version, str) and callable(getattr(module, "version", None)):
+        version = module.version()
+    head = version.split(".", 1)[0] if isinstance(version, str) else ""
+    return int(head) if head.isdigit() else None
+
+
+def keras_flavour(model) -> KerasFlavour | None:
+    """The Keras ``model`` comes from (package and major version 2 or 3), or None; imports no package.
+
+    A package whose version is not Keras 2 or 3 is not taken as Keras (the model is then called as it is).
+    """
+    for package in KERAS_PACKAGES:
+        module = sys.modules.get(package)
+        if module is None or not isinstance(model, getattr(module, "Model", ())):
+            continue
+        major = keras_major_version(module)
+        if major in (2, 3):
+            return KerasFlavour(package, major)
     return None
 
 
 def is_keras_model(model) -> bool:
-    """Whether ``model`` is a Keras 3 or tf-keras model."""
+    """Whether ``model`` is a Keras 2 or Keras 3 model."""
     return keras_flavour(model) is not None
 
 
-def uses_tensorflow(flavour: str) -> bool:
-    """Whether a Keras model of this flavour runs on TensorFlow (tf-keras always; Keras 3 by its backend)."""
-    if flavour == "tf_keras":
+def uses_tensorflow(flavour: KerasFlavour) -> bool:
+    """Whether a Keras model of this flavour runs on TensorFlow (Keras 2 always; Keras 3 by its backend)."""
+    if flavour.major == 2:
         return True
-    return sys.modules["keras"].backend.backend() == "tensorflow"
+    return sys.modules[flavour.package].backend.backend() == "tensorflow"
 
 
 def _input_tensors(model) -> list | None:
@@ -171,7 +202,7 @@ def keras_mask_values(model) -> dict[int, float]:
         return found
     try:
         inputs = list(model.inputs)
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError, TypeError):  # TypeError: a Keras 2 subclassed model's inputs are None
         return found
     for layer in layers:
         if type(layer).__name__ != "Masking":

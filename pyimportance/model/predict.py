@@ -1,6 +1,6 @@
 """Turning any model into a fast batched predict function.
 
-Keras models (Keras 3 and tf-keras, on the TensorFlow backend) skip ``model.predict()``'s
+Keras models (Keras 3 on the TensorFlow backend, Keras 2: tf-keras, or ``keras`` 2.x) skip ``model.predict()``'s
 per-call overhead: their forward pass is compiled once with ``tf.function`` (optionally XLA)
 at one fixed batch shape, and every call is padded to it, so the graph is traced once.
 Objects with a ``.predict`` method and plain callables are called as they are.
@@ -9,7 +9,8 @@ What a model must satisfy: it is *row-wise* (a row's prediction depends on that 
 on the other rows of the call: no statistics over the batch, no stateful layers) and
 deterministic. The engine packs rows of many perturbed copies into each call, so a model that
 breaks this would give numbers that change with ``batch_size``. Stateful Keras layers are
-refused up front (:func:`.keras.check_not_stateful`) and :func:`.row_wise.check_row_wise`
+refused up front (:func:`.keras.check_not_stateful`); :func:`.row_wise.check_repeatable`
+predicts the first row block twice and compares them (to rounding), and :func:`.row_wise.check_row_wise`
 compares a few rows predicted alone with the same rows predicted among others.
 """
 
@@ -46,6 +47,15 @@ def check_model(model) -> None:
 # so repeated runs on one model trace and compile it once rather than every time.
 _COMPILED_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _COMPILED_LOCK = threading.Lock()
+
+
+def forget_compiled(model) -> None:
+    """Drop the model's compiled forward passes, so the next run traces it again (after a fix to its layers)."""
+    with _COMPILED_LOCK:
+        try:
+            _COMPILED_FORWARDS.pop(model, None)
+        except TypeError:  # not weakly referenceable: never kept
+            pass
 
 
 def _compile_forward(model_ref: weakref.ref, use_xla: bool) -> Callable:

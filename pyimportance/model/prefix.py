@@ -78,13 +78,17 @@ class PrefixReuse:
     @staticmethod
     def supports(model, values_shape: tuple[int, ...]) -> bool:
         """Whether ``model`` has the structure the shortcut is exact for."""
-        keras3 = sys.modules.get("keras")
-        if keras3 is None or keras_flavour(model) != "keras" or not isinstance(model, keras3.Sequential):
+        flavour = keras_flavour(model)
+        # Tried on ``keras`` as Keras 3 and as Keras 2 (TensorFlow 2.15); tf-keras beside Keras 3 runs in full.
+        if flavour is None or flavour.package != "keras":
+            return False
+        keras = sys.modules[flavour.package]
+        if not isinstance(model, keras.Sequential):
             return False
         if len(values_shape) != 3 or values_shape[1] < 2 or not model.layers:
             return False
         layer = model.layers[0]
-        if type(layer) not in (keras3.layers.LSTM, keras3.layers.GRU):
+        if type(layer) not in (keras.layers.LSTM, keras.layers.GRU):
             return False
         config = layer.get_config()
         flags = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")

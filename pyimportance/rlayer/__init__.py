@@ -11,11 +11,12 @@ only what has to happen in its own language:
    function with :class:`RValue` arguments and returns an :class:`RValue` (or an
    :class:`RCondition` when R signalled an error or an interrupt);
 2. call :func:`run_estimator` here with the estimator's name in :mod:`pyimportance.registry`
-   (``"perturbation"``, ``"shapley"``; :func:`perturbation_importance` and
-   :func:`shapley_importance` are the same call), or :func:`call_from_r`, which returns errors;
+   (``"perturbation"``, ``"shapley"``, ``"sensitivity"``; :func:`perturbation_importance`,
+   :func:`shapley_importance` and :func:`sensitivity_importance` are the same call), or
+   :func:`call_from_r`, which returns errors;
 3. turn the :class:`RValue` that comes back (a data frame with its attributes) into R.
 
-Those two thin wrappers aside, no code here names an estimator: each is its registry entry,
+Those thin wrappers aside, no code here names an estimator: each is its registry entry,
 whose settings table says which arguments R offers (:func:`arguments_of`), and whose result
 says what it reports beside the table (``extra_numbers()``, an attribute each).
 
@@ -80,7 +81,8 @@ __all__ = [
     "ARGUMENTS", "CONDITION_CLASSES", "Argument", "RArgumentError", "RCondition", "RError", "RFunctionError",
     "RValue", "as_inputs", "as_r_error", "as_r_setting", "as_targets", "call_from_r", "condition_classes",
     "arguments_of", "describe", "engine_options", "perturbation_importance", "r_loss", "r_message",
-    "r_method", "r_model", "result_frame", "run_estimator", "shapley_importance", "unit_label",
+    "r_method", "r_model", "result_frame", "run_estimator", "sensitivity_importance", "shapley_importance",
+    "unit_label",
 ]
 
 
@@ -106,6 +108,13 @@ def shapley_importance(model, x, y=None, **arguments) -> RValue:
     estimator of :func:`run_estimator` (the frame also has the attributes ``total``, ``total_ci_low`` and
     ``total_ci_high``: v(all units), one per output)."""
     return run_estimator("shapley", model, x, y, **arguments)
+
+
+def sensitivity_importance(model, x, y=None, **arguments) -> RValue:
+    """:func:`pyimportance.sensitivity_importance` called with R's values, returning R's frame: the ``"sensitivity"``
+    estimator of :func:`run_estimator` (the frame also has the per-row maps: ``attributions``, ``attribution_rows``,
+    ``convergence_delta``, see :mod:`.row_frame`)."""
+    return run_estimator("sensitivity", model, x, y, **arguments)
 
 
 def run_estimator(estimator: str, model, x, y=None, /, **arguments) -> RValue:

@@ -16,7 +16,7 @@ from .. import terms
 from ..data.units import ALL_FEATURES
 from ..result import ImportanceResult
 from ..stats.intervals import CONFIDENCE, INTERVAL_MEANINGS, interval_text
-from .row_frame import row_attributes
+from .row_frame import map_attributes, row_attributes
 from .values import EXACT_DOUBLE_MAX, INT32_MAX, RValue, r_vector
 
 # Integer columns of the engine's frame that hold 0-based positions (1-based in R).
@@ -173,6 +173,8 @@ def result_frame(result: ImportanceResult, classes=None) -> RValue:
             "unit_position": RValue("integer", values=(order + 1).astype(np.int32)),
             # rows x units in the engine's order (or row_note: why there are none), see .row_frame
             **row_attributes(result, [labels[i] for i in np.argsort(order, kind="stable")]),
+            # per-row attribution maps, where the result has them (a sensitivity result), see .row_frame
+            **map_attributes(result),
             # what the estimator reports beside the table (ShapleyResult: total, total_ci_low, total_ci_high)
             **{name: as_r_setting(np.atleast_1d(np.asarray(numbers, dtype=np.float64)))
                for name, numbers in result.extra_numbers().items()},

@@ -151,6 +151,18 @@ def _whole_numbers(name: str, value) -> list[int]:
     return [int(number) for number in numbers]
 
 
+def as_weights(name: str, value):
+    """``sample_weight``: a numeric vector without NA, one weight per row (the engine checks the rest)."""
+    if is_null(value) or not isinstance(value, RValue):
+        return None if is_null(value) else value
+    if value.type not in ("double", "integer") or value.values is None or value.values.ndim != 1:
+        raise RArgumentError(f"{name} must be a numeric vector (one weight per row of x), got {describe(value)}")
+    if value.na is not None:
+        position = int(np.flatnonzero(value.na)[0]) + 1
+        raise RArgumentError(f"{name} must not contain NA, got NA at {name}[{position}]")
+    return value.values.astype(np.float64)
+
+
 def as_mask_value(name: str, value):
     """Padding value: a number, ``"auto"`` (the model's Masking layers), NULL, or one per input."""
     if is_null(value) or not isinstance(value, RValue):
@@ -168,6 +180,26 @@ def as_mask_value(name: str, value):
 def as_reference(name: str, value):
     """Rows for ``method = "conditional"`` to fit on: like ``x``."""
     return None if is_null(value) else as_inputs(value, name).values
+
+
+def as_baselines(name: str, value):
+    """Where the paths start: ``"mean"``, ``"zeros"``, or one row like those of ``x`` (an array, a vector for a
+    matrix ``x``, or a list of them, one per input)."""
+    if isinstance(value, RValue) and value.type in ("character", "factor"):
+        return as_string(name, value)
+    if isinstance(value, RValue) and value.type in ("double", "integer") and value.values.ndim == 1:
+        if value.na is not None:  # one row of a matrix x: a vector
+            position = int(np.flatnonzero(value.na)[0]) + 1
+            raise RArgumentError(f"{name} must not contain NA, got NA at {name}[{position}]")
+        return value.values.astype(np.float64)
+    return None if is_null(value) else as_inputs(value, name).values
+
+
+def as_rows(name: str, value):
+    """Rows of ``x``: 1-based positions as R counts them, 0-based for the engine."""
+    if is_null(value) or not isinstance(value, RValue):
+        return None if is_null(value) else value
+    return [number - 1 for number in _whole_numbers(name, value)]
 
 
 def as_learner(name: str, value):
@@ -224,10 +256,14 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("loss", as_loss),
     Argument("n_repeats", as_whole_number),
     Argument("n_draws", as_whole_number),
+    Argument("n_steps", as_whole_number),
+    Argument("baselines", as_baselines),
+    Argument("attribution_rows", as_rows),
     Argument("imputer", as_string),
     Argument("by", as_string),
     Argument("groups", as_groups),
     Argument("max_samples", as_number),
+    Argument("sample_weight", as_weights),
     Argument("batch_size", as_whole_number),
     Argument("random_state", as_whole_number),
     Argument("progress", as_flag),

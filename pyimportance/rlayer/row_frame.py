@@ -6,6 +6,13 @@ order (the frame's ``unit_position``) named like the rows of the ``importances``
 named by the evaluated rows' 1-based positions in ``x`` (or the labels of a pandas index); rows not
 evaluated (early stopping) hold ``NaN``. Where the run has none, the attribute ``row_note`` says
 why, in R's terms. The R package's ``row_importances()`` turns it into the long data frame.
+
+A result with per-row attribution maps (``result.attributions``: a sensitivity result) also gives
+``attributions`` (one array per input, rows x time steps x features, rows x features for a static
+input, with a last dimension per output with ``per_output``; a named list for several inputs),
+``attribution_rows`` (the maps' rows, 1-based positions in ``x``) and ``convergence_delta`` (per
+evaluated row), or ``attributions_note`` (why no maps were kept). The R package's
+``row_attributions()`` and ``plot_attributions()`` read them.
 """
 
 from __future__ import annotations
@@ -33,6 +40,58 @@ def row_attributes(result: ImportanceResult, labels) -> dict[str, RValue]:
     names = index + 1 if np.issubdtype(index.dtype, np.integer) else index
     return {"row_importances": RValue("double", values=matrix,
                                       dimnames=(tuple(str(name) for name in names), tuple(labels)))}
+
+
+def _row_names(labels) -> tuple[str, ...]:
+    """Rows as R names them: 1-based positions, or the labels of a pandas index."""
+    labels = np.asarray(labels)
+    return tuple(str(label) for label in (labels + 1 if np.issubdtype(labels.dtype, np.integer) else labels))
+
+
+def map_attributes(result) -> dict[str, RValue]:
+    """``attributions``, ``attribution_rows`` and ``convergence_delta`` (or ``attributions_note``) of a result with
+    per-row maps, for the R frame; nothing for a result without (it has no ``attribution_rows``)."""
+    if not hasattr(result, "attribution_rows"):
+        return {}
+    rows = _row_names(result.row_index)
+    delta = np.asarray(result.convergence_delta, dtype=np.float64)
+    outputs = tuple(str(name) for name in result.outputs)
+    found = {"convergence_delta": RValue("double", values=delta, names=rows if delta.ndim == 1 else None,
+                                         dimnames=(rows, outputs) if delta.ndim == 2 else None)}
+    try:
+        maps = result.attributions
+    except ValueError as error:
+        return {**found, "attributions_note": RValue("character", values=np.array([str(error)]))}
+    kept = _row_names(result.attribution_rows)
+    features = _features_by_input(result)
+    arrays = {name: _map_array(values, kept, features[name], outputs if result.per_output else None)
+              for name, values in (maps.items() if isinstance(maps, dict) else [(next(iter(features)), maps)])}
+    positions = np.asarray(result.attribution_rows)
+    found["attribution_rows"] = (RValue("integer", values=(positions + 1).astype(np.int32))
+                                 if np.issubdtype(positions.dtype, np.integer)
+                                 else RValue("character", values=np.array(kept)))
+    found["attributions"] = (next(iter(arrays.values())) if len(arrays) == 1
+                             else RValue("list", names=tuple(arrays), items=tuple(arrays.values())))
+    return found
+
+
+def _features_by_input(result) -> dict[str, list[str]]:
+    """Each input's feature names, by input name, in the inputs' order."""
+    names = list(result.settings.get("feature_names") or [])
+    found, start = {}, 0
+    for name, _, n_features, _ in result.input_shapes:
+        found[name] = [str(feature) for feature in names[start:start + n_features]]
+        start += n_features
+    return found
+
+
+def _map_array(values, rows: tuple[str, ...], features: list[str], outputs: tuple[str, ...] | None) -> RValue:
+    """One input's maps as an R array: rows x time steps x features (rows x features for a static input), then
+    outputs; named dimensions."""
+    values = np.asarray(values, dtype=np.float64)
+    static = values.ndim == (3 if outputs else 2)
+    steps = () if static else (tuple(str(t + 1) for t in range(values.shape[1])),)
+    return RValue("double", values=values, dimnames=(rows, *steps, tuple(features), *((outputs,) if outputs else ())))
 
 
 def selected_from_r(p_values, alpha, control) -> RValue | RCondition:

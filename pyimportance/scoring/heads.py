@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import terms
+from .label_forms import for_head
 from .losses import LOSSES, Loss
 from .scoring import ALL_OUTPUTS, Head, OutputUnit, Part, Scoring
 
@@ -64,7 +65,7 @@ def build_scoring(
         shape = head_shapes[0][1] if len(model_heads) == 1 else (sum(len(c) for _, c, _ in model_heads),)
         columns = np.concatenate([columns for _, columns, _ in model_heads])
         labels = tuple(label for _, _, head_labels in model_heads for label in head_labels)
-        heads = [Head(name, columns, labels, shape, scored, target)]
+        heads = [Head(name, columns, labels, shape, for_head(scored, target, shape), target)]
     else:
         heads = _heads_per_target(head_shapes, model_heads, targets, losses, known, output)
     if output is not None:
@@ -139,7 +140,7 @@ def _heads_per_target(head_shapes, model_heads, targets, losses, known: _HeadNam
         ordered = [value for _, value in targets]
     per_head = _losses_per_head(losses, known)
     return [
-        Head(name, columns, labels, shape, one_loss, target)
+        Head(name, columns, labels, shape, for_head(one_loss, target, shape), target)
         for (name, columns, labels), (_, shape), target, one_loss in zip(model_heads, head_shapes, ordered, per_head)
     ]
 
@@ -232,6 +233,17 @@ def _offset(model_heads, position: int) -> int:
     return sum(len(columns) for _, columns, _ in model_heads[:position])
 
 
+def _step_labels(head: Head) -> list[str]:
+    """Labels of a sequence head's steps (``name[t]``), where its loss gives one value per step."""
+    if head.loss.counted is not None:
+        raise ValueError(
+            f"{terms.arg('per_output')} over the steps of {terms.literal(head.name)} cannot weigh each step by its "
+            f"labels not ignored ({terms.setting('loss', head.loss.name)}); pass "
+            f"{terms.setting('per_output', False)}, or a loss without ignore_class"
+        )
+    return _column_labels(head.name, head.shape[:-1])
+
+
 def _output_units(heads: list[Head], per_output: bool) -> list[OutputUnit]:
     if not per_output:
         return [OutputUnit(ALL_OUTPUTS, tuple(Part(h, None) for h in range(len(heads))))]
@@ -239,6 +251,9 @@ def _output_units(heads: list[Head], per_output: bool) -> list[OutputUnit]:
     for h, head in enumerate(heads):
         if head.per_column and len(head.columns) > 1:
             units.extend(OutputUnit(label, (Part(h, np.array([j])),)) for j, label in enumerate(head.labels))
+        elif head.target is not None and len(head.shape) > 1:  # a loss per row of each step: a unit per step
+            units.extend(OutputUnit(label, (Part(h, np.array([t])),))
+                         for t, label in enumerate(_step_labels(head)))
         else:
             units.append(OutputUnit(head.labels[0] if len(head.columns) == 1 else head.name, (Part(h, None),)))
     return units

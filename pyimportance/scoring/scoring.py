@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .. import terms
 from ..errors import LossFailedError
+from .keras_losses import KERAS_LOSSES
 from .losses import PREDICTION_CHANGE, Loss, custom_value, row_wise_custom
 
 ALL_OUTPUTS = "(all)"
@@ -36,6 +38,10 @@ class Head:
     def per_column(self) -> bool:
         """Whether the loss gives one value per column (regression-like) rather than per row."""
         return self.loss.kind in ("regression", "any") or (self.loss.kind == "binary" and len(self.columns) > 1)
+
+    def model_shaped(self, y_pred: np.ndarray) -> np.ndarray:
+        """The head's prediction columns (k, m) in the model's output shape (k, *shape), as losses take them."""
+        return y_pred.reshape(y_pred.shape[0], *self.shape)
 
     def restricted(self, chosen: np.ndarray, target_chosen: bool = False) -> Head:
         """The head scored on its columns ``chosen`` only (positions within the head); ``target_chosen``:
@@ -66,9 +72,10 @@ class OutputUnit:
 class Scoring:
     """Row-wise values, scores and importances of the output units, for predictions of any rows."""
 
-    def __init__(self, heads: Sequence[Head], outputs: Sequence[OutputUnit]):
+    def __init__(self, heads: Sequence[Head], outputs: Sequence[OutputUnit], row_weights: np.ndarray | None = None):
         self.heads = list(heads)
         self.outputs = list(outputs)
+        self.row_weights = row_weights  # (n_evaluated,) weight of each evaluated row, or None: all 1
         self.parts = [part for output in self.outputs for part in output.parts]
         self.decomposable = all(head.loss.decomposable for head in self.heads)
         # parts are listed output by output: where each output's parts start, and each part's sign
@@ -120,18 +127,78 @@ class Scoring:
         y_pred = predictions[:, head.columns]
         if head.target is None:
             return PREDICTION_CHANGE.per_row(baseline[rows][:, head.columns], y_pred)
-        return head.loss.per_row(head.target[rows], y_pred)
+        return head.loss.per_row(head.target[rows], head.model_shaped(y_pred))
 
     def with_row_wise_custom_losses(self, predictions: np.ndarray, rows) -> Scoring:
         """This scoring, with custom losses that return one value per row (seen on ``rows``) used row-wise."""
         heads, changed = list(self.heads), False
         for h, head in enumerate(heads):
             if head.target is not None and not head.loss.decomposable and predictions.shape[0] > 1:
-                _, per_row = custom_value(head.loss.rows(head.target[rows], predictions[:, head.columns]),
-                                          predictions.shape[0])
+                y_pred = head.model_shaped(predictions[:, head.columns])
+                _, per_row = custom_value(head.loss.rows(head.target[rows], y_pred), predictions.shape[0])
                 if per_row is not None:
                     heads[h], changed = replace(head, loss=row_wise_custom(head.loss)), True
-        return Scoring(heads, self.outputs) if changed else self
+        return Scoring(heads, self.outputs, self.row_weights) if changed else self
+
+    def with_weights(self, sample_weight: np.ndarray | None) -> Scoring:
+        """This scoring with each evaluated row's weight: ``sample_weight`` times the rows' weights of a loss that
+        counts only some label elements (``Loss.row_weights``, e.g. ``ignore_class``); itself when neither is."""
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        counted = self._loss_row_weights()
+        if counted is not None:
+            weights = counted if weights is None else weights * counted
+        if weights is None:
+            return self
+        unweighted = [head.loss.name for head in self.heads
+                      if head.target is not None and not head.loss.decomposable and not head.loss.takes_weights]
+        if unweighted:
+            fix = ("use a loss with a value per row" if unweighted[0].split(" ")[0] in KERAS_LOSSES else
+                   "return one value per row, or add a sample_weight parameter (f(y_true, y_pred, "
+                   "sample_weight=None), as scikit-learn's metrics)")
+            raise ValueError(
+                f"loss ({unweighted[0]}) gives one number for a set of rows and takes no sample_weight, so it "
+                f"cannot be weighted by {terms.arg('sample_weight')}; {fix}"
+            )
+        if not weights.sum() > 0:
+            raise ValueError(f"every evaluated row has weight 0 ({terms.arg('sample_weight')} times the rows the "
+                             f"loss counts): the means would divide by 0")
+        return Scoring(self.heads, self.outputs, weights)
+
+    def _loss_row_weights(self) -> np.ndarray | None:
+        """The rows' weights the heads' losses give (how many label elements each row counts), or None.
+
+        A loss that leaves label elements out (``ignore_class``) on one of several heads would need a mean of its
+        own: refused unless every head counts the same rows.
+        """
+        counted = []
+        for head in self.heads:
+            row_weights = getattr(head.loss, "row_weights", None)
+            found = None if head.target is None or row_weights is None else row_weights(head.target)
+            found = None if found is None else np.asarray(found, dtype=np.float64).reshape(-1)
+            if found is not None and found.size and found[0] > 0 and np.all(found == found[0]):
+                found = None  # the same count for every row: no weight (a weighted mean does not see a constant)
+            counted.append(found)
+        given = [one for one in counted if one is not None]
+        if not given:
+            return None
+        if len(given) < len(counted) or any(not np.array_equal(one, given[0]) for one in given[1:]):
+            raise ValueError(
+                "a loss that leaves label elements out (ignore_class) on one of several output heads cannot share "
+                f"one mean over rows with the others; score that head alone ({terms.arg('output')})"
+            )
+        return given[0]
+
+    def row_sums(self, values: np.ndarray, rows) -> np.ndarray:
+        """Sums over ``rows`` of row-wise ``values`` (k, ...), each row times its weight."""
+        if self.row_weights is None:
+            return values.sum(axis=0)
+        return np.tensordot(self.row_weights[rows], values, axes=1)
+
+    def row_total(self, rows) -> float | int:
+        """What ``rows`` count in a mean: their number, or the sum of their weights."""
+        if self.row_weights is None:
+            return len(rows) if not isinstance(rows, slice) else rows.stop - rows.start
+        return float(self.row_weights[rows].sum())
 
     @property
     def custom(self) -> bool:
@@ -144,13 +211,15 @@ class Scoring:
         for index, part in enumerate(self.parts):
             head = self.heads[part.head]
             if not head.loss.decomposable:
-                value = head.loss.rows(head.target[rows], predictions[:, head.columns])
+                # weighted runs reach here only with losses that take weights (with_weights refuses the others)
+                weighted = {} if self.row_weights is None else {"sample_weight": self.row_weights[rows]}
+                value = head.loss.rows(head.target[rows], head.model_shaped(predictions[:, head.columns]), **weighted)
                 scores[index], _ = custom_value(value, predictions.shape[0])
         return scores
 
     def scores(self, part_sums: np.ndarray, count: int | np.ndarray, custom: np.ndarray | None = None) -> np.ndarray:
-        """Score of each output unit (K,) from per-part sums of row-wise values over ``count`` rows."""
-        means = part_sums / np.maximum(count, 1)
+        """Score of each output unit (K,) from per-part sums of row-wise values over ``count`` rows (their weight)."""
+        means = part_sums / np.where(np.asarray(count) > 0, count, 1)
         part_scores = np.empty(len(self.parts))
         for index, part in enumerate(self.parts):
             loss = self.heads[part.head].loss

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from .. import terms
 from ..data.inputs import Inputs
 from .draws import PieceDraws
 
@@ -48,15 +49,21 @@ class GaussianInputs:
         self.covariance = covariance + _RIDGE * scale * np.eye(covariance.shape[0])
 
 
-def check_conditional(inputs: Inputs, unit_columns: Sequence[np.ndarray]) -> None:
-    """Refuse what conditional imputation cannot do: padding, units of unequal size, too many columns."""
+def check_conditional(inputs: Inputs, unit_columns: Sequence[np.ndarray], ungrouped: Sequence[str] = ()) -> None:
+    """Refuse what conditional imputation cannot do: padding, units of unequal size, too many columns.
+
+    ``ungrouped``: the features outside every group, units of their own (named in the message).
+    """
     if any(part.mask is not None for part in inputs.parts):
         raise ValueError('imputer="conditional" does not support padded sequences; use imputer="marginal" or '
                          "mask_value=None")
     sizes = {len(columns) for columns in unit_columns}
     if len(sizes) > 1:
+        outside = "" if not ungrouped else (
+            f" (the features outside every group are units of their own: {terms.vector(list(ungrouped))}; put "
+            "them in groups too)")
         raise ValueError(f'imputer="conditional" needs units that hold equally many cells, got units of '
-                         f"{sorted(sizes)} cells; use groups of one size or imputer=\"marginal\"")
+                         f"{sorted(sizes)} cells{outside}; use groups of one size or imputer=\"marginal\"")
     if inputs.n_columns > MAX_COLUMNS:
         raise ValueError(f'imputer="conditional" takes at most {MAX_COLUMNS} input columns (time steps x '
                          f'features), got {inputs.n_columns}; use by="feature" on fewer time steps, or '

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.arguments import check_choice, check_positive_int
-from ..data.units import build_units
+from ..data.units import build_units, with_ungrouped_features
 from ..engine.preparation import prepare
 from ..settings import RunSettings
 from .contributions import PieceSpec
@@ -38,6 +38,7 @@ def shapley_importance(
     groups: Mapping[str, Sequence[str | int]] | None = None,
     feature_names: Sequence[str] | None = None,
     max_samples: int | float | None = None,
+    sample_weight=None,
     batch_size: int | None = None,
     random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
@@ -66,10 +67,14 @@ def shapley_importance(
 
     Parameters
     ----------
-    model, X, y, loss, by, groups, feature_names, max_samples, batch_size, random_state, progress,
-    block_size, output, per_output, mask_value, jit_compile, executor, task_size
+    model, X, y, loss, by, feature_names, max_samples, sample_weight, batch_size, random_state,
+    progress, block_size, output, per_output, mask_value, jit_compile, executor, task_size
         As in :func:`pyimportance.perturbation_importance` (the loss must be a mean of per-row
         values: not ``"rmse"``).
+    groups : dict of {name: list of feature names or indices}, optional
+        Features that join a coalition together, as one unit. A feature outside every group is a
+        unit of its own, named by its feature name (``result.settings["ungrouped"]`` lists them),
+        so the values still add up to ``result.total``.
     n_repeats : int, default 2
         Unit orders per row, in antithetic pairs (the second of a pair walks the first backwards);
         with ``tolerance``, the most orders per row.
@@ -118,18 +123,21 @@ def shapley_importance(
     prepared = prepare(
         model, X, y, own_checks=own_checks, check_rows=_check_rows,
         loss=loss, by=by, groups=groups, feature_names=feature_names, max_samples=max_samples, batch_size=batch_size,
+        sample_weight=sample_weight,
         random_state=random_state, progress=progress, ci=ci, block_size=block_size, tolerance=tolerance, output=output,
         per_output=per_output, mask_value=mask_value, jit_compile=jit_compile, executor=executor, task_size=task_size,
     )
     # plan: the units, and what each coalition knows
     inputs = prepared.inputs
-    units = build_units(prepared.by, inputs, prepared.groups)
+    groups, ungrouped = (None, ()) if prepared.groups is None else \
+        with_ungrouped_features(prepared.groups, inputs.feature_names)
+    units = build_units(prepared.by, inputs, groups)
     cells = unit_cells(inputs, units)
     padded = any(part.mask is not None for part in inputs.parts)
     conditional = {}
     if imputer == "conditional":
         columns = unit_columns(inputs, cells)
-        check_conditional(inputs, columns)
+        check_conditional(inputs, columns, ungrouped)
         conditional = dict(imputer=imputer, gaussian=GaussianInputs(inputs), columns=columns)
     spec = PieceSpec(inputs=inputs, units=units, cells=cells, root=prepared.root, n_draws=n_draws, **conditional,
                      empty_needs_model=padded or bool(conditional)
@@ -140,7 +148,7 @@ def shapley_importance(
 
     # wrap: the result and the settings it records
     recorded = prepared.settings(ShapleySettings, "shapley", outcome, n_repeats=n_repeats, imputer=imputer,
-                                 n_draws=n_draws)
+                                 n_draws=n_draws, ungrouped=list(ungrouped) or None)
     return ShapleyResult(units=units, settings=recorded, total_values=outcome.extra["total"],
                          total_intervals=outcome.extra["total_intervals"], **prepared.result_fields(outcome))
 
@@ -158,3 +166,4 @@ class ShapleySettings(RunSettings):
 
     imputer: str
     n_draws: int
+    ungrouped: list[str] | None = None  # features outside every group, each a unit of its own (named by it)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..engine.estimator import BASELINE, Estimator, IntervalTerms, Reported, Step, Sums
+from ..engine.estimator import BASELINE, Estimator, IntervalTerms, PredictionSums, Reported, Step
 from ..stats.accumulator import RowAccumulator
 from .coalition_prefix import ALIGNED_ROWS, Prefix, prefix_policy
 from .coalitions import coalition_sizes, predict_stacked
@@ -108,45 +108,36 @@ class ShapleyEstimator(Estimator):
                 f"to {last[1] + 1})")
 
 
-class ShapleySums(Sums):
+class ShapleySums(PredictionSums):
     """The pieces' contributions added up: per (unit, repeat) and, for the data interval, per row; the last
     series is v(all units), the contributions' telescoped sum."""
 
     def __init__(self, spec: PieceSpec, n_repeats: int, scoring, *, track_rows: bool):
         n_units, n_outputs = len(spec.units), len(scoring.outputs)
-        self._scoring = scoring
-        self._n_samples = spec.inputs.n_samples
-        self._block_rows: dict[int, np.ndarray] = {}
-        self._predictions: np.ndarray | None = None
+        super().__init__(spec.inputs.n_samples, scoring)
         self.sums = np.zeros((n_units + 1, n_repeats, n_outputs))
         self.rows = np.zeros(n_repeats, dtype=np.int64)
-        self.accumulator = RowAccumulator(n_units + 1, self._n_samples, n_outputs, track_donors=False) \
-            if track_rows else None
-
-    @property
-    def baseline(self) -> np.ndarray:
-        """The model's predictions of every evaluated row (those of the blocks predicted so far)."""
-        return self._predictions
-
-    def add_baseline(self, block: int, rows: np.ndarray, predictions: np.ndarray) -> None:
-        if self._predictions is None:
-            self._predictions = np.zeros((self._n_samples, predictions.shape[1]))
-        self._predictions[rows] = predictions
-        self._block_rows[block] = rows
+        self.totals = self.rows if scoring.row_weights is None else np.zeros(n_repeats)  # sums of the rows' weights
+        self.accumulator = RowAccumulator(n_units + 1, self._n_samples, n_outputs, track_donors=False,
+                                          row_weights=scoring.row_weights) if track_rows else None
 
     def add(self, result: PieceResult) -> None:
         rows = self._block_rows[result.block]
         per_unit = np.concatenate([result.contributions, result.total[:, None, :]], axis=1)
-        self.sums[:, result.repeat] += per_unit.sum(axis=0)
+        self.sums[:, result.repeat] += self._scoring.row_sums(per_unit, rows)
         self.rows[result.repeat] += len(rows)
+        if self.totals is not self.rows:
+            self.totals[result.repeat] += self._scoring.row_total(rows)
         if self.accumulator is not None:
             for unit in range(per_unit.shape[1]):
                 self.accumulator.add(unit, rows, per_unit[:, unit], None)
 
     def values(self) -> np.ndarray:
-        """(n_units + 1, started repeats, n_outputs) mean contributions of each repeat begun so far."""
+        """(n_units + 1, started repeats, n_outputs) mean contributions of each repeat begun so far (weighted means
+        in a weighted run: ``Scoring.row_weights``)."""
         started = self.rows > 0
-        return self.sums[:, started] / self.rows[started][None, :, None]
+        totals = self.totals[started]
+        return self.sums[:, started] / np.where(totals > 0, totals, 1)[None, :, None]
 
     def interval_terms(self) -> IntervalTerms:
         statistics = self.accumulator.statistics() if self.accumulator is not None else None
@@ -156,9 +147,3 @@ class ShapleySums(Sums):
         """The units' values and intervals; v(all units), the largest number, apart (the stopping rule skips it)."""
         return Reported(values[:-1], intervals.select(slice(0, -1)),
                         {"total": values[-1].mean(axis=0), "total_intervals": intervals.select(slice(-1, None))})
-
-    def baseline_score(self, blocks: Sequence[int]) -> np.ndarray:
-        """The model's own loss on the rows of ``blocks`` (their row-wise values summed in row order)."""
-        rows = np.sort(np.concatenate([self._block_rows[b] for b in sorted(blocks)]))
-        sums = self._scoring.part_values(self._predictions[rows], rows, self._predictions).sum(axis=0)
-        return self._scoring.scores(sums, len(rows))

@@ -57,9 +57,11 @@ class ShapleyResult(ImportanceResult):
         measure, baseline = self._measure_words()
         total = ", ".join(f"{value:.4g} [{low:.4g}, {high:.4g}]" for value, low, high in zip(
             self.total_values, self.total_intervals.ci_low.reshape(-1), self.total_intervals.ci_high.reshape(-1)))
+        ungrouped = settings.get("ungrouped")
         return [
             f"Shapley importance (SAGE) by {self._unit_word()}: {settings.get('imputer')} imputation, "
             f"{settings.get('n_draws')} draws per coalition (bias removed), {measure}, {self.n_repeats_used} unit "
             f"orders per row (antithetic pairs), {self.n_rows_used} rows{baseline}",
+            *([f"Features outside every group, each a unit of its own: {', '.join(ungrouped)}"] if ungrouped else []),
             f"Explained in all (the values add up to it): {total}",
         ]

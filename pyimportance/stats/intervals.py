@@ -46,23 +46,36 @@ block bootstrap, which under-weights the edge rows) of the slot series, computed
 against ``arch.bootstrap.CircularBlockBootstrap``), deterministic, no seed, milliseconds for 600
 units x 10,000 rows. For blocks of 1 it is ``sum_j c_j**2``, the i.i.d. sandwich variance.
 
-*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise ``BLOCK_MULTIPLIER`` (3) times the
-Politis-White (2004/2009) circular-bootstrap length (``arch.bootstrap.optimal_block_length``),
-the median over the slot series of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the
+*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise
+``1 + BLOCK_MULTIPLIER * (L - 1)`` (``BLOCK_MULTIPLIER`` = 8), ``L`` the Politis-White (2004/2009)
+circular-bootstrap length (``arch.bootstrap.optimal_block_length``), the median over the slot series of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the
 clearest signal (largest ``|estimate| / sqrt(sum_j c_j**2)``, non-zero variance). One length for
 the run: the dependence between neighbouring rows is a property of the data's order that all
 units share, and a single unit's length from a few hundred rows is noisy. The clearest units,
 because a unit without effect has a series of shuffle noise only, which shows no dependence
 and would pull a cell map's 600-unit median to 1 while the important cells need the blocks;
-50 of them also bound the cost (arch computes one series at a time). Three times: Politis-White
-minimises the mean squared error of the variance estimate; an interval needs less bias than
-that (the block variance is biased low by ~1/b for autocorrelated rows, and its own noise is
-paid for by the t quantile below). Capped at a third of the slots.
+50 of them also bound the cost (arch computes one series at a time). Longer than Politis-White:
+it minimises the mean squared error of the variance estimate, and an interval needs less bias
+than that (the block variance is biased low by ~1/b for autocorrelated rows); the noise of the
+longer blocks is paid for by the t quantile below (fewer blocks, fewer degrees of freedom), as
+fixed-b theory (Kiefer and Vogelsang 2005) prescribes for long blocks. The multiple applies to
+the length's excess over one row, the part dependence makes: independent rows, whose length is
+1-3 rows from noise alone, keep short blocks and their power. Chosen on the coverage bench
+(issue 28, ``bench/RESULTS_coverage.md``): three times ``L`` covered 90% on AR(1) windows
+(phi = 0.8, n = 300). Capped at a third of the slots.
 
-*Centring.* The block sums are centred at the estimate, which takes about ``b / J`` of the
-variance with it (``J`` slots, ``b`` the block length in slots; for ``b = 1`` the usual
-``J / (J - 1)``): the variance is divided by ``1 - b / J``, a small-sample correction of the
-long-run variance that matters for long blocks on a few hundred rows.
+*Small samples* (:func:`small_sample_factor`). The block sums are centred at the estimate, which
+takes about ``b / J`` of the variance with it (``J`` slots that hold evaluated rows, ``b`` the block
+length in slots; for ``b = 1`` the usual ``J / (J - 1)``): the variance is divided by ``1 - b / J``.
+And the per-row terms are computed at the run's own estimate, against the run's own rows as donors:
+under persistence they lose part of the low-frequency variation the estimate has. For the bench's
+model (squared error, a linear model of Gaussian AR(1) inputs) the loss is, to first order,
+``2 r_x**2 / (r_c n)`` of the long-run variance, ``r_x = (1 + phi) / (1 - phi)`` and
+``r_c = (1 + phi**2) / (1 - phi**2)``: 12% at phi = 0.8 and n = 300 (measured about 10%), 3.6% at
+n = 1000 (2.6%), 1% for independent rows. Like the centring it grows with the persistence, which the
+block length measures, so the variance is also multiplied by ``1 + PLUG_IN_CORRECTION * (b - 1) / J``
+(``PLUG_IN_CORRECTION`` = 3, chosen on the bench; nothing for blocks of one row). With both, the
+variance is 0.9-1.0 times the estimate's spread on the bench's windows and independent rows.
 
 *Interval and p-value.* A t interval with ``df`` = number of blocks - 1 (the blocks of length
 b that hold evaluated rows), plus a second-order skewness correction: the importance of a
@@ -79,11 +92,7 @@ interval and ``p = 0`` for a positive estimate, else 1. A unit evaluated in fewe
 slots, or in one block only, gets NaN.
 
 *Coverage* at nominal 95%: ``bench/RESULTS_coverage.md`` (the measured table, with the ablations:
-the variance before issue 28, the Politis-White length itself, no skewness shift) and
-``docs/guides/how-sure.md``. The remaining shortfall on short, strongly dependent windows (AR(1)
-phi = 0.8, n = 300) is measured there: at any block length the block variance of the projection
-reaches only about 75-85% of the estimate's variance on those data (``bench/RESULTS_coverage.md``,
-*Why the windows still fall short*).
+the interval before issue 28, each of its choices undone) and ``docs/guides/how-sure.md``.
 
 *rmse* (``aggregate="rmse"``: sqrt(mean perturbed squared error) - sqrt(mean baseline squared
 error)) is not a mean of per-row values; its SE comes from the delta method. With ``P`` and
@@ -129,6 +138,10 @@ MAX_SKEW_SHIFT = 0.5
 #: Whether the data interval removes, once, the shuffle noise each donor evaluation puts into two rows' terms
 #: (:func:`shared_noise_variance`; issue 28). False only to measure the interval before that change (bench).
 REMOVE_SHARED_NOISE = True
+#: The per-row terms are computed at the run's own estimate and donor rows; under persistence that takes about
+#: this many times ``(b - 1) / J`` of the long-run variance besides the centring's ``b / J`` (module docstring,
+#: *Small samples*; chosen on the coverage bench, issue 28): :func:`small_sample_factor`.
+PLUG_IN_CORRECTION = 3.0
 #: The fewest evaluated rows a run reports an interval (and p-value) for (module docstring).
 MIN_ROWS = 3
 
@@ -256,20 +269,20 @@ def shared_noise_variance(stats: RowStatistics, evaluations: np.ndarray) -> np.n
     interaction), ``sum_j c_j**2`` counts each evaluation's ``h2(k)`` in ``c_i``, its ``h1(i)`` in
     ``c_k`` and its ``e`` in both, where the estimate's variance holds ``e`` once: the excess is
     ``var(h1) + var(h2) + var(e) = var(h)`` per evaluation, the spread of the increases themselves.
-    So ``sum over evaluations with a donor of (increase - S/N)**2 / N**2`` is removed: exact in
-    expectation for any number of repeats (one included: the increases' spread is not the spread
-    over repeats). Noise methods and ablations have no donors and nothing to remove. Generic in the
-    accumulated sums: ``Q - 2 mean D + mean**2 m`` with ``Q``, ``D``, ``m`` the donor slots' square
-    sums, sums and counts.
+    So ``sum over evaluations with a donor of w_i**2 (increase - S/N)**2 / N**2`` is removed (``w_i``
+    the recipient's weight, 1 unweighted; ``N`` the sum of the weights): exact in expectation for any
+    number of repeats (one included: the increases' spread is not the spread over repeats). Noise
+    methods and ablations have no donors and nothing to remove. From the accumulated moments
+    (:attr:`.RowStatistics.donated_moments`): ``Q - 2 mean C + mean**2 W`` with ``Q``, ``C``, ``W`` the
+    sums of ``(w h)**2``, ``w (w h)`` and ``w**2``.
     """
     zeros = np.zeros((stats.n_units, stats.n_outputs))
-    if stats.donor_square_sum is None or stats.donor_sum is None:
+    if stats.donated_moments is None:
         return zeros
+    squares, cross, weights = np.moveaxis(stats.donated_moments, -1, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = stats.recipient_sum.sum(axis=1) / evaluations[:, None]
-        squares = (stats.donor_square_sum.sum(axis=1) - 2 * mean * stats.donor_sum.sum(axis=1)
-                   + mean**2 * stats.donation_count.sum(axis=1)[:, None])
-        excess = squares / evaluations[:, None] ** 2
+        excess = (squares - 2 * mean * cross + mean**2 * weights) / evaluations[:, None] ** 2
     return np.where(np.isfinite(excess), np.maximum(excess, 0.0), 0.0)
 
 
@@ -286,16 +299,36 @@ def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations)
             f"baseline_rows must have shape ({stats.n_slots}, {stats.n_outputs}) (n_slots, n_outputs), "
             f"got {baseline_rows.shape}"
         )
-    baseline = baseline_rows.sum(axis=0) / stats.n_rows
+    baseline = baseline_rows.sum(axis=0) / stats.total_weight
     with np.errstate(divide="ignore", invalid="ignore"):
         perturbed = baseline + stats.recipient_sum.sum(axis=1) / evaluations[:, None]
         slope_perturbed = 0.5 / np.sqrt(perturbed)
         slope_baseline = np.where(baseline > 0, 0.5 / np.sqrt(baseline), 0.0)
-    baseline_terms = (baseline_rows - stats.slot_sizes[:, None] * baseline) / stats.n_rows
+    baseline_terms = (baseline_rows - stats.slot_totals[:, None] * baseline) / stats.total_weight
     return (
         terms / evaluations[:, None, None] * slope_perturbed[:, None, :]
         + baseline_terms[None] * (slope_perturbed - slope_baseline)[:, None, :]
     ), slope_perturbed
+
+
+def small_sample_factor(block: int, n_slots) -> np.ndarray:
+    """The long-run variance's small-sample correction for blocks of ``b`` of ``J`` slots (module docstring).
+
+    ``(1 + PLUG_IN_CORRECTION * (b - 1) / J) / (1 - b / J)``: the centring at the estimate takes ``b / J``
+    of the variance (for ``b = 1`` the usual ``J / (J - 1)``), the per-row terms' plug-in about
+    ``PLUG_IN_CORRECTION * (b - 1) / J`` more where neighbouring rows are dependent (none for blocks of
+    one row). ``J`` counts the slots that hold evaluated rows (of positive weight); 1 where the block is
+    the whole series.
+
+    Examples
+    --------
+    >>> small_sample_factor(1, np.array([200, 300])).round(4), small_sample_factor(20, 300).round(4)
+    (array([1.005 , 1.0033]), 1.275)
+    """
+    n_slots = np.asarray(n_slots, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = (1.0 + PLUG_IN_CORRECTION * (block - 1) / n_slots) / (1.0 - block / n_slots)
+    return np.where(n_slots > block, factor, 1.0)
 
 
 def _blocks_with_evaluations(recipient_count: np.ndarray, block_slots: int) -> np.ndarray:
@@ -344,7 +377,7 @@ def data_intervals(
     >>> acc = RowAccumulator(1, 6, track_donors=False)
     >>> acc.add(0, np.arange(6), np.array([1.0, 2.0, 3.0, 4.0, 2.0, 3.0]), None)
     >>> data_intervals(acc.statistics(), np.array([2.5]), block_size=1).std_error
-    array([0.39086798])
+    array([0.42817442])
     """
     estimate = np.asarray(estimate, dtype=np.float64)
     expected = (stats.n_units,) if stats.n_outputs == 1 else (stats.n_units, stats.n_outputs)
@@ -369,10 +402,8 @@ def data_intervals(
     series = contributions.transpose(0, 2, 1)  # (n_units, n_outputs, n_slots)
     slots = block_slots(block_size, series, estimate, stats.rows_per_slot)
     bootstrap_variance, third_cumulant = circular_block_cumulants(series, slots)
-    # the block sums are centred at the estimate, which takes about b / J of the variance with it (for b = 1 the
-    # usual J / (J - 1)): a small-sample correction of the long-run variance (issue 28)
-    n_slots = series.shape[-1]
-    variance = np.maximum(bootstrap_variance - excess, 0.0) / (1.0 - slots / n_slots if n_slots > slots else 1.0)
+    evaluated_slots = (stats.recipient_count > 0).sum(axis=1)[:, None]  # (n_units, 1): rows of positive weight
+    variance = np.maximum(bootstrap_variance - excess, 0.0) * small_sample_factor(slots, evaluated_slots)
     std_error = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):  # both moments of the same (CBB) distribution
         skewness = np.where(bootstrap_variance > 0, third_cumulant / bootstrap_variance**1.5, 0.0)

@@ -17,6 +17,12 @@ per-row importance is the same decomposition read as a value per row::
 Since ``sum_j c_j = 0`` exactly, their mean over the evaluated rows is the importance (to
 rounding); rows not evaluated (early stopping) are NaN.
 
+*Weighted runs* (``sample_weight``): the sums carry the weights (:mod:`.accumulator`), so ``c_j`` is
+``w_j`` times the row's unweighted term (for its recipient part); the row's value is
+``S / N + n_evaluated * c_j / (w_j * sum_j (n_j + m_j) / w_j)``, the row's own mean increase for noise
+methods, and the importance is the *weighted* mean of the row values. Rows of weight 0 count in no mean
+and are NaN.
+
 Which runs keep them (:func:`kept_row_statistics`): losses that are means over rows (mse, mae,
 log loss, accuracy, per-row custom losses), with ``ci="data"`` (where the runner adds up the
 per-row sums anyway), one row per slot, and at most :data:`ROW_VALUES_KEPT` values
@@ -59,8 +65,13 @@ def row_importances(stats: RowStatistics) -> np.ndarray:
     if stats.donation_count is not None:
         counts = counts + stats.donation_count
     evaluated = stats.recipient_count > 0
-    weight = evaluated.sum(axis=1) / counts.sum(axis=1)  # (n_units,)
-    values = importance[:, None, :] + weight[:, None, None] * hoeffding
+    if stats.slot_weights is None:
+        weight = evaluated.sum(axis=1) / counts.sum(axis=1)  # (n_units,)
+        values = importance[:, None, :] + weight[:, None, None] * hoeffding
+    else:  # the terms and counts carry each row's weight: the row's own, unweighted (module docstring)
+        row_weight = np.where(stats.slot_weights > 0, stats.slot_weights, 1.0)
+        weight = evaluated.sum(axis=1) / np.where(evaluated, counts / row_weight, 0.0).sum(axis=1)
+        values = importance[:, None, :] + weight[:, None, None] * hoeffding / row_weight[None, :, None]
     values[~evaluated] = np.nan
     return values.transpose(1, 0, 2)
 

@@ -12,22 +12,22 @@ as_r_value <- function(value, name = NULL) {
     return(value)
   }
   if (is.function(value)) {
-    return(rlayer$RValue("function", `function` = python_caller(value), name = name))
+    return(rlayer()$RValue("function", `function` = python_caller(value), name = name))
   }
   if (is.factor(value)) {
     codes <- as_array(unclass(value))
-    return(rlayer$RValue("factor", values = codes, levels = levels(value), na = na_positions(codes)))
+    return(rlayer()$RValue("factor", values = codes, levels = levels(value), na = na_positions(codes)))
   }
   if (is.list(value)) {
     type <- if (is.data.frame(value)) "data.frame" else "list"
-    return(rlayer$RValue(type, names = names(value), items = unname(lapply(value, as_r_value))))
+    return(rlayer()$RValue(type, names = names(value), items = unname(lapply(value, as_r_value))))
   }
   if (is.atomic(value) && typeof(value) %in% c("double", "integer", "logical", "character")) {
     values <- as_array(value)
-    return(rlayer$RValue(typeof(value), values = values, dimnames = dimnames(values),
+    return(rlayer()$RValue(typeof(value), values = values, dimnames = dimnames(values),
                          na = na_positions(values)))
   }
-  rlayer$RValue(typeof(value))
+  rlayer()$RValue(typeof(value))
 }
 
 #' A vector as a 1-D array (attributes other than dim and dimnames dropped).
@@ -110,8 +110,8 @@ python_caller <- function(fun) {
     arguments <- lapply(list(...), from_r_value)
     tryCatch(
       as_r_value(if (length(arguments) == 1L) fun(arguments[[1]]) else fun(arguments[[1]], arguments[[2]])),
-      error = function(error) rlayer$RCondition("error", conditionMessage(error)),
-      interrupt = function(condition) rlayer$RCondition("interrupt")
+      error = function(error) rlayer()$RCondition("error", conditionMessage(error)),
+      interrupt = function(condition) rlayer()$RCondition("interrupt")
     )
   }
   reticulate::r_to_py(guarded, convert = TRUE)

@@ -39,7 +39,8 @@ tidy.pyimportance_result <- function(x, ...) {
 #' (double), sorted by `Importance`, largest first; attribute `type`
 #' (the estimator: for [perturbation_importance()] `"permutation"` with
 #' `method = "permute"`, else `"perturbation (<method>)"`; `"shapley"` for
-#' [shapley_importance()])
+#' [shapley_importance()]; `"sensitivity (<method>)"` for
+#' [sensitivity_importance()])
 #' and, with more than one repeat, attribute `raw_scores`: the importance of
 #' each repeat, a matrix variables x repeats with the variables as row names
 #' (in the engine's unit order, not sorted) and columns `permutation_1`, ...
@@ -48,9 +49,10 @@ tidy.pyimportance_result <- function(x, ...) {
 #' Variables are named as the result's units: a feature or group (`"x1"`), a
 #' time step (`"t3"`, `by = "timestep"`) or a cell (`"x1@t3"`, `by = "cell"`).
 #'
-#' @param result A `pyimportance_result` from [perturbation_importance()] or
-#'   [shapley_importance()] of one output (a `per_output = TRUE` result has one
-#'   table per output: choose one with `output =`).
+#' @param result A `pyimportance_result` from [perturbation_importance()],
+#'   [shapley_importance()] or [sensitivity_importance()] of one output (a
+#'   `per_output = TRUE` result has one table per output: choose one with
+#'   `output =`).
 #' @return A `vi` tibble.
 #' @seealso [as_model_parts()] for DALEX, [tidy.pyimportance_result()].
 #' @examples
@@ -101,17 +103,22 @@ as_vi <- function(result) {
 #' (`"x1"`, `"t3"`, `"x1@t3"`). With `per_output = TRUE` each output is one
 #' model for DALEX: its rows carry the label `"<label>[<output>]"`, so
 #' `plot()` draws one panel per output. The measure must be a loss (larger is
-#' worse); a score such as `"accuracy"` is refused, naming a loss to use.
+#' worse); a score such as `"accuracy"` is refused, naming a loss to use. A
+#' [sensitivity_importance()] result is refused: its importance is read from
+#' the model's gradients, not a loss drop.
 #'
 #' DALEX's `_baseline_` is the loss with every variable perturbed at once,
-#' which a run of single units does not measure: pass it as `baseline`.
+#' which a run of single units does not measure: pass it as `baseline`, or
+#' leave it out and the `_baseline_` rows hold `NA` (DALEX's `plot()` does not
+#' draw that row, so the plot is the same; DALEX's `print()` shows `NA`).
 #'
 #' @param result A `pyimportance_result` from [perturbation_importance()].
 #' @param label The model's name, one per object: overlaid plots tell models
 #'   apart by it.
 #' @param baseline The loss with every variable perturbed (`_baseline_`):
-#'   either the result of [perturbation_importance()] on the same model and
-#'   data with one group holding every feature (`groups = list(all =
+#'   `NULL` (the default) leaves it `NA`; or the result of
+#'   [perturbation_importance()] on the same model and data with one group
+#'   holding every feature (`groups = list(all =
 #'   <every feature>)`, same `seed` and `n_repeats`: its loss per repeat is
 #'   used), or a number (or one per repeat).
 #' @return A `model_parts` data frame.
@@ -125,25 +132,22 @@ as_vi <- function(result) {
 #'   everything <- perturbation_importance(model, x, y, method = "permute", seed = 1,
 #'                                         groups = list(all = colnames(x)))
 #'   as_model_parts(result, label = "difference", baseline = everything)
+#'   as_model_parts(result, label = "difference")  # _baseline_ NA
 #' }
 #' @export
-as_model_parts <- function(result, label = "pyimportance", baseline) {
+as_model_parts <- function(result, label = "pyimportance", baseline = NULL) {
   check_result(result, "as_model_parts")
   if (!is.character(label) || length(label) != 1L || is.na(label) || !nzchar(label)) {
     stop("label must be a single non-empty string, got ", deparse(label), call. = FALSE)
   }
   settings <- attr(result, "settings")
+  check_loss_drop(settings)
   check_loss(settings$loss)
   scores <- attr(result, "importances")
   frame <- as.data.frame(result)
   full <- attr(result, "baseline_score")  # one per output, in the engine's output order
   in_engine_order <- order(attr(result, "unit_position"))
   outputs <- if ("output" %in% names(frame)) unique(frame$output[in_engine_order]) else NA_character_
-  if (missing(baseline)) {
-    stop("as_model_parts() needs baseline, the loss with every variable perturbed at once (DALEX's ",
-         "`_baseline_` row): pass baseline = perturbation_importance(<the same model, x, y and seed>, ",
-         "groups = list(all = <every feature>)), or a number", call. = FALSE)
-  }
   everything <- baseline_losses(baseline, ncol(scores), length(outputs))
   parts <- lapply(seq_along(outputs), function(k) {
     single <- is.na(outputs[k])
@@ -187,9 +191,12 @@ one_model_parts <- function(variables, positions, importance, repeats, full, eve
 }
 
 #' `_baseline_` per repeat (rows) and output (columns), from a number, one per repeat, or a
-#' one-unit result (its baseline score plus its importance in each repeat).
+#' one-unit result (its baseline score plus its importance in each repeat); NA without one.
 #' @noRd
 baseline_losses <- function(baseline, repeats, outputs) {
+  if (is.null(baseline)) {
+    return(matrix(NA_real_, nrow = repeats, ncol = outputs))
+  }
   if (inherits(baseline, "pyimportance_result")) {
     scores <- attr(baseline, "importances")
     units <- nrow(scores) / outputs
@@ -217,10 +224,14 @@ raw_scores <- function(scores, positions, prefix) {
   scores
 }
 
-#' vip's `type`, from a result's settings: the estimator ("shapley"); for perturbation importance,
-#' "permutation" for permutations, else which perturbation.
+#' vip's `type`, from a result's settings: the estimator ("shapley"); for sensitivity importance with its
+#' method ("sensitivity (integrated_gradients)"); for perturbation importance, "permutation" for
+#' permutations, else which perturbation.
 #' @noRd
 importance_type <- function(settings) {
+  if (identical(settings$estimator, "sensitivity")) {
+    return(paste0("sensitivity (", settings$method, ")"))
+  }
   if (!identical(settings$estimator, "perturbation")) {
     return(settings$estimator)
   }
@@ -240,6 +251,18 @@ check_one_output <- function(result, caller, what) {
   if ("output" %in% names(frame) && length(unique(frame$output)) > 1L) {
     stop(caller, "() makes one ", what, " per output, and result has ", length(unique(frame$output)),
          " (per_output = TRUE): choose one with output = in perturbation_importance()", call. = FALSE)
+  }
+}
+
+#' DALEX's `dropout_loss` is the loss with a variable perturbed: refuse a result whose importance is no
+#' loss drop (a sensitivity result: gradient attributions), saying why and what to use.
+#' @noRd
+check_loss_drop <- function(settings) {
+  if (identical(settings$estimator, "sensitivity")) {
+    stop("as_model_parts() needs a loss drop (DALEX's dropout_loss: the loss with a variable perturbed), and ",
+         "a sensitivity_importance() result is not one: its importance is read from the model's gradients ",
+         "(method \"", settings$method, "\"), with no loss of a perturbed model; use as_vi() for it, or ",
+         "perturbation_importance() for DALEX", call. = FALSE)
   }
 }
 

@@ -49,11 +49,18 @@
 #'   time step and feature).
 #' @param groups Optional named list of features perturbed together, e.g.
 #'   `list(weather = c("temp", "rain"), load = "load")`; members are feature
-#'   names or 1-based column numbers. Groups replace single features as units.
+#'   names or 1-based column numbers. Groups replace single features as units
+#'   (each scored on its own: features in no group are not reported).
 #' @param feature_names Optional names of the features, overriding those of
 #'   `x` (with several inputs, a list of them, one per input).
 #' @param max_samples Evaluate on a random subset of rows: a count (`200`), or
 #'   a fraction (`0.5`; `1` means all rows).
+#' @param sample_weight Optional numeric vector, one non-negative weight per
+#'   row of `x`: every score is the weighted mean `sum(w * loss) / sum(w)`
+#'   (scikit-learn's convention; Keras' `evaluate()` divides by the number of
+#'   rows instead), in the importances, the baseline and the intervals. An R
+#'   loss function returning one value per row is weighted; one returning one
+#'   number is refused with weights.
 #' @param batch_size Rows per model call: a performance knob (the same
 #'   settings give identical results; other batch sizes agree to rounding).
 #' @param seed A whole number: same seed, same result (Python's
@@ -153,7 +160,8 @@
 perturbation_importance <- function(model, x, y = NULL, method = "gaussian", scale = 0.1,
                                     relative_scale = TRUE, loss = NULL, n_repeats = 5,
                                     by = "feature", groups = NULL, feature_names = NULL,
-                                    max_samples = NULL, batch_size = NULL, seed = NULL,
+                                    max_samples = NULL, sample_weight = NULL,
+                                    batch_size = NULL, seed = NULL,
                                     progress = interactive(), ci = "data", block_size = NULL,
                                     tolerance = NULL, output = NULL, per_output = FALSE,
                                     mask_value = "auto", reference = NULL, learner = NULL,
@@ -173,7 +181,7 @@ perturbation_importance <- function(model, x, y = NULL, method = "gaussian", sca
 #' @noRd
 run_estimator <- function(estimator, model, x, y, arguments, function_names, call) {
   arguments <- Map(function(value, name) as_r_value(value, function_names[[name]]), arguments, names(arguments))
-  outcome <- with_python_errors(call = call, rlayer$call_from_r(
+  outcome <- with_python_errors(call = call, rlayer()$call_from_r(
     as_r_value(model, "model"), as_r_value(x), as_r_value(y), arguments, estimator = estimator
   ))
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {

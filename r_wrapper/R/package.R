@@ -18,17 +18,69 @@
 #' package's (a warning says how to reinstall it when not) and, when the import
 #' fails, says how to install the engine ([install_pyimportance()]).
 #'
+#' Python already running: another package may have started Python before
+#' this one loads (the legacy `library(keras)` does), and R cannot switch
+#' Python within a session. The package still loads; when that Python has no
+#' engine, [pyimportance_available()] is `FALSE` and a startup message says
+#' what to run: [install_pyimportance()] installs the engine into that running
+#' Python, keeping its TensorFlow, Keras and NumPy, and the session can use it
+#' at once.
+#'
 #' @keywords internal
 "_PACKAGE"
 
-# The engine's R layer (pyimportance.rlayer), imported lazily in .onLoad (keras3 pattern): the
-# first use starts Python; a failed import says how to install the engine.
-rlayer <- NULL
+# The engine's R layer (pyimportance.rlayer), imported at its first use (keras3's lazy import): see
+# rlayer(). `the$rlayer` holds it once imported.
+the <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
   choose_python()
-  rlayer <<- reticulate::import("pyimportance.rlayer",
-                                delay_load = list(on_load = check_engine_version, on_error = engine_missing))
+  if (!reticulate::py_available(initialize = FALSE)) {
+    # Registers the engine with reticulate's discovery of the Python to start (a Python that has
+    # it, or the virtualenv "r-pyimportance"); the proxy itself is not used: rlayer() imports. While
+    # Python runs, reticulate would import at once, and a Python without the engine would fail
+    # library(pyimportance): then nothing is registered.
+    reticulate::import("pyimportance.rlayer", delay_load = list(environment = ENVIRONMENT))
+  }
+  the$rlayer <- NULL
+}
+
+.onAttach <- function(libname, pkgname) {
+  message <- running_python_message()
+  if (!is.null(message)) {
+    packageStartupMessage(message)
+  }
+}
+
+#' The engine's R layer, `pyimportance.rlayer`, imported at the first call (which starts Python
+#' when it is not running yet) and then kept; the import checks the engine's version once. A
+#' failed import is not kept: after install_pyimportance() into the running Python the next call
+#' imports the engine.
+#' @noRd
+rlayer <- function() {
+  if (is.null(the$rlayer)) {
+    module <- tryCatch(reticulate::import("pyimportance.rlayer"), error = engine_missing)
+    the$rlayer <- module
+    check_engine_version()
+  }
+  the$rlayer
+}
+
+#' The startup message when Python was running before this package loaded (started by another
+#' package, e.g. the legacy keras) and cannot import the engine; NULL otherwise. Never starts Python.
+#' @noRd
+running_python_message <- function() {
+  if (!reticulate::py_available(initialize = FALSE) || pyimportance_available()) {
+    return(NULL)
+  }
+  python <- reticulate::py_config()$python
+  paste0(
+    "pyimportance: Python was started before this package (", python, "), and it has no ",
+    "pyimportance engine; R cannot switch Python within a session. Run install_pyimportance() to ",
+    "install the engine into this Python (its TensorFlow, Keras and NumPy are kept) and use it at once, ",
+    "or in a shell: ", shQuote(python), " -m pip install \"pyimportance==",
+    utils::packageVersion("pyimportance"), "\""
+  )
 }
 
 #' The virtualenv install_pyimportance() creates and .onLoad looks for (keras3's "r-keras").
@@ -38,7 +90,7 @@ ENVIRONMENT <- "r-pyimportance"
 #' Warn when the engine that was imported is not this package's version: the R package and the
 #' engine are released together (one version, `pyimportance.__version__`, which DESCRIPTION repeats).
 #' @noRd
-check_engine_version <- function(...) {
+check_engine_version <- function() {
   problem <- engine_version_problem(reticulate::import("pyimportance")$`__version__`,
                                     as.character(utils::packageVersion("pyimportance")))
   if (!is.null(problem)) {
@@ -58,13 +110,9 @@ engine_version_problem <- function(engine, package) {
          "install_pyimportance() installs the engine that came with this R package")
 }
 
-#' The error of a failed engine import, with what to do about it. reticulate calls
-#' `on_error` once and then forgets it: put it back, so every later call says the same.
+#' The error of a failed engine import, with what to do about it.
 #' @noRd
 engine_missing <- function(error) {
-  if (inherits(rlayer, "python.builtin.module") && is.environment(rlayer)) {
-    assign("on_error", engine_missing, envir = rlayer)
-  }
   stop(pyimportance_condition(paste0(
     "the Python engine of pyimportance could not be loaded (",
     python_error_message(conditionMessage(error)), "); install it with install_pyimportance(), ",

@@ -93,11 +93,11 @@ as.data.frame.pyimportance_result <- function(x, ...) {
 autoplot.pyimportance_result <- function(object, top = 30L, ...) {
   settings <- attr(object, "settings")
   frame <- as.data.frame(object)
-  title <- if (identical(settings$estimator, "shapley")) {
-    sprintf("Shapley importance (SAGE, %s)", settings$loss)
-  } else {
+  title <- switch(settings$estimator,
+    shapley = sprintf("Shapley importance (SAGE, %s)", settings$loss),
+    sensitivity = sprintf("Sensitivity importance (%s, %s)", settings$method, settings$loss),
     sprintf("Perturbation importance (%s, %s)", settings$method, settings$loss)
-  }
+  )
   several_outputs <- "output" %in% names(frame) && length(unique(frame$output)) > 1L
   if (several_outputs && identical(settings$by, "feature")) {
     return(plot_outputs(frame, title))

@@ -112,7 +112,7 @@ plot_row_importances <- function(result, units = NULL, top = 5L) {
 #' }
 #' @export
 selected <- function(result, alpha = 0.05, control = "fdr") {
-  outcome <- rlayer$row_frame$selected_from_r(as_r_value(as.double(result$p_value)), as_r_value(alpha),
+  outcome <- rlayer()$row_frame$selected_from_r(as_r_value(as.double(result$p_value)), as_r_value(alpha),
                                          as_r_value(control))
   if (inherits(outcome, "pyimportance.rlayer.RCondition")) {
     stop_engine_error(outcome, sys.call())

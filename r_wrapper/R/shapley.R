@@ -19,6 +19,11 @@
 #'   (not `"rmse"`; an R function must return one value per row).
 #' @param n_repeats Unit orders per row (a whole number; `2`, one antithetic
 #'   pair, works); with `tolerance`, the most orders per row.
+#' @param groups Optional named list of features that join a coalition
+#'   together, e.g. `list(weather = c("temp", "rain"))`; members are feature
+#'   names or 1-based column numbers. A feature in no group is a unit of its
+#'   own, named by its feature name (`attr(result, "settings")$ungrouped` lists
+#'   them), so the values still add up to `attr(result, "total")`.
 #' @param n_draws Rows of the data averaged over per coalition (at least 2):
 #'   more lowers the variance; the bias of the average is removed for any
 #'   number (exactly for squared error).
@@ -53,7 +58,8 @@
 #' @export
 shapley_importance <- function(model, x, y = NULL, loss = NULL, n_repeats = 2, n_draws = 8,
                                imputer = "marginal", by = "feature", groups = NULL, feature_names = NULL,
-                               max_samples = NULL, batch_size = NULL, seed = NULL,
+                               max_samples = NULL, sample_weight = NULL,
+                               batch_size = NULL, seed = NULL,
                                progress = interactive(), ci = "data", block_size = NULL,
                                tolerance = NULL, output = NULL, per_output = FALSE,
                                mask_value = "auto", executor = NULL) {

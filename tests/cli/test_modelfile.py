@@ -1,7 +1,9 @@
-"""Model files through ``pyimportance run --model`` (pyimportance.cli.modelfile): a tf-keras GRU saved
-as .h5 or .keras is loaded with tf-keras and gives the Python API's numbers; a tf-keras file with a
-Lambda layer is refused without ``--unsafe`` (tf-keras' HDF5 loader would run its code); a Keras 3
-model with named outputs takes ``--y NAME=FILE`` by its output keys and labels the rows by them.
+"""Model files through ``pyimportance run --model`` (pyimportance.cli.modelfile): a Keras 2 GRU saved
+as .h5 or .keras is loaded with Keras 2 (tf-keras beside Keras 3; ``keras`` itself under TensorFlow
+2.15) and gives the Python API's numbers; a Keras 2 file with a Lambda layer is refused without
+``--unsafe`` (Keras 2's HDF5 loader would run its code); a file saved by Keras 3 is refused by name
+where the Keras installed is Keras 2; a model with named outputs takes ``--y NAME=FILE`` by its output
+keys and labels the rows by them.
 """
 
 from __future__ import annotations
@@ -18,24 +20,23 @@ pytestmark = pytest.mark.keras
 
 
 @pytest.fixture(scope="module")
-def tf_keras_files(tmp_path_factory):
-    """A tf-keras GRU (seeded) saved as .h5 and .keras, and a tf-keras model with a Lambda layer as .h5."""
-    import tf_keras
-
-    directory = tmp_path_factory.mktemp("tf_keras")
-    tf_keras.utils.set_random_seed(4)
-    model = tf_keras.Sequential([tf_keras.layers.GRU(3, input_shape=(CLI_T, CLI_F)), tf_keras.layers.Dense(1)])
+def keras_2_files(keras2, tmp_path_factory):
+    """A Keras 2 GRU (seeded) saved as .h5 and .keras, and a Keras 2 model with a Lambda layer as .h5 (Keras 2:
+    tf-keras beside Keras 3, or ``keras`` itself under TensorFlow 2.15)."""
+    directory = tmp_path_factory.mktemp("keras_2")
+    keras2.utils.set_random_seed(4)
+    model = keras2.Sequential([keras2.layers.GRU(3, input_shape=(CLI_T, CLI_F)), keras2.layers.Dense(1)])
     model.save(directory / "gru.h5")
     model.save(directory / "gru.keras")
-    with_lambda = tf_keras.Sequential([tf_keras.layers.Lambda(lambda x: x * 2.0, input_shape=(CLI_T, CLI_F)),
-                                       tf_keras.layers.GRU(2)])
+    with_lambda = keras2.Sequential([keras2.layers.Lambda(lambda x: x * 2.0, input_shape=(CLI_T, CLI_F)),
+                                     keras2.layers.GRU(2)])
     with_lambda.save(directory / "lambda.h5")
     return model, directory
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
-def test_a_tf_keras_gru_file_is_loaded_with_tf_keras(tf_keras_files, tmp_path, arrays, suffix):
-    model, directory = tf_keras_files
+def test_a_keras_2_gru_file_is_loaded_with_keras_2(keras_2_files, tmp_path, arrays, suffix):
+    model, directory = keras_2_files
     X, y = arrays
     path = directory / f"gru{suffix}"
     assert saved_keras_version(path, suffix).startswith("2.")
@@ -47,8 +48,8 @@ def test_a_tf_keras_gru_file_is_loaded_with_tf_keras(tf_keras_files, tmp_path, a
     pd.testing.assert_frame_equal(read_result(tmp_path / "r.csv"), expected, rtol=1e-6)
 
 
-def test_a_tf_keras_lambda_file_is_refused_without_unsafe(tf_keras_files, tmp_path, arrays, capsys):
-    _, directory = tf_keras_files
+def test_a_keras_2_lambda_file_is_refused_without_unsafe(keras_2_files, tmp_path, arrays, capsys):
+    _, directory = keras_2_files
     path = directory / "lambda.h5"
     args = ["run", "--model", str(path), "--x", str(tmp_path / "X.npy"), "--n-repeats", "2", "--no-progress",
             "--out", str(tmp_path / "r.csv")]

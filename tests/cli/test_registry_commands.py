@@ -11,7 +11,7 @@ import pytest
 from helpers import CLI_F, CLI_T, read_result
 
 from pyimportance import cli, terms
-from pyimportance.cli.options import TEXTS, build_parser
+from pyimportance.cli.options import TEXTS, build_parser, has_row_maps
 from pyimportance.registry import ESTIMATORS
 
 ENTRIES = pytest.mark.parametrize("entry", ESTIMATORS, ids=lambda entry: entry.command)
@@ -41,7 +41,9 @@ def _options(parser) -> dict[str, object]:
 @ENTRIES
 def test_each_estimator_is_a_subcommand_whose_options_are_the_settings_it_offers_the_command_line(entry):
     offered = set().union(*(_flags(setting.name) for setting in entry.offered("cli")))
-    assert set(_options(_parser(entry))) == FILE_OPTIONS | offered
+    maps = {"--attributions"} if has_row_maps(entry) else set()  # the per-row maps' file, where there are maps
+    assert set(_options(_parser(entry))) == FILE_OPTIONS | maps | offered
+    assert has_row_maps(entry) is (entry.name == "sensitivity")
 
 
 def test_a_subcommand_has_no_option_for_a_setting_its_estimator_does_not_offer():
@@ -59,10 +61,12 @@ def test_the_choices_of_an_option_are_its_estimators(entry):
 
 
 @ENTRIES
-def test_the_help_of_n_repeats_says_what_the_estimator_repeats_and_its_default(entry, capsys):
+def test_the_help_of_the_count_says_what_the_estimator_counts_and_its_default(entry, capsys):
     assert cli.main([entry.command, "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert f"{TEXTS[entry.command].n_repeats_help} (default: {entry.defaults()['n_repeats']})" in help_text
+    count = TEXTS[entry.command].count
+    assert TEXTS[entry.command].helps[count] % {"default": entry.defaults()[count]} in help_text
+    assert f"{terms.CLI.name_of(count)} N" in help_text
 
 
 @ENTRIES
@@ -84,6 +88,17 @@ def test_without_options_the_function_gets_the_entrys_defaults(entry, tmp_path, 
 
 @ENTRIES
 def test_a_rule_between_settings_is_a_usage_error_of_every_subcommand(entry, capsys):
+    code = cli.main([entry.command, "--model", "m.keras", "--x", "X.npy", "--out", "r.csv", "--loss", "mae"])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"pyimportance {entry.command}: error: --loss mae needs --y (the true targets); without --y the importance "
+        "is the prediction change"
+    )
+
+
+@pytest.mark.parametrize("entry", [entry for entry in ESTIMATORS if "repeats" in entry.choices["ci"]],
+                         ids=lambda entry: entry.command)
+def test_block_size_with_ci_repeats_is_a_usage_error_where_ci_repeats_is_offered(entry, capsys):
     code = cli.main([entry.command, "--model", "m.keras", "--x", "X.npy", "--out", "r.csv", "--ci", "repeats",
                      "--block-size", "5"])
     assert code == 2
@@ -93,8 +108,8 @@ def test_a_rule_between_settings_is_a_usage_error_of_every_subcommand(entry, cap
     )
 
 
-# Small runs: few repeats, few draws (the options an entry does not offer are left out).
-SMALL = {"n_repeats": 2, "n_draws": 2}
+# Small runs: few repeats, few draws, few path points (the options an entry does not offer are left out).
+SMALL = {"n_repeats": 2, "n_draws": 2, "n_steps": 8}
 
 
 @pytest.mark.keras
@@ -118,7 +133,7 @@ def test_each_subcommand_computes_its_estimators_result_on_a_saved_model(entry, 
     assert captured.out.startswith(expected.summary() + "\nSeed: 1\n")
     assert captured.out.splitlines()[-1] == f"Wrote {out}"
     assert captured.err.splitlines()[-1] == (
-        f"computing {entry.title} on X of shape ({len(X)}, {CLI_T}, {CLI_F}) ({small['n_repeats']} "
-        f"{TEXTS[entry.command].repeats}) ..."
+        f"computing {entry.title} on X of shape ({len(X)}, {CLI_T}, {CLI_F}) ({small[TEXTS[entry.command].count]} "
+        f"{TEXTS[entry.command].counted}) ..."
     )
     assert np.isfinite(written["importance"]).all()

@@ -279,3 +279,34 @@ def test_inputs_that_do_not_match_the_model_inputs_are_named_in_the_error(two_in
         assert run_two_inputs(directory, tmp_path / "r.csv", *x) == 1
         assert error_line(capsys) == f"pyimportance: error: {message}"
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_feature_names_that_disagree_with_the_csv_header_are_refused_naming_both(tmp_path, linear_model, capsys):
+    # before: --feature-names relabelled the header's columns by position, silently
+    pd.DataFrame(MEASURED, columns=["c", "a", "b"]).to_csv(tmp_path / "X.csv", index=False)
+    x = ["--x", str(tmp_path / "X.csv")]
+    assert run_zero(tmp_path, *x, "--feature-names", "a,b,c") == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --feature-names a,b,c disagrees with the header of {tmp_path / 'X.csv'} (c,a,b) "
+        "(the same names in another order): the names would label the columns by position; leave --feature-names "
+        "out (the header names the columns) or make the header and --feature-names agree"
+    )
+    assert run_zero(tmp_path, *x, "--feature-names", "u,v,w", "--overwrite") == 1
+    assert "--feature-names u,v,w disagrees with the header" in error_line(capsys)
+    assert run_zero(tmp_path, *x, "--feature-names", "c,a,b", "--overwrite") == 0  # agreeing names are taken
+    result = read_result(tmp_path / "r.csv").set_index("feature")["importance"]
+    zeroed = [np.abs(MEASURED[:, j] * WEIGHTS[j]).mean() for j in range(3)]  # |change| when a column is zeroed
+    np.testing.assert_allclose(result[["c", "a", "b"]], zeroed, rtol=1e-12)
+
+
+def test_a_long_form_x_csv_gets_the_reshape_to_a_3d_array(tmp_path, linear_model, capsys):
+    long = np.repeat(MEASURED, 2, axis=0)  # 4 samples of 2 time steps, one row each
+    pd.DataFrame(long, columns=["a", "b", "c"]).to_csv(tmp_path / "X.csv", index=False)
+    np.save(tmp_path / "y.npy", np.arange(4.0))
+    assert run_zero(tmp_path, "--x", str(tmp_path / "X.csv"), "--y", str(tmp_path / "y.npy")) == 1
+    assert error_line(capsys) == (
+        f"pyimportance: error: --y: {tmp_path / 'y.npy'} has 4 rows, but --x {tmp_path / 'X.csv'} has 8 samples; "
+        f"y needs one row per sample; if {tmp_path / 'X.csv'} is in long form (one row per sample and time step: 4 "
+        "samples of 2 steps, sorted by sample, then time), save it as a 3D array: "
+        "np.save('X.npy', X.reshape(4, 2, 3)) and pass --x X.npy"
+    )

@@ -53,3 +53,17 @@ def test_imputer_conditional_reaches_the_engine(tmp_path, linear_model, rows_300
     expected = shapley_importance(lambda x: np.asarray(x) @ WEIGHTS, X, y, imputer="conditional", random_state=1,
                                   max_samples=300)
     pd.testing.assert_frame_equal(read_result(out), expected.to_frame())
+
+
+def test_a_group_leaving_features_out_makes_them_units_of_their_own(tmp_path, linear_model, rows_3000, capsys):
+    X, y = rows_3000
+    out = tmp_path / "grouped.csv"
+    code = cli.main(["shapley", "--model", "m.keras", "--x", str(tmp_path / "X.npy"), "--y", str(tmp_path / "y.npy"),
+                     "--group", "g=x2,x3", "--seed", "1", "--max-samples", "500", "--no-progress", "--out", str(out)])
+    assert code == 0
+    written = read_result(out).set_index("feature")["importance"]
+    assert sorted(written.index) == ["g", "x1"]
+    expected = shapley_importance(lambda x: np.asarray(x) @ WEIGHTS, X, y, groups={"g": ["x2", "x3"]},
+                                  random_state=1, max_samples=500)
+    pd.testing.assert_frame_equal(read_result(out), expected.to_frame())
+    assert "Features outside every group, each a unit of its own: x1" in capsys.readouterr().out

@@ -19,7 +19,8 @@ SITE = ROOT / "site"
 # Without a built site, the one page asked for fails to load (rather than an empty, skipped parametrization).
 PAGES = sorted(str(page.relative_to(SITE)) for page in SITE.rglob("*.html") if "assets" not in page.parts) or [
     "index.html"]
-PAGES_WITH_FIGURES = {"notebooks/quickstart.html": 2, "articles/lstm-importance.html": 9,
+PAGES_WITH_FIGURES = {"getting-started/python.html": 2, "getting-started/r.html": 2,
+                      "notebooks/quickstart.html": 2, "articles/lstm-importance.html": 11,
                       "articles/python-and-r.html": 2, "articles/importance-report.html": 3}
 
 
@@ -116,6 +117,20 @@ def test_the_search_finds_conditional(browser, site_url):
         break
     tab.close()
     assert any("guides/correlated-inputs.html" in link for link in found), found
+
+
+def test_the_guides_show_what_their_examples_print_and_draw(browser, site_url):
+    tab = browser.new_page()
+    tab.goto(f"{site_url}/getting-started/python.html")
+    panels = tab.locator(".example-output")
+    texts = panels.all_inner_texts()
+    drawn = tab.locator(".example-output img").evaluate_all("images => images.map(image => image.naturalWidth)")
+    tab.goto(f"{site_url}/guides/correlated-inputs.html")
+    ratio = tab.locator(".example-output pre").first.inner_text()
+    tab.close()
+    assert any(text.startswith("OUTPUT") and "Perturbation importance by feature" in text for text in texts), texts
+    assert len(drawn) >= 2 and min(drawn) > 100
+    assert re.fullmatch(r"\[0\.1\d+ 0\.1\d+\]", ratio.strip()), ratio  # the page's 1 - rho^2 = 0.19
 
 
 def test_the_notebook_shows_the_rich_result_table(browser, site_url):

@@ -37,9 +37,9 @@ def test_model_failing_mid_run_names_feature_and_repeat_and_chains_the_cause(rea
     if read_only:
         X, y = helpers.read_only(X), helpers.read_only(y)
     X_before, y_before = X.copy(), y.copy()
-    # One job per model call (batch_size = n): call 1 is the baseline, call 2 the row-wise check,
-    # call 3 is x1 repeat 1, call 4 is x1 repeat 2.
-    model = FailsOnCall(4, ZeroDivisionError("division by zero in layer 3"))
+    # One job per model call (batch_size = n): call 1 is the baseline, call 2 the baseline again (the
+    # repeatability check), call 3 the row-wise check, call 4 is x1 repeat 1, call 5 is x1 repeat 2.
+    model = FailsOnCall(5, ZeroDivisionError("division by zero in layer 3"))
     message = (
         "model failed while evaluating feature 'x1' (repeat 2 of 3): "
         "ZeroDivisionError: division by zero in layer 3"
@@ -48,7 +48,7 @@ def test_model_failing_mid_run_names_feature_and_repeat_and_chains_the_cause(rea
         perturbation_importance(model, X, y, n_repeats=3, batch_size=SMALL_N, random_state=0)
     assert str(caught.value) == message
     assert caught.value.__cause__ is model.error
-    assert model.calls == 4  # stopped at once: no further calls after the failure
+    assert model.calls == 5  # stopped at once: no further calls after the failure
     np.testing.assert_array_equal(X, X_before)
     np.testing.assert_array_equal(y, y_before)
 
@@ -56,8 +56,8 @@ def test_model_failing_mid_run_names_feature_and_repeat_and_chains_the_cause(rea
 def test_model_failing_mid_run_by_cell_names_the_timestep():
     X, _ = small_data()
     # Cells are ordered (t0, x1), (t0, x2), (t0, x3), (t1, x1), (t1, x2), ...; call 1 is the baseline,
-    # call 2 the row-wise check.
-    model = FailsOnCall(2 + SMALL_F + 2, ValueError("bad cell"))
+    # call 2 the baseline again (the repeatability check), call 3 the row-wise check.
+    model = FailsOnCall(3 + SMALL_F + 2, ValueError("bad cell"))
     message = "model failed while evaluating feature 'x2' at time step 1: ValueError: bad cell"
     with pytest.raises(ModelFailedError, match=re.escape(message)) as caught:
         perturbation_importance(model, X, n_repeats=1, by="cell", batch_size=SMALL_N, random_state=0)
@@ -83,8 +83,9 @@ def test_model_returning_nan_mid_run_names_the_feature():
 
 def test_model_failing_on_a_call_shared_by_several_jobs_names_the_first_and_last():
     X, _ = small_data()
-    # batch_size = 2n: call 1 is the baseline alone, call 2 the row-wise check, call 3 holds x1 repeats 1 and 2.
-    model = FailsOnCall(3, ValueError("boom"))
+    # batch_size = 2n: call 1 is the baseline alone, call 2 the baseline again (the repeatability check), call 3
+    # the row-wise check, call 4 holds x1 repeats 1 and 2.
+    model = FailsOnCall(4, ValueError("boom"))
     message = (
         "model failed while evaluating feature 'x1' (repeat 1 of 2) (in one model call with 1 more job(s), "
         "up to feature 'x1' (repeat 2 of 2)): ValueError: boom"
@@ -111,7 +112,7 @@ def test_model_wrong_rows_mid_run_is_reported_with_the_feature():
     def model(x):
         calls.append(len(x))
         out = sum_model(x)
-        return out[:-1] if len(calls) == 5 else out
+        return out[:-1] if len(calls) == 6 else out  # the baseline twice, the row-wise check, x1 twice, x2
 
     message = (
         "model failed while evaluating feature 'x2' (repeat 1 of 2): ModelOutputError: "

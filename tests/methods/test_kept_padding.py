@@ -39,7 +39,7 @@ def test_padded_steps_are_never_perturbed_and_never_fed_to_real_steps(method):
 
     result = perturbation_importance(model, X, method=method, mask_value=-1.0, batch_size=len(X), n_repeats=2,
                                      random_state=0)
-    for padded_now in seen[2:]:  # every perturbed copy (after the baseline and the row-wise check)
+    for padded_now in seen[3:]:  # every perturbed copy (after the baseline, predicted twice, and the row-wise check)
         np.testing.assert_array_equal(padded_now, ~real)
     assert result.settings["mask_value"] == {"input": -1.0}
     assert result.importances_mean[2] == 0.0

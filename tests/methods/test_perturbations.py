@@ -145,7 +145,7 @@ def test_deterministic_methods_are_evaluated_once_with_std_0_and_no_repeats_inte
         return x[:, -1, 0] + 0.5 * x[:, -1, 1]
 
     result = perturbation_importance(model, class_X, method=method, n_repeats=5, ci="repeats", batch_size=CLASS_N)
-    assert len(calls) == 1 + 1 + 3  # baseline, row-wise check, one call per feature
+    assert len(calls) == 2 + 1 + 3  # baseline twice (repeatability), row-wise check, one call per feature
     assert result.importances.shape == (3, 1)
     np.testing.assert_array_equal(result.importances_std, 0.0)
     assert np.isnan(result.ci_low).all() and np.isnan(result.ci_high).all() and np.isnan(result.p_value).all()

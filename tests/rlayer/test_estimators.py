@@ -14,6 +14,25 @@ from pyimportance import registry, rlayer, terms
 from pyimportance.rlayer import RArgumentError, RCondition, RValue, as_r_setting
 
 NAMES = [entry.name for entry in registry.ESTIMATORS]
+#: Estimators that read the model's gradients: an R function has none, so they get a Keras model (same predictions).
+GRADIENTS = {"sensitivity"}
+# Each estimator, those that need a Keras model marked so (deselected where there is no TensorFlow).
+RUNS = [pytest.param(name, marks=pytest.mark.keras) if name in GRADIENTS else name for name in NAMES]
+
+
+def _keras_signal_model():
+    """``signal_model()`` as a Keras model: 2 x signal at the last of 4 steps (Flatten, Dense without bias)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 3)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
+    weights = np.zeros((4, 3))
+    weights[-1, 0] = 2.0
+    model.set_weights([weights.reshape(12, 1)])
+    return model
+
+
+def _model_for(name: str):
+    return _keras_signal_model() if name in GRADIENTS else signal_model()
 
 
 def _unused(r_name: str):
@@ -66,12 +85,12 @@ def _settings(frame) -> dict:
     return dict(zip(settings.names, settings.items))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_call_from_r_runs_each_estimator_by_name_with_every_setting_it_offers_r(x3d, name):
     entry = registry.estimator(name)
     y = double(2 * x3d.values[:, -1, 0])
     arguments = {**_defaults_in_r(entry), "seed": double([1]), "progress": as_r_setting(False)}
-    frame = rlayer.call_from_r(signal_model(), x3d, y, arguments, estimator=name)
+    frame = rlayer.call_from_r(_model_for(name), x3d, y, arguments, estimator=name)
     assert isinstance(frame, RValue) and frame.type == "data.frame"
     assert list(_settings(frame)["estimator"].values) == [name]
     assert list(frame.attributes["class"].values) == ["pyimportance_result", "data.frame"]
@@ -97,7 +116,7 @@ def test_an_unknown_estimator_comes_back_as_an_argument_error_naming_the_estimat
 
 
 @pytest.mark.r
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_the_rpy2_layer_offers_each_estimator_under_its_r_function_with_every_setting_it_offers_r(name):
     import rpy2.robjects as ro
     from rpy2.robjects.conversion import localconverter
@@ -107,9 +126,15 @@ def test_the_rpy2_layer_offers_each_estimator_under_its_r_function_with_every_se
     entry = registry.estimator(name)
     x = ro.r("set.seed(1); matrix(rnorm(120), 60, 2, dimnames = list(NULL, c('a', 'b')))")
     model = ro.r("function(x) 2 * x[, 'a']")
+    y = model(x)
+    if name in GRADIENTS:  # the same model as Keras: an R function has no gradients
+        import keras
+
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+        model.set_weights([np.array([[2.0], [0.0]])])
     with localconverter(ro.default_converter):
         arguments = {r_name: rbridge.from_r_value(value) for r_name, value in _defaults_in_r(entry).items()}
     arguments.update(seed=1, progress=False)
-    frame = getattr(rbridge, entry.r_function)(model, x, model(x), **arguments)
+    frame = getattr(rbridge, entry.r_function)(model, x, y, **arguments)
     assert list(ro.baseenv["class"](frame)) == ["pyimportance_result", "data.frame"]
     assert list(ro.baseenv["attr"](frame, "settings").rx2("estimator")) == [name]

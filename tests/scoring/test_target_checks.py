@@ -60,11 +60,13 @@ def test_non_one_hot_matrices_wrong_widths_and_empty_or_multi_hot_rows_are_refus
     one_hot = np.eye(3)[[0, 1, 2, 0]]
     one_hot[1] = 0.0
     assert _message("accuracy", one_hot, P_CAT[:4]) == (
-        "loss='accuracy' needs one-hot y with exactly one 1 per row, got 1 rows that are not: row 1 marks no class"
+        "loss='accuracy' needs one-hot y with exactly one 1 per row, got 1 that are not: row 1 marks no class"
     )
     one_hot[1] = [1.0, 1.0, 0.0]
     assert _message("log_loss", one_hot, P_CAT[:4]) == (
-        "loss='log_loss' needs one-hot y with exactly one 1 per row, got 1 rows that are not: row 1 marks 2 classes"
+        "loss='log_loss' needs one-hot y with exactly one 1 per row, got 1 that are not: row 1 marks 2 classes "
+        "(several independent 0/1 labels per row: use loss='binary_crossentropy' or 'binary_accuracy' with a sigmoid "
+        "output)"
     )
 
 

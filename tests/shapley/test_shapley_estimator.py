@@ -56,12 +56,15 @@ def test_units_by_timestep_and_cell_add_up_and_only_the_read_cells_count(sequenc
     np.testing.assert_allclose(steps.importances_mean.sum(), steps.total, rtol=1e-10)
 
 
-def test_groups_leave_the_other_features_known(sequence_data):
+def test_features_outside_every_group_are_units_of_their_own(sequence_data):
     X, y = sequence_data
     result = shapley_importance(sequence_model, X, y, groups={"product": [0, 1]}, random_state=0)
-    assert result.feature == ["product"]
-    # x3 stays known in every coalition: the group's value is the loss drop of knowing the product
-    np.testing.assert_allclose(result.importances_mean, [result.total], rtol=1e-12)
+    assert result.feature == ["product", "x3"]
+    assert result.settings["ungrouped"] == ["x3"]
+    # x3 acts on its own (additively): its value is the loss drop of knowing its mean over the steps
+    mean_x3 = X[:, :, 2].mean(axis=1)
+    assert result.importances_mean[1] == pytest.approx(np.var(mean_x3), rel=0.25)
+    np.testing.assert_allclose(result.importances_mean.sum(), result.total, rtol=1e-10)
     assert "by group" in result.summary()
 
 

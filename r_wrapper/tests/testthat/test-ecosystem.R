@@ -91,10 +91,6 @@ test_that("as_model_parts() takes baseline as a number, one per repeat, and says
   expect_identical(unique(parts$label), "pyimportance")
   parts <- as_model_parts(result, baseline = c(8, 9, 10))
   expect_identical(parts$dropout_loss[parts$variable == "_baseline_"], c(9, 8, 9, 10))
-  expect_error(as_model_parts(result), paste0(
-    "as_model_parts() needs baseline, the loss with every variable perturbed at once (DALEX's ",
-    "`_baseline_` row): pass baseline = perturbation_importance(<the same model, x, y and seed>, ",
-    "groups = list(all = <every feature>)), or a number"), fixed = TRUE)
   expect_error(as_model_parts(result, baseline = c(1, 2)),
                "baseline must be a result of perturbation_importance() or a number (or 3 numbers, one per repeat), got c(1, 2)",
                fixed = TRUE)
@@ -106,6 +102,32 @@ test_that("as_model_parts() takes baseline as a number, one per repeat, and says
   expect_error(as_model_parts(data.frame(), baseline = 1),
                "as_model_parts() needs a result of perturbation_importance(), got an object of class data.frame",
                fixed = TRUE)
+})
+
+test_that("as_model_parts() without baseline leaves _baseline_ NA, every other row as with one", {
+  skip_if_no_python()
+  result <- linear_result()
+  parts <- as_model_parts(result, label = "lstm")
+  with_number <- as_model_parts(result, label = "lstm", baseline = 9)
+  is_baseline <- parts$variable == "_baseline_"
+  expect_identical(parts$dropout_loss[is_baseline], rep(NA_real_, 4L))
+  expect_identical(parts[!is_baseline, ], with_number[!is_baseline, ])
+  expect_identical(parts$variable, with_number$variable)
+  expect_identical(class(parts), class(with_number))
+  expect_identical(attributes(parts)[c("B", "loss_name")], attributes(with_number)[c("B", "loss_name")])
+  # the variables' losses are the full model's plus their importance, as with a baseline
+  full <- attr(result, "baseline_score")
+  averages <- parts[parts$permutation == 0 & parts$variable %in% c("a", "b", "c"), ]
+  expect_equal(averages$dropout_loss, full + result$importance[match(averages$variable, result$feature)],
+               tolerance = 1e-12)
+  # per output: NA in each output's _baseline_ rows
+  x <- linear_x()
+  two <- function(x) cbind(first = x[, 1], second = 2 * x[, 2])
+  per_output <- perturbation_importance(two, x, two(x), method = "permute", per_output = TRUE,
+                                        n_repeats = 2L, seed = 1L)
+  parts <- as_model_parts(per_output, label = "two")
+  expect_identical(parts$dropout_loss[parts$variable == "_baseline_"], rep(NA_real_, 6L))
+  expect_false(anyNA(parts$dropout_loss[parts$variable != "_baseline_"]))
 })
 
 test_that("as_model_parts() refuses a score, which DALEX would draw upside down, naming a loss", {

@@ -260,18 +260,19 @@ test_that("an R model that calls stop() mid-run: the error names the feature, th
   calls <- 0
   failing <- function(x) {
     calls <<- calls + 1
-    if (calls == 4) stop("weights file is corrupt")
+    if (calls == 5) stop("weights file is corrupt")
     last_step(x)
   }
-  # batch_size = n: call 1 is the baseline, call 2 the check that the model is row-wise (a few
-  # rows alone), call 3 repeat 1 of 'signal', call 4 repeat 2.
+  # batch_size = n: call 1 is the baseline, call 2 the baseline again (the check that the model
+  # repeats its predictions), call 3 the check that it is row-wise (a few rows alone), call 4
+  # repeat 1 of 'signal', call 5 repeat 2.
   error <- expect_engine_error(
     perturbation_importance(failing, x, n_repeats = 3, batch_size = 40, seed = 1),
     "model failed while evaluating feature \"signal\" (repeat 2 of 3): weights file is corrupt",
     class = "pyimportance_model_error"
   )
   expect_identical(error$python_type, "ModelFailedError")
-  expect_identical(calls, 4)
+  expect_identical(calls, 5)
   expect_identical(x, x_before)
 })
 
@@ -307,7 +308,7 @@ run_interrupt_script <- function(mode) {
     "calls <- 0",
     "r_model <- function(x) {",
     "  calls <<- calls + 1",
-    "  if (calls == 6) tools::pskill(Sys.getpid(), tools::SIGINT) # calls 1-4: baseline, 5-8: x1",
+    "  if (calls == 11) tools::pskill(Sys.getpid(), tools::SIGINT) # 1-4: baseline, 5-9: checks, 10-13: x1",
     "  rowSums(tanh(x))",
     "}",
     "invisible(perturbation_importance(main$model, x[1:10, , ], n_repeats = 1, seed = 1)) # Python is up",
@@ -369,6 +370,20 @@ test_that("an interrupt inside an R function model stops the run at once, as an 
   # The R wrapper catches the interrupt and the engine raises KeyboardInterrupt, so R sees an
   # interrupt (not a failed model call) right after the call that was interrupted.
   expect_identical(run$outcome, "outcome interrupted", info = paste(run$log, collapse = "\n"))
-  expect_identical(sub("\\s+$", "", run$calls), "calls 6")
+  expect_identical(sub("\\s+$", "", run$calls), "calls 11")
   expect_lt(run$seconds, 10)
+})
+
+test_that("an R model with dropout at prediction time is refused every time, in R's words", {
+  x <- errors_x()
+  # one output unit, 40 rows: missed only if no row is dropped in either call, with probability 0.8^80
+  dropout <- function(x) last_step(x) * (runif(dim(x)[1]) > 0.2) / 0.8
+  for (i in 1:5) {
+    error <- tryCatch(perturbation_importance(dropout, x, seed = 1), error = function(error) error)
+    expect_s3_class(error, "pyimportance_not_row_wise_error")
+    expect_match(conditionMessage(error), "^model is not deterministic: predicting the same 40 rows twice")
+    expect_match(conditionMessage(error), "the same seed, so a model", fixed = TRUE)
+    expect_match(conditionMessage(error), "Build the model without training = TRUE", fixed = TRUE)
+    expect_false(grepl("True|None|random_state", conditionMessage(error)))
+  }
 })

@@ -2,6 +2,9 @@
 # formals are model, x, y and the settings its entry offers R, in the entry's order, under R's names,
 # with the entry's defaults; it runs the estimator of that name.
 
+#' The estimators that read the model's gradients: they get a Keras model, not an R function.
+needs_gradients <- "sensitivity"
+
 test_that("each registry entry is an exported function with model, x, y and the entry's settings as formals", {
   skip_if_no_python()
   for (entry in estimators()) {
@@ -32,9 +35,14 @@ test_that("each registry entry's R function runs that estimator and records its 
   set.seed(7)
   x <- matrix(rnorm(120), 60, 2, dimnames = list(NULL, c("a", "b")))
   model <- function(x) 2 * x[, "a"]
+  # the same model as Keras, for the estimators that read its gradients (an R function has none)
+  keras <- reticulate::import("keras")
+  keras_model <- keras$Sequential(list(keras$Input(shape = list(2L)), keras$layers$Dense(1L, use_bias = FALSE)))
+  keras_model$set_weights(list(matrix(c(2, 0), ncol = 1L)))
   for (entry in estimators()) {
     run <- getExportedValue("pyimportance", entry$r_function)
-    result <- run(model, x, model(x), seed = 3, progress = FALSE)
+    given <- if (entry$name %in% needs_gradients) keras_model else model
+    result <- run(given, x, model(x), seed = 3, progress = FALSE)
     expect_s3_class(result, "pyimportance_result")
     expect_identical(attr(result, "settings")$estimator, entry$name, label = entry$r_function)
     expect_identical(attr(result, "settings")$seed, 3L, label = entry$r_function)

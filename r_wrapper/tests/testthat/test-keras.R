@@ -56,3 +56,23 @@ test_that("noise on an integer Embedding input is refused with the fix in R's te
   result <- perturbation_importance(model, codes, method = "permute", n_repeats = 2, seed = 1)
   expect_true(all(is.finite(result$importance)))
 })
+
+test_that("a tf.data.Dataset of (x, y) windows made by Keras gives the numbers of the same windows as an array", {
+  skip_if_no_python()
+  keras <- reticulate::import("keras", convert = FALSE)
+  set.seed(5)
+  series <- matrix(round(rnorm(200 * 3) * 8) / 8, 200, 3)  # eighths: the same values in float32
+  steps <- 6L
+  targets <- series[steps:200, 1]
+  windows <- keras$utils$timeseries_dataset_from_array(
+    numpy()$array(series, dtype = "float32"), numpy()$array(targets, dtype = "float32"),
+    sequence_length = steps, batch_size = 32L)
+  x <- aperm(simplify2array(lapply(seq_along(targets), function(i) series[i:(i + steps - 1L), ])), c(3, 1, 2))
+  model <- function(x) x[, steps, 1] + 0.5 * x[, steps - 1L, 2]
+  direct <- perturbation_importance(model, x, targets, method = "permute", seed = 3)
+  from_dataset <- perturbation_importance(model, windows, method = "permute", seed = 3)
+  expect_identical(from_dataset$feature, direct$feature)
+  expect_identical(from_dataset$importance, direct$importance)
+  expect_gt(direct$importance[direct$feature == "x1"], 1)
+  expect_error(perturbation_importance(model, windows, targets), "must be left out when x is a tf.data.Dataset")
+})

@@ -56,3 +56,17 @@ test_that("a wrong argument is named in R's terms, and method, which it does not
   expect_error(shapley_importance(function(x) x[, 1], x, x[, 1], method = "permute"),
                "unused argument \\(method = \"permute\"\\)")
 })
+
+test_that("features outside every group are units of their own, so the values add up to the explained loss", {
+  skip_if_no_python()
+  set.seed(6)
+  x <- matrix(rnorm(3000 * 3), 3000, 3, dimnames = list(NULL, c("a", "b", "c")))
+  model <- function(x) x[, "a"] + x[, "b"]
+  result <- shapley_importance(model, x, model(x), groups = list(g = c("b", "c")), seed = 1)
+  values <- setNames(result$importance, result$feature)
+  expect_setequal(names(values), c("g", "a"))
+  expect_equal(unname(values[c("a", "g")]), c(var(x[, "a"]), var(x[, "b"])), tolerance = 0.1)
+  expect_equal(attr(result, "total"), mean((model(x) - mean(model(x)))^2), tolerance = 0.05)
+  expect_identical(attr(result, "settings")$ungrouped, "a")
+  expect_true(any(grepl("Features outside every group, each a unit of its own: a", attr(result, "summary"))))
+})
