@@ -20,14 +20,45 @@ values come from the learner fitted on the other folds (cross-fitting). Consecut
 because overlapping windows share values with their neighbours: a random fold would let a
 window's neighbours, in the training folds, give its own values away. (Rows sorted by a
 feature the learner must extrapolate along are the case this choice serves badly: shuffle
-them first.) With ``reference`` the learner is fitted once on those rows and predicts the
-evaluated rows, which it never saw.
+them first.) With ``reference`` the learner is fitted on those rows (and on each half of them)
+and predicts the evaluated rows, which it never saw.
+
+The learner's own error. With ``ĝ`` the fitted value, ``g`` the true conditional mean and ``e``
+the true conditional noise, the residual is ``r = e - d`` (``d = ĝ - g``, the learner's error),
+so a perturbation ``ĝ_j + r_k`` moves a row by ``r_k - r_j``, of variance ``2 var(e) + 2 var(d)``
+instead of ``2 var(e)``: the importance comes out too large by about ``2 var(d)`` times the
+model's squared sensitivity (+16% with ``HistGradientBoostingRegressor()`` in
+``bench/coverage.py``'s conditional case). So each column also gets two learners fitted on the
+two halves of the same training rows (consecutive halves: overlapping windows share values only
+across the one cut between them; with ``reference``, the halves of the reference rows), and the
+fitted values' error variance ``v`` is taken as the larger of two bounds, each a lower bound
+when a learner's error falls no faster than ``1 / n`` (the rate of a parametric fit):
+
+- the learning curve, ``var(x - ĝ_half) - var(x - ĝ)`` (the halves' mean): error that halves
+  when the rows double, bias included (gradient boosting's error in the tails, which two halves
+  share);
+- the disagreement, ``mean((ĝ_A - ĝ_B)²) / 4`` (``var(d_half) / 2``): the fit's variance, also
+  when it does not fall with ``n`` (a few neighbours' mean).
+
+The permuted residual is shrunk, ``ĝ_j + λ r_k`` with ``λ² = max(var(r) - 2 v, 0) / var(r)``
+(per column), so a row moves by ``2 var(e)`` on average and the perturbed values spread around
+the true conditional mean by ``var(e)``: the conditional noise's first two moments, not its
+shape. What no bound sees is error that does not shrink with more rows and that both halves
+share (a learner that cannot represent the dependence, like ridge on a curve, or neighbours
+among many distractor columns): it stays in the importance, which is then too large, never too
+small when the error falls no faster than ``1 / n`` (up to the noise of ``v``'s estimate: the
+larger of two estimates leans a few percent towards shrinking too much when both are near). A
+learner must fit half the training rows (``KNeighborsRegressor(n_neighbors=k)`` needs ``k``
+rows in a half). The fitted values themselves are the learner's on all the training rows, as
+before. With fewer than :data:`MIN_HALF_ROWS` rows in a half, one learner is fitted and
+``λ = 1`` (the error then shows as a larger importance).
 
 Everything is fitted and predicted here, when the sampler is made, in the calling thread and
-before the run: the jobs only read the stored fitted values and residuals. So an R learner is
-never called from the pipeline's thread or an executor's workers, and what travels to workers
-is arrays, not the learner. The cost: ``N_FOLDS`` fits per column of every unit (one with
-``reference``), and two float64 arrays of the evaluated rows' size
+before the run: the jobs only read the stored fitted values and (shrunk) residuals. So an R
+learner is never called from the pipeline's thread or an executor's workers, and what travels to
+workers is arrays, not the learner. The cost: ``3 N_FOLDS`` fits per column of every unit (one on
+all the training rows and one on each half; three with ``reference``), about 2.5 times the one-fit
+time for gradient boosting, and two float64 arrays of the evaluated rows' size
 (``bench/RESULTS_conditional.md``).
 """
 
