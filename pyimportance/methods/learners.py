@@ -57,9 +57,10 @@ Everything is fitted and predicted here, when the sampler is made, in the callin
 before the run: the jobs only read the stored fitted values and (shrunk) residuals. So an R
 learner is never called from the pipeline's thread or an executor's workers, and what travels to
 workers is arrays, not the learner. The cost: ``3 N_FOLDS`` fits per column of every unit (one on
-all the training rows and one on each half; three with ``reference``), about 2.5 times the one-fit
-time for gradient boosting, and two float64 arrays of the evaluated rows' size
-(``bench/RESULTS_conditional.md``).
+all the training rows and one on each half; three with ``reference``): 2.8-3 times the fitting time
+of one learner a fold for gradient boosting, whose fit on half the rows costs nearly a whole one
+(its cost is mostly per iteration), 2.4 times for neighbours; and two float64 arrays of the
+evaluated rows' size (``bench/RESULTS_conditional.md``).
 """
 
 from __future__ import annotations
