@@ -94,7 +94,8 @@ def main(argv=None) -> None:
         "step, a NumPy model reading x2 at the last step, y = that value; `method=\"conditional\"`, mse, 5 "
         f"repeats. Truth of x2's conditional importance: 2 var(e) = {TRUTH:.2f} (permute's: 2 var(x2), about "
         "1.1). A learner fits 5 folds per column of each unit, each with one learner on all the training rows and "
-        "one on each half (2 units x 4 columns: 120 fits), ridge one Gram matrix. *fit*: time making the sampler (fits and out-of-fold predictions, before the run).",
+        "one on each half (2 units x 4 columns: 120 fits), ridge one Gram matrix. *fit*: time making the sampler "
+        "(fits and out-of-fold predictions, before the run).",
         "",
         "| rows | conditional model | run | of which fit | x2 importance | / truth |",
         "|---|---|---|---|---|---|",

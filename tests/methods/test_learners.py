@@ -211,14 +211,13 @@ def _oracle(kind: str, scale: float):
 
 
 @pytest.mark.parametrize("kind", ["noise", "bias"])
-def test_a_learners_error_no_longer_inflates_the_conditional_importance(kind, monkeypatch):
+def test_a_learners_error_no_longer_inflates_the_conditional_importance(kind):
     X, y = _sin_data(10_000, seed=7)
     scale = 0.04 * 8000  # error variance 0.04 on 8,000 training rows (var(e) = 0.09)
     result = perturbation_importance(_second_column, X, y, method="conditional", learner=_oracle(kind, scale),
                                      n_repeats=5, random_state=0)
     np.testing.assert_allclose(result.importances_mean[1], TRUTH, rtol=0.07)  # 0.95-1.03 x over 8 data sets
-    monkeypatch.setattr(learners, "MIN_HALF_ROWS", 10**6)  # one learner a fold, no shrinkage: as before issue 28
-    single = perturbation_importance(_second_column, X, y, method="conditional", learner=_oracle(kind, scale),
-                                     n_repeats=5, random_state=0)
-    # 2 (var(e) + var(d)) = 2 (0.09 + 0.04): 1.44 x the truth
-    np.testing.assert_allclose(single.importances_mean[1], 2 * (NOISE_SD**2 + 0.04), rtol=0.05)
+    # Before issue 28 (one learner a fold, the residual permuted as it is): the model is x2 and y = x2, so the
+    # importance is mean((r_k - r_j)²) = 2 var(r) = 2 (var(e) + var(d)) = 2 (0.09 + 0.04), 1.44 x the truth
+    residual = X[:, 1] - out_of_fold(_oracle(kind, scale), X[:, :1], X[:, 1])
+    np.testing.assert_allclose(2 * np.var(residual), 2 * (NOISE_SD**2 + 0.04), rtol=0.05)
