@@ -3,7 +3,11 @@
 Usage::
 
     python bench/coverage.py --out bench/RESULTS_coverage.md [--datasets 1000] [--workers 2]
-    python bench/coverage.py --full      # the counts of issue 28: 4,000 / 5,000 data sets (hours on 2 cores)
+    OMP_NUM_THREADS=1 python bench/coverage.py --full   # issue 28's counts: 30 minutes on 2 cores, most of it the
+                                                        # conditional case (100 data sets of gradient boosting)
+
+One thread per process (``OMP_NUM_THREADS=1``): scikit-learn's OpenMP threads in two worker processes on two
+cores oversubscribe them many times over.
 
 The simulation is the reference run of ``tests/stats/test_coverage.py`` (imported from there, one piece
 of code): y = x1 + 0.5 x2 + noise (sd 1) on the last time step of (n, 12, 3) inputs, x3 unused,
@@ -42,6 +46,7 @@ ablation *data, noise twice* (the variance before the shared shuffle noise was r
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -357,7 +362,12 @@ def _conditional_lines(results: list[dict], seconds: float) -> list[str]:
         f"steps x 3 features, {CONDITIONAL_ROWS:,} rows: x1 ~ N(0, 1), x2 = x1² - 1 + e (sd(e) = "
         f"{CONDITIONAL_NOISE_SD}), x3 ~ N(0, 1); the model reads {CONDITIONAL_WEIGHT} x2 at the last step; "
         "`method=\"conditional\", learner=HistGradientBoostingRegressor()`, 5 repeats. Truth of x2's conditional "
-        f"importance: 2 x {CONDITIONAL_WEIGHT}² var(e) = {truth}.", "",
+        f"importance: 2 x {CONDITIONAL_WEIGHT}² var(e) = {truth}. Run with `OMP_NUM_THREADS=1` (one thread per "
+        "learner, 2 workers). Since issue 28 the learner's own error is measured by two more learners per fold "
+        "(on the halves of its training rows) and the permuted residual is shrunk to match "
+        "(`pyimportance/methods/learners.py`; before: 1.164 x the truth, 0 of 20 intervals covering). What is "
+        "left is the interval: it counts rows and perturbations given the fitted learners, not the learners' own "
+        "variability, and is about 1.18 times too narrow (`RESULTS_conditional.md`).", "",
         "| case | mean estimate / truth | coverage | truth above / below | width / truth | SE of coverage (points) |",
         "|---|---|---|---|---|---|",
         f"| x2 = x1² - 1 + e, HistGradientBoosting | {rows[:, 0].mean() / truth:.3f} | "
@@ -467,6 +477,12 @@ AR(1) prewhitening (Andrews-Monahan; +0.1 to +0.8), an AR(p) long-run variance b
 n = 300, -0.2 to +0.3 elsewhere), a skewness cap of 1 instead of 0.5 standard errors (±0.3)."""
 
 
+def _threads() -> str:
+    """The thread setting the run had, as a command-line prefix."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    return f"OMP_NUM_THREADS={threads} " if threads else ""
+
+
 def _pool_map(function, jobs, workers):
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(function, jobs))
@@ -501,7 +517,8 @@ def main(argv=None) -> None:
     lines = [
         "# Coverage of the importance intervals (issues 12, 20, 28)",
         "",
-        f"`python bench/coverage.py --datasets {args.datasets} --calibration-datasets {args.calibration_datasets} "
+        f"`{_threads()}python bench/coverage.py --datasets {args.datasets} "
+        f"--calibration-datasets {args.calibration_datasets} "
         f"--shapley-datasets {args.shapley_datasets} --conditional-datasets {args.conditional_datasets}` — "
         f"{platform.platform()}, Python {platform.python_version()}, NumPy {np.__version__}; coverage cases "
         f"{simulation_time:.0f} s. `--full` runs the counts of issue 28 ({FULL_COUNTS}).",

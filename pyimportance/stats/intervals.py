@@ -46,23 +46,23 @@ block bootstrap, which under-weights the edge rows) of the slot series, computed
 against ``arch.bootstrap.CircularBlockBootstrap``), deterministic, no seed, milliseconds for 600
 units x 10,000 rows. For blocks of 1 it is ``sum_j c_j**2``, the i.i.d. sandwich variance.
 
-*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise
-``1 + BLOCK_MULTIPLIER * (L - 1)`` (``BLOCK_MULTIPLIER`` = 8), ``L`` the Politis-White (2004/2009)
-circular-bootstrap length (``arch.bootstrap.optimal_block_length``), the median over the slot series of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the
-clearest signal (largest ``|estimate| / sqrt(sum_j c_j**2)``, non-zero variance). One length for
-the run: the dependence between neighbouring rows is a property of the data's order that all
-units share, and a single unit's length from a few hundred rows is noisy. The clearest units,
-because a unit without effect has a series of shuffle noise only, which shows no dependence
-and would pull a cell map's 600-unit median to 1 while the important cells need the blocks;
-50 of them also bound the cost (arch computes one series at a time). Longer than Politis-White:
-it minimises the mean squared error of the variance estimate, and an interval needs less bias
-than that (the block variance is biased low by ~1/b for autocorrelated rows); the noise of the
-longer blocks is paid for by the t quantile below (fewer blocks, fewer degrees of freedom), as
-fixed-b theory (Kiefer and Vogelsang 2005) prescribes for long blocks. The multiple applies to
-the length's excess over one row, the part dependence makes: independent rows, whose length is
-1-3 rows from noise alone, keep short blocks and their power. Chosen on the coverage bench
-(issue 28, ``bench/RESULTS_coverage.md``): three times ``L`` covered 90% on AR(1) windows
-(phi = 0.8, n = 300). Capped at a third of the slots.
+*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise ``1 +
+BLOCK_MULTIPLIER * (L - 1)`` (``BLOCK_MULTIPLIER`` = 8), ``L`` the Politis-White (2004/2009)
+circular-bootstrap length (``arch.bootstrap.optimal_block_length``), the median over the slot series
+of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the clearest signal (largest
+``|estimate| / sqrt(sum_j c_j**2)``, non-zero variance). One length for the run: the dependence
+between neighbouring rows is a property of the data's order that all units share, and a single
+unit's length from a few hundred rows is noisy. The clearest units, because a unit without effect
+has a series of shuffle noise only, which shows no dependence and would pull a cell map's 600-unit
+median to 1 while the important cells need the blocks; 50 of them also bound the cost (arch computes
+one series at a time). Longer than Politis-White: it minimises the mean squared error of the
+variance estimate, and an interval needs less bias than that (the block variance is biased low by
+~1/b for autocorrelated rows); the noise of the longer blocks is paid for by the t quantile below
+(fewer blocks, fewer degrees of freedom), as fixed-b theory (Kiefer and Vogelsang 2005) prescribes
+for long blocks. The multiple applies to the length's excess over one row, the part dependence
+makes: independent rows, whose length is 1-3 rows from noise alone, keep short blocks and their
+power. Chosen on the coverage bench (issue 28, ``bench/RESULTS_coverage.md``): three times ``L``
+covered 90% on AR(1) windows (phi = 0.8, n = 300). Capped at a third of the slots.
 
 *Small samples* (:func:`small_sample_factor`). The block sums are centred at the estimate, which
 takes about ``b / J`` of the variance with it (``J`` slots that hold evaluated rows, ``b`` the block
@@ -74,8 +74,11 @@ model (squared error, a linear model of Gaussian AR(1) inputs) the loss is, to f
 ``r_c = (1 + phi**2) / (1 - phi**2)``: 12% at phi = 0.8 and n = 300 (measured about 10%), 3.6% at
 n = 1000 (2.6%), 1% for independent rows. Like the centring it grows with the persistence, which the
 block length measures, so the variance is also multiplied by ``1 + PLUG_IN_CORRECTION * (b - 1) / J``
-(``PLUG_IN_CORRECTION`` = 3, chosen on the bench; nothing for blocks of one row). With both, the
-variance is 0.9-1.0 times the estimate's spread on the bench's windows and independent rows.
+(``PLUG_IN_CORRECTION`` = 3, chosen on the bench; nothing for blocks of one row). The variance then
+averages 1.08 times the estimate's spread on independent rows and 1.1-1.44 times on the bench's
+windows: on persistent windows the estimate and its standard error fall together, the intervals that
+miss are the narrow ones, and covering 95% takes intervals that are wider on average (with the true
+variance the same interval covers 94.3% at AR(1) 0.8, n = 300).
 
 *Interval and p-value.* A t interval with ``df`` = number of blocks - 1 (the blocks of length
 b that hold evaluated rows), plus a second-order skewness correction: the importance of a
