@@ -93,8 +93,9 @@ def main(argv=None) -> None:
         "Sine example: windows of 4 steps x 2 features, x1 ~ U(-2, 2), x2 = sin(2 x1) + N(0, 0.3²) at every "
         "step, a NumPy model reading x2 at the last step, y = that value; `method=\"conditional\"`, mse, 5 "
         f"repeats. Truth of x2's conditional importance: 2 var(e) = {TRUTH:.2f} (permute's: 2 var(x2), about "
-        "1.1). A learner fits 5 folds per column of each unit (2 units x 4 columns: 40 fits), ridge one Gram "
-        "matrix. *fit*: time making the sampler (fits and out-of-fold predictions, before the run).",
+        "1.1). A learner fits 5 folds per column of each unit, each with one learner on all the training rows and "
+        "one on each half (2 units x 4 columns: 120 fits), ridge one Gram matrix. *fit*: time making the sampler "
+        "(fits and out-of-fold predictions, before the run).",
         "",
         "| rows | conditional model | run | of which fit | x2 importance | / truth |",
         "|---|---|---|---|---|---|",

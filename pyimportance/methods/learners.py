@@ -20,15 +20,47 @@ values come from the learner fitted on the other folds (cross-fitting). Consecut
 because overlapping windows share values with their neighbours: a random fold would let a
 window's neighbours, in the training folds, give its own values away. (Rows sorted by a
 feature the learner must extrapolate along are the case this choice serves badly: shuffle
-them first.) With ``reference`` the learner is fitted once on those rows and predicts the
-evaluated rows, which it never saw.
+them first.) With ``reference`` the learner is fitted on those rows (and on each half of them)
+and predicts the evaluated rows, which it never saw.
+
+The learner's own error. With ``ĝ`` the fitted value, ``g`` the true conditional mean and ``e``
+the true conditional noise, the residual is ``r = e - d`` (``d = ĝ - g``, the learner's error),
+so a perturbation ``ĝ_j + r_k`` moves a row by ``r_k - r_j``, of variance ``2 var(e) + 2 var(d)``
+instead of ``2 var(e)``: the importance comes out too large by about ``2 var(d)`` times the
+model's squared sensitivity (+16% with ``HistGradientBoostingRegressor()`` in
+``bench/coverage.py``'s conditional case). So each column also gets two learners fitted on the
+two halves of the same training rows (consecutive halves: overlapping windows share values only
+across the one cut between them; with ``reference``, the halves of the reference rows), and the
+fitted values' error variance ``v`` is taken as the larger of two bounds, each a lower bound
+when a learner's error falls no faster than ``1 / n`` (the rate of a parametric fit):
+
+- the learning curve, ``var(x - ĝ_half) - var(x - ĝ)`` (the halves' mean): error that halves
+  when the rows double, bias included (gradient boosting's error in the tails, which two halves
+  share);
+- the disagreement, ``mean((ĝ_A - ĝ_B)²) / 4`` (``var(d_half) / 2``): the fit's variance, also
+  when it does not fall with ``n`` (a few neighbours' mean).
+
+The permuted residual is shrunk, ``ĝ_j + λ r_k`` with ``λ² = max(var(r) - 2 v, 0) / var(r)``
+(per column), so a row moves by ``2 var(e)`` on average and the perturbed values spread around
+the true conditional mean by ``var(e)``: the conditional noise's first two moments, not its
+shape. What no bound sees is error that does not shrink with more rows and that both halves
+share (a learner that cannot represent the dependence, like ridge on a curve, or neighbours
+among many distractor columns): it stays in the importance, which is then too large, never too
+small when the error falls no faster than ``1 / n`` (up to the noise of ``v``'s estimate: the
+larger of two estimates leans a few percent towards shrinking too much when both are near). A
+learner must fit half the training rows (``KNeighborsRegressor(n_neighbors=k)`` needs ``k``
+rows in a half). The fitted values themselves are the learner's on all the training rows, as
+before. With fewer than :data:`MIN_HALF_ROWS` rows in a half, one learner is fitted and
+``λ = 1`` (the error then shows as a larger importance).
 
 Everything is fitted and predicted here, when the sampler is made, in the calling thread and
-before the run: the jobs only read the stored fitted values and residuals. So an R learner is
-never called from the pipeline's thread or an executor's workers, and what travels to workers
-is arrays, not the learner. The cost: ``N_FOLDS`` fits per column of every unit (one with
-``reference``), and two float64 arrays of the evaluated rows' size
-(``bench/RESULTS_conditional.md``).
+before the run: the jobs only read the stored fitted values and (shrunk) residuals. So an R
+learner is never called from the pipeline's thread or an executor's workers, and what travels to
+workers is arrays, not the learner. The cost: ``3 N_FOLDS`` fits per column of every unit (one on
+all the training rows and one on each half; three with ``reference``): 2.8-3 times the fitting time
+of one learner a fold for gradient boosting, whose fit on half the rows costs nearly a whole one
+(its cost is mostly per iteration), 2.4 times for neighbours; and two float64 arrays of the
+evaluated rows' size (``bench/RESULTS_conditional.md``).
 """
 
 from __future__ import annotations
@@ -45,6 +77,8 @@ from ..errors import MethodFailedError
 
 #: Folds of consecutive rows for the out-of-fold fitted values (fewer when there are fewer rows).
 N_FOLDS = 5
+#: Fewest rows in each half of a training set for two learners (fewer: one learner, no shrinkage).
+MIN_HALF_ROWS = 50
 
 
 LEARNER_ROLES = ("continuous", "categorical")
@@ -164,10 +198,101 @@ def out_of_fold(learner, x: np.ndarray, y: np.ndarray, n_folds: int = N_FOLDS) -
     return fitted
 
 
+def halves(n_rows: int) -> tuple[slice, slice] | None:
+    """The first and second half of ``n_rows`` training rows (consecutive), or None when a half would have fewer
+    than :data:`MIN_HALF_ROWS` rows.
+
+    Examples
+    --------
+    >>> halves(200)
+    (slice(0, 100, None), slice(100, 200, None))
+    >>> halves(99) is None
+    True
+    """
+    middle = n_rows // 2
+    if middle < MIN_HALF_ROWS:
+        return None
+    return slice(0, middle), slice(middle, n_rows)
+
+
+def _paired(learner, x_train: np.ndarray, y_train: np.ndarray, x_new: np.ndarray,
+            split: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions for ``x_new`` by the learner fitted on each half of the training rows."""
+    return tuple(_predict(_fit(learner, x_train[half], y_train[half]), x_new) for half in split)
+
+
+def paired_out_of_fold(learner, x: np.ndarray, y: np.ndarray,
+                       n_folds: int = N_FOLDS) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each row's predictions by two learners, fitted on the two halves of the folds that leave the row's fold
+    out (:func:`halves` of those rows, in order); None when the rows are too few for two halves.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> x = np.arange(500.0).reshape(-1, 1)
+    >>> first, second = paired_out_of_fold(LinearRegression(), x, 2 * x[:, 0] + 1)
+    >>> bool(np.allclose(first, 2 * x[:, 0] + 1) and np.allclose(second, first))
+    True
+    """
+    bounds = fold_bounds(x.shape[0], n_folds)
+    largest = max(stop - start for start, stop in bounds)
+    if len(bounds) == 1 or halves(x.shape[0] - largest) is None:
+        return None
+    first, second = np.empty(x.shape[0]), np.empty(x.shape[0])
+    for start, stop in bounds:
+        kept = np.r_[0:start, stop : x.shape[0]]
+        first[start:stop], second[start:stop] = _paired(learner, x[kept], y[kept], x[start:stop],
+                                                        halves(len(kept)))
+    return first, second
+
+
+def error_variance(target: np.ndarray, fitted: np.ndarray, first: np.ndarray, second: np.ndarray) -> float:
+    """The full learner's error variance on these rows, from two learners fitted on halves of its rows: the larger
+    of the learning-curve bound ``var(x - ĝ_half) - var(x - ĝ)`` (the two halves' mean) and the variance bound
+    ``mean((ĝ_A - ĝ_B)²) / 4`` (module docstring); never below 0.
+
+    Examples
+    --------
+    >>> target, error = np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.5, -0.5, 0.5, -0.5])
+    >>> float(error_variance(target, target, target + error, target + error))  # the halves agree: 0.25 - 0
+    0.25
+    >>> float(error_variance(target, target + 0.8 * error, target + error, target - error))  # 1 / 4 > 0.25 - 0.16
+    0.25
+    >>> round(error_variance(target, target + 0.8 * error, target + error, target + error), 6)  # 0.25 - 0.16
+    0.09
+    """
+    spread = float(np.var(target - fitted))
+    halves_spread = (float(np.var(target - first)) + float(np.var(target - second))) / 2
+    disagreement = float(np.mean((first - second) ** 2)) / 4
+    return max(halves_spread - spread, disagreement, 0.0)
+
+
+def shrinkage(residual: np.ndarray, error: float | None) -> float:
+    """λ, the factor on a column's permuted residual: the square root of ``max(var(r) - 2 v, 0) / var(r)``, with
+    ``v`` the fitted values' error variance (:func:`error_variance`; module docstring).
+
+    1 without an error variance (one learner: too few rows) or when the residuals do not vary.
+
+    Examples
+    --------
+    >>> residual = np.array([-1.0, 1.0, -1.0, 1.0])  # var(r) = 1
+    >>> float(shrinkage(residual, 0.25))  # λ² = (1 - 0.5) / 1
+    0.7071067811865476
+    >>> float(shrinkage(residual, None)), float(shrinkage(residual, 0.75))
+    (1.0, 0.0)
+    """
+    spread = float(np.var(residual))
+    if error is None or spread == 0:
+        return 1.0
+    return float(np.sqrt(max(spread - 2 * error, 0.0) / spread))
+
+
 class LearnedConditional:
     """Per unit, the out-of-fold ``(fitted, residual)`` of every evaluated row, computed once (module docstring).
 
-    The same ``parts(unit_index, rows)`` as the ridge sampler (:class:`~.conditional.ConditionalSampler`).
+    The same ``parts(unit_index, rows)`` as the ridge sampler (:class:`~.conditional.ConditionalSampler`). The
+    residual handed out is already shrunk (``λ r``, one λ per column: :attr:`shrinkage`), so the perturbation
+    ``fitted + residual[donors]`` is the same as ridge's.
     """
 
     def __init__(self, inputs: Inputs, units: Sequence[Unit], block_columns: Sequence[Sequence[np.ndarray]],
@@ -179,28 +304,42 @@ class LearnedConditional:
         self._inputs = inputs
         self._units = units
         self._parts: list[list[tuple[np.ndarray, np.ndarray]] | None] = []
+        #: Per unit, λ of each of its columns (flattened order of its blocks); None for a skipped unit.
+        self.shrinkage: list[np.ndarray | None] = []
         for index, (unit, columns_of_blocks) in enumerate(zip(units, block_columns)):
             if index in skipped:
                 self._parts.append(None)
+                self.shrinkage.append(None)
                 continue
             columns = np.concatenate(columns_of_blocks)
             others = np.setdiff1d(np.arange(rows.shape[1]), columns)
             fitted = np.empty((rows.shape[0], columns.size))
+            factors = np.ones(columns.size)
             for k, column in enumerate(columns):
-                fitted[:, k] = self._fitted(learner, source, rows, others, column, reference is None)
-            residual = rows[:, columns] - fitted
+                fitted[:, k], error = self._fitted(learner, source, rows, others, column, reference is None)
+                factors[k] = shrinkage(rows[:, column] - fitted[:, k], error)
+            residual = (rows[:, columns] - fitted) * factors
             self._parts.append(self._by_block(unit, columns_of_blocks, fitted, residual))
+            self.shrinkage.append(factors)
 
     @staticmethod
     def _fitted(learner, source: np.ndarray, rows: np.ndarray, others: np.ndarray, column: int,
-                in_sample: bool) -> np.ndarray:
-        """One column's fitted values on the evaluated rows: out of fold, or from the reference rows."""
+                in_sample: bool) -> tuple[np.ndarray, float | None]:
+        """One column's fitted values on the evaluated rows (out of fold, or from the reference rows), and their
+        error variance (:func:`error_variance`; None: too few rows for halves)."""
         target = source[:, column]
         if others.size == 0 or np.ptp(target) == 0:  # nothing to condition on, or nothing to explain
-            return np.full(rows.shape[0], target.mean())
+            return np.full(rows.shape[0], target.mean()), None
         if in_sample:
-            return out_of_fold(learner, rows[:, others], target)
-        return _predict(_fit(learner, source[:, others], target), rows[:, others])
+            fitted = out_of_fold(learner, rows[:, others], target)
+            pair = paired_out_of_fold(learner, rows[:, others], target)
+        else:
+            fitted = _predict(_fit(learner, source[:, others], target), rows[:, others])
+            split = halves(source.shape[0])
+            pair = None if split is None else _paired(learner, source[:, others], target, rows[:, others], split)
+        if pair is None:
+            return fitted, None
+        return fitted, error_variance(rows[:, column], fitted, *pair)
 
     def _by_block(self, unit: Unit, columns_of_blocks, fitted: np.ndarray, residual: np.ndarray):
         """(fitted, residual) of the unit's columns cut into its blocks, each (n, steps, features)."""

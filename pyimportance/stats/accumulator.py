@@ -40,6 +40,11 @@ class RowStatistics:
         Number of rows of the data.
     slot_weights : ndarray of shape (n_slots,) or None
         Sum of the row weights of each slot (weighted runs); None: every row weighs 1 (:attr:`slot_totals`).
+    donated_moments : ndarray of shape (n_units, n_outputs, 3) or None
+        Over the evaluations that have a donor, the sums of ``(w * increase)**2``, ``w * (w * increase)``
+        and ``w**2`` (``w`` the recipient's weight, 1 unweighted): the spread of those evaluations, whose
+        shuffle noise the data interval removes once from its variance (each enters two rows' terms;
+        :func:`.intervals.shared_noise_variance`). None for methods without donors.
     """
 
     recipient_sum: np.ndarray
@@ -49,6 +54,7 @@ class RowStatistics:
     rows_per_slot: int
     n_rows: int
     slot_weights: np.ndarray | None = None
+    donated_moments: np.ndarray | None = None
 
     @property
     def n_units(self) -> int:
@@ -141,6 +147,7 @@ class RowAccumulator:
         self._recipient_count = np.zeros(shape[:2], dtype=count_type)
         self._donor_sum = np.zeros(shape) if self.track_donors else None
         self._donation_count = np.zeros(shape[:2], dtype=count_type) if self.track_donors else None
+        self._donated_moments = np.zeros((self.n_units, self.n_outputs, 3)) if self.track_donors else None
 
     def add(self, unit: int, rows: np.ndarray, increase: np.ndarray, donors: np.ndarray | None) -> None:
         """Add one job's per-row loss increases.
@@ -185,6 +192,11 @@ class RowAccumulator:
         self._scatter(self._recipient_sum[unit], self._recipient_count[unit], slots, increase, weights)
         if donors is not None:  # the donor's term carries the recipient's increase and weight
             self._scatter(self._donor_sum[unit], self._donation_count[unit], slots[donors], increase, weights)
+            scale = np.ones(rows.size) if weights is None else weights
+            moments = self._donated_moments[unit]
+            moments[:, 0] += (increase**2).sum(axis=0)
+            moments[:, 1] += scale @ increase
+            moments[:, 2] += scale @ scale
 
     def _scatter(self, sums: np.ndarray, counts: np.ndarray, slots: np.ndarray, increase: np.ndarray,
                  weights: np.ndarray | None = None) -> None:
@@ -216,4 +228,5 @@ class RowAccumulator:
             rows_per_slot=self.rows_per_slot,
             n_rows=self.n_rows,
             slot_weights=None if self.row_weights is None else self.slot_sums(np.ones(self.n_rows))[:, 0],
+            donated_moments=None if self._donated_moments is None else self._donated_moments.copy(),
         )

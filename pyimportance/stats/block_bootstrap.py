@@ -4,7 +4,7 @@
 bootstrap (CBB) resample's sum exactly (what infinitely many replicates of
 ``arch.bootstrap.CircularBlockBootstrap`` give), deterministic and fast for many series at
 once; :func:`block_slots` chooses the block length: ``block_size`` when given, else
-``BLOCK_MULTIPLIER`` times the Politis-White length (``arch.bootstrap.optimal_block_length``)
+``1 + BLOCK_MULTIPLIER * (L - 1)`` with ``L`` the Politis-White length (``arch.bootstrap.optimal_block_length``)
 over the clearest series. Why these choices: :mod:`.intervals`' module docstring.
 
 arch is imported on a background thread while a run evaluates its jobs
@@ -22,8 +22,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-#: The automatic block length is this multiple of the Politis-White length (see :mod:`.intervals`).
-BLOCK_MULTIPLIER = 3.0
+#: The automatic block length is 1 + this multiple of the Politis-White length's excess over one row (see
+#: :mod:`.intervals`): independent rows (a length of 1) keep blocks of one row.
+BLOCK_MULTIPLIER = 8.0
 #: The automatic block length is the median over at most this many units (the clearest signals).
 BLOCK_LENGTH_SERIES = 50
 # Politis-White needs some room for its lag window (arch fails on a handful of slots).
@@ -102,11 +103,11 @@ def _politis_white_slots(series: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def block_slots(block_size: int | None, series: np.ndarray, estimate: np.ndarray, rows_per_slot: int) -> int:
-    """Block length in slots: the override, or BLOCK_MULTIPLIER x Politis-White; at most J // 3."""
+    """Block length in slots: the override, or 1 + BLOCK_MULTIPLIER x (Politis-White - 1); at most J // 3."""
     n_slots = series.shape[-1]
     if block_size is None:
         chosen = _politis_white_slots(series.reshape(-1, n_slots), estimate.reshape(-1))
-        slots = int(np.ceil(BLOCK_MULTIPLIER * chosen))
+        slots = int(np.ceil(1.0 + BLOCK_MULTIPLIER * max(chosen - 1.0, 0.0)))
     else:
         slots = -(-int(block_size) // rows_per_slot)
     return max(1, min(slots, n_slots // 3))

@@ -23,9 +23,17 @@ rows that never donated (``resample``; rows not evaluated yet when stopping earl
 special case: they contribute their recipient term only, and the random number of donations
 under ``resample`` is counted too. ``sum_j c_j = 0`` exactly. Noise methods and ablations have
 no donors (``D = m = 0``): the recipient term is the whole projection (for ``mean`` ablation the
-small effect of the data's mean is not counted). Each row's shuffle noise is part of its
-``c_j``, so the interval counts rows and perturbations together (slightly conservatively: the
-noise enters through both terms of a row; the SE is about 10% large for 200 i.i.d. rows).
+small effect of the data's mean is not counted).
+
+*Shuffle noise, once* (issue 28). An evaluation with a donor (recipient ``i``, donor ``k``) enters
+``c_i`` and ``c_k``, so ``sum_j c_j**2`` counts its noise twice: writing the increase as
+``theta + h1(i) + h2(k) + e(i, k)``, the excess over the estimate's variance is exactly
+``var(h1) + var(h2) + var(e) = var(h)`` per evaluation, the spread of the increases themselves.
+:func:`shared_noise_variance` removes ``sum (increase - S/N)**2 / N**2`` over the evaluations that
+have a donor. It does not need the repeats: it holds at ``n_repeats=1`` too (where the spread over
+repeats could not be measured), and simulated runs give 0.95-1.04 times the estimate's variance
+against 1.7 (one repeat) and 1.3 (five) before (``tests/stats/test_shared_noise.py``). Methods
+without donors have nothing to remove.
 
 *Slots.* The sums are additive, so rows are grouped into slots of ``rows_per_slot``
 consecutive rows to keep memory bounded (:class:`~.accumulator.RowAccumulator`); a slot's ``c``
@@ -38,18 +46,39 @@ block bootstrap, which under-weights the edge rows) of the slot series, computed
 against ``arch.bootstrap.CircularBlockBootstrap``), deterministic, no seed, milliseconds for 600
 units x 10,000 rows. For blocks of 1 it is ``sum_j c_j**2``, the i.i.d. sandwich variance.
 
-*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise ``BLOCK_MULTIPLIER`` (3) times the
-Politis-White (2004/2009) circular-bootstrap length (``arch.bootstrap.optimal_block_length``),
-the median over the slot series of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the
-clearest signal (largest ``|estimate| / sqrt(sum_j c_j**2)``, non-zero variance). One length for
-the run: the dependence between neighbouring rows is a property of the data's order that all
-units share, and a single unit's length from a few hundred rows is noisy. The clearest units,
-because a unit without effect has a series of shuffle noise only, which shows no dependence
-and would pull a cell map's 600-unit median to 1 while the important cells need the blocks;
-50 of them also bound the cost (arch computes one series at a time). Three times: Politis-White
-minimises the mean squared error of the variance estimate; an interval needs less bias than
-that (the block variance is biased low by ~1/b for autocorrelated rows, and its own noise is
-paid for by the t quantile below). Capped at a third of the slots.
+*Block length* (:mod:`.block_bootstrap`). ``block_size`` (rows) overrides. Otherwise ``1 +
+BLOCK_MULTIPLIER * (L - 1)`` (``BLOCK_MULTIPLIER`` = 8), ``L`` the Politis-White (2004/2009)
+circular-bootstrap length (``arch.bootstrap.optimal_block_length``), the median over the slot series
+of the ``BLOCK_LENGTH_SERIES`` (50) units (and outputs) with the clearest signal (largest
+``|estimate| / sqrt(sum_j c_j**2)``, non-zero variance). One length for the run: the dependence
+between neighbouring rows is a property of the data's order that all units share, and a single
+unit's length from a few hundred rows is noisy. The clearest units, because a unit without effect
+has a series of shuffle noise only, which shows no dependence and would pull a cell map's 600-unit
+median to 1 while the important cells need the blocks; 50 of them also bound the cost (arch computes
+one series at a time). Longer than Politis-White: it minimises the mean squared error of the
+variance estimate, and an interval needs less bias than that (the block variance is biased low by
+~1/b for autocorrelated rows); the noise of the longer blocks is paid for by the t quantile below
+(fewer blocks, fewer degrees of freedom), as fixed-b theory (Kiefer and Vogelsang 2005) prescribes
+for long blocks. The multiple applies to the length's excess over one row, the part dependence
+makes: independent rows, whose length is 1-3 rows from noise alone, keep short blocks and their
+power. Chosen on the coverage bench (issue 28, ``bench/RESULTS_coverage.md``): three times ``L``
+covered 90% on AR(1) windows (phi = 0.8, n = 300). Capped at a third of the slots.
+
+*Small samples* (:func:`small_sample_factor`). The block sums are centred at the estimate, which
+takes about ``b / J`` of the variance with it (``J`` slots that hold evaluated rows, ``b`` the block
+length in slots; for ``b = 1`` the usual ``J / (J - 1)``): the variance is divided by ``1 - b / J``.
+And the per-row terms are computed at the run's own estimate, against the run's own rows as donors:
+under persistence they lose part of the low-frequency variation the estimate has. For the bench's
+model (squared error, a linear model of Gaussian AR(1) inputs) the loss is, to first order,
+``2 r_x**2 / (r_c n)`` of the long-run variance, ``r_x = (1 + phi) / (1 - phi)`` and
+``r_c = (1 + phi**2) / (1 - phi**2)``: 12% at phi = 0.8 and n = 300 (measured about 10%), 3.6% at
+n = 1000 (2.6%), 1% for independent rows. Like the centring it grows with the persistence, which the
+block length measures, so the variance is also multiplied by ``1 + PLUG_IN_CORRECTION * (b - 1) / J``
+(``PLUG_IN_CORRECTION`` = 3, chosen on the bench; nothing for blocks of one row). The variance then
+averages 1.08 times the estimate's spread on independent rows and 1.1-1.44 times on the bench's
+windows: on persistent windows the estimate and its standard error fall together, the intervals that
+miss are the narrow ones, and covering 95% takes intervals that are wider on average (with the true
+variance the same interval covers 94.3% at AR(1) 0.8, n = 300).
 
 *Interval and p-value.* A t interval with ``df`` = number of blocks - 1 (the blocks of length
 b that hold evaluated rows), plus a second-order skewness correction: the importance of a
@@ -57,19 +86,16 @@ squared-error loss behaves like a variance, its estimate and its SE rise and fal
 a symmetric interval misses the truth almost only above it. The one-term Edgeworth expansion of
 the studentized mean, ``P(T <= x) = Phi(x) + skew * (2 x^2 + 1) / 6 * phi(x)`` (Hall 1992, The
 Bootstrap and Edgeworth Expansion), moves both bounds up by ``SE * skew * (2 q^2 + 1) / 6``,
-``skew`` the skewness of the estimate, here the CBB's in closed form; the shift is capped at
+``skew`` the skewness of the estimate, here the CBB's in closed form (its variance and third
+cumulant, both of the same bootstrap distribution, before the noise removal); the shift is capped at
 ``MAX_SKEW_SHIFT`` (0.5) standard errors. The one-sided p-value (H0: importance <= 0) is
 ``P(T > estimate / SE + shift)`` for the same t, so ``p < (1 - confidence) / 2`` exactly when
 ``ci_low > 0``. ``SE = 0`` (a unit the model ignores: every increase is 0) gives the point
 interval and ``p = 0`` for a positive estimate, else 1. A unit evaluated in fewer than two
 slots, or in one block only, gets NaN.
 
-*Coverage* at nominal 95% (``bench/RESULTS_coverage.md``, 5000 data sets, x1 and x2 pooled):
-i.i.d. rows, n = 200: 96.4%; AR(1) windows, phi = 0.8, n = 300: 90.8% (n = 1000: 93.7%).
-The two tuning choices, ablated on the AR(1) n = 300 case: Politis-White length without the
-skewness shift 87.3% (truth above the interval 12.0%, below 0.8%); three times that length
-89.2%; with the shift 90.8% (7.9% / 1.3%). For i.i.d. rows neither changes the coverage
-(96.2-96.4%); the length stays 2-9 rows there.
+*Coverage* at nominal 95%: ``bench/RESULTS_coverage.md`` (the measured table, with the ablations:
+the interval before issue 28, each of its choices undone) and ``docs/guides/how-sure.md``.
 
 *rmse* (``aggregate="rmse"``: sqrt(mean perturbed squared error) - sqrt(mean baseline squared
 error)) is not a mean of per-row values; its SE comes from the delta method. With ``P`` and
@@ -112,6 +138,13 @@ from .block_bootstrap import block_slots, circular_block_cumulants
 CONFIDENCE = 0.95
 #: Largest skewness correction of the interval, in standard errors.
 MAX_SKEW_SHIFT = 0.5
+#: Whether the data interval removes, once, the shuffle noise each donor evaluation puts into two rows' terms
+#: (:func:`shared_noise_variance`; issue 28). False only to measure the interval before that change (bench).
+REMOVE_SHARED_NOISE = True
+#: The per-row terms are computed at the run's own estimate and donor rows; under persistence that takes about
+#: this many times ``(b - 1) / J`` of the long-run variance besides the centring's ``b / J`` (module docstring,
+#: *Small samples*; chosen on the coverage bench, issue 28): :func:`small_sample_factor`.
+PLUG_IN_CORRECTION = 3.0
 #: The fewest evaluated rows a run reports an interval (and p-value) for (module docstring).
 MIN_ROWS = 3
 
@@ -231,8 +264,34 @@ def projection(stats: RowStatistics) -> tuple[np.ndarray, np.ndarray]:
     return terms, evaluations
 
 
-def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations) -> np.ndarray:
-    """Delta-method per-slot contributions of sqrt(mean perturbed) - sqrt(mean baseline)."""
+def shared_noise_variance(stats: RowStatistics, evaluations: np.ndarray) -> np.ndarray:
+    """The part of the projection's variance that counts the shuffle noise twice, (n_units, n_outputs).
+
+    An evaluation with a donor (recipient ``i`` given donor ``k``'s values) enters ``c_i`` and ``c_k``.
+    Writing its increase as ``theta + h1(i) + h2(k) + e(i, k)`` (recipient effect, donor effect,
+    interaction), ``sum_j c_j**2`` counts each evaluation's ``h2(k)`` in ``c_i``, its ``h1(i)`` in
+    ``c_k`` and its ``e`` in both, where the estimate's variance holds ``e`` once: the excess is
+    ``var(h1) + var(h2) + var(e) = var(h)`` per evaluation, the spread of the increases themselves.
+    So ``sum over evaluations with a donor of w_i**2 (increase - S/N)**2 / N**2`` is removed (``w_i``
+    the recipient's weight, 1 unweighted; ``N`` the sum of the weights): exact in expectation for any
+    number of repeats (one included: the increases' spread is not the spread over repeats). Noise
+    methods and ablations have no donors and nothing to remove. From the accumulated moments
+    (:attr:`.RowStatistics.donated_moments`): ``Q - 2 mean C + mean**2 W`` with ``Q``, ``C``, ``W`` the
+    sums of ``(w h)**2``, ``w (w h)`` and ``w**2``.
+    """
+    zeros = np.zeros((stats.n_units, stats.n_outputs))
+    if stats.donated_moments is None:
+        return zeros
+    squares, cross, weights = np.moveaxis(stats.donated_moments, -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = stats.recipient_sum.sum(axis=1) / evaluations[:, None]
+        excess = (squares - 2 * mean * cross + mean**2 * weights) / evaluations[:, None] ** 2
+    return np.where(np.isfinite(excess), np.maximum(excess, 0.0), 0.0)
+
+
+def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations) -> tuple[np.ndarray, np.ndarray]:
+    """Delta-method per-slot contributions of sqrt(mean perturbed) - sqrt(mean baseline), and the slope
+    ``1 / (2 sqrt(P))`` (n_units, n_outputs) by which the increases (and their noise) enter."""
     if baseline_rows is None:
         raise ValueError('baseline_rows is required for aggregate="rmse", got None')
     baseline_rows = np.asarray(baseline_rows, dtype=np.float64)
@@ -252,7 +311,27 @@ def _rmse_contributions(stats: RowStatistics, baseline_rows, terms, evaluations)
     return (
         terms / evaluations[:, None, None] * slope_perturbed[:, None, :]
         + baseline_terms[None] * (slope_perturbed - slope_baseline)[:, None, :]
-    )
+    ), slope_perturbed
+
+
+def small_sample_factor(block: int, n_slots) -> np.ndarray:
+    """The long-run variance's small-sample correction for blocks of ``b`` of ``J`` slots (module docstring).
+
+    ``(1 + PLUG_IN_CORRECTION * (b - 1) / J) / (1 - b / J)``: the centring at the estimate takes ``b / J``
+    of the variance (for ``b = 1`` the usual ``J / (J - 1)``), the per-row terms' plug-in about
+    ``PLUG_IN_CORRECTION * (b - 1) / J`` more where neighbouring rows are dependent (none for blocks of
+    one row). ``J`` counts the slots that hold evaluated rows (of positive weight); 1 where the block is
+    the whole series.
+
+    Examples
+    --------
+    >>> small_sample_factor(1, np.array([200, 300])).round(4), small_sample_factor(20, 300).round(4)
+    (array([1.005 , 1.0033]), 1.275)
+    """
+    n_slots = np.asarray(n_slots, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = (1.0 + PLUG_IN_CORRECTION * (block - 1) / n_slots) / (1.0 - block / n_slots)
+    return np.where(n_slots > block, factor, 1.0)
 
 
 def _blocks_with_evaluations(recipient_count: np.ndarray, block_slots: int) -> np.ndarray:
@@ -301,7 +380,7 @@ def data_intervals(
     >>> acc = RowAccumulator(1, 6, track_donors=False)
     >>> acc.add(0, np.arange(6), np.array([1.0, 2.0, 3.0, 4.0, 2.0, 3.0]), None)
     >>> data_intervals(acc.statistics(), np.array([2.5]), block_size=1).std_error
-    array([0.39086798])
+    array([0.42817442])
     """
     estimate = np.asarray(estimate, dtype=np.float64)
     expected = (stats.n_units,) if stats.n_outputs == 1 else (stats.n_units, stats.n_outputs)
@@ -315,18 +394,22 @@ def data_intervals(
         raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
 
     terms, evaluations = projection(stats)
+    excess = shared_noise_variance(stats, evaluations) if REMOVE_SHARED_NOISE else np.zeros((stats.n_units,
+                                                                                                stats.n_outputs))
     with np.errstate(divide="ignore", invalid="ignore"):
         if aggregate == "rmse":
-            contributions = _rmse_contributions(stats, baseline_rows, terms, evaluations)
+            contributions, slope = _rmse_contributions(stats, baseline_rows, terms, evaluations)
+            excess = excess * np.nan_to_num(slope) ** 2
         else:
             contributions = terms / evaluations[:, None, None]
     series = contributions.transpose(0, 2, 1)  # (n_units, n_outputs, n_slots)
     slots = block_slots(block_size, series, estimate, stats.rows_per_slot)
-    variance, third_cumulant = circular_block_cumulants(series, slots)
-    variance = np.maximum(variance, 0.0)
+    bootstrap_variance, third_cumulant = circular_block_cumulants(series, slots)
+    evaluated_slots = (stats.recipient_count > 0).sum(axis=1)[:, None]  # (n_units, 1): rows of positive weight
+    variance = np.maximum(bootstrap_variance - excess, 0.0) * small_sample_factor(slots, evaluated_slots)
     std_error = np.sqrt(variance)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        skewness = np.where(variance > 0, third_cumulant / variance**1.5, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # both moments of the same (CBB) distribution
+        skewness = np.where(bootstrap_variance > 0, third_cumulant / bootstrap_variance**1.5, 0.0)
 
     df = _blocks_with_evaluations(stats.recipient_count, slots)[:, None] - 1.0
     usable = ((stats.recipient_count > 0).sum(axis=1)[:, None] >= 2) & (df >= 1)

@@ -151,7 +151,8 @@ def test_the_data_interval_is_the_ratio_estimators():
     means = _recipient_means(unweighted)  # each row's mean increase over its 3 repeats
     estimate = means @ w / w.sum()
     terms = w * (means - estimate[:, None])  # c_j / repeats: the linearized sum(w l) / sum(w)
-    expected = np.sqrt((terms**2).sum(axis=1)) / w.sum()
+    rows = np.count_nonzero(w)  # blocks of one row: the usual n / (n - 1) over the rows of positive weight
+    expected = np.sqrt((terms**2).sum(axis=1) * rows / (rows - 1)) / w.sum()
     np.testing.assert_allclose(result.std_error, expected, rtol=1e-9)
 
 

@@ -53,7 +53,8 @@ def test_values_are_the_weighted_means_of_the_rows_contributions(data, imputer, 
     np.testing.assert_allclose(weighted.total, expected[3], rtol=1e-10)
     assert np.max(np.abs(weighted.importances_mean - unweighted.importances_mean)) > 1e-3
     terms = w[:, None] * (rows[:, :3] - expected[:3])  # the linearized weighted mean, per row
-    np.testing.assert_allclose(weighted.std_error, np.sqrt((terms**2).sum(axis=0)) / w.sum(), rtol=1e-9)
+    centring = N / (N - 1)  # blocks of one row: the usual n / (n - 1); no donors, no shared noise
+    np.testing.assert_allclose(weighted.std_error, np.sqrt((terms**2).sum(axis=0) * centring) / w.sum(), rtol=1e-9)
 
 
 def test_the_baseline_is_the_weighted_loss_and_tolerance_weights_every_block(data, monkeypatch):

@@ -77,3 +77,19 @@ def test_block_size_override_is_rounded_up_to_slots_and_capped_at_a_third():
     statistics = accumulator.statistics()
     assert data_intervals(statistics, np.array([14.5]), block_size=4).block_size == 6
     assert data_intervals(statistics, np.array([14.5]), block_size=30).block_size == 9  # 10 slots // 3 = 3 slots
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.5, 0.8])
+def test_automatic_block_length_is_one_plus_eight_times_the_politis_white_excess(phi):
+    # the multiple applies to the part of the Politis-White length dependence makes (issue 28): 1 row is no
+    # dependence and keeps blocks of one row
+    from arch.bootstrap import optimal_block_length
+
+    rng = np.random.default_rng(7)
+    series = signal.lfilter([1.0], [1.0, -phi], rng.standard_normal(600)) + 3.0
+    accumulator = RowAccumulator(1, series.size, track_donors=False)
+    accumulator.add(0, np.arange(series.size), series, None)
+    politis_white = float(optimal_block_length(series - series.mean())["circular"].iloc[0])
+    expected = min(int(np.ceil(1 + 8 * max(politis_white - 1, 0))), series.size // 3)
+    assert data_intervals(accumulator.statistics(), np.array([series.mean()])).block_size == expected
+    assert expected < 3 * politis_white if phi == 0.0 else expected > 3 * politis_white

@@ -155,12 +155,15 @@ def test_iid_rows_data_interval_covers_at_least_93_percent(iid_study):
 def test_iid_rows_plain_t_over_row_differences_falls_short(iid_study):
     # every row is a recipient and a donor: the per-row differences are not independent
     assert iid_study["naive_rows"].mean() < 0.91
-    assert iid_study["naive_rows"].mean() < iid_study["data"].mean() - 0.05
+    # 0.03: since issue 28 the data interval counts each evaluation's shuffle noise once, not twice, and is
+    # narrower (93.4% here, 96.6% before); the rows t-interval stays 4 points below it
+    assert iid_study["naive_rows"].mean() < iid_study["data"].mean() - 0.03
 
 
-def test_ar1_windows_data_interval_covers_at_least_90_percent(ar1_study):
+def test_ar1_windows_data_interval_covers_at_least_93_percent(ar1_study):
+    # 95.5% here (800 data sets); before issue 28's longer blocks and small-sample corrections about 90.5%
     pooled = ar1_study["data"].mean()
-    assert pooled >= 0.90, ar1_study["data"]
+    assert pooled >= 0.93, ar1_study["data"]
     assert pooled <= 0.98
 
 
@@ -174,4 +177,4 @@ def test_p_value_below_0025_exactly_when_lower_bound_above_0(study_name, request
     study = request.getfixturevalue(study_name)
     significant = study["p_value"] < 0.025
     np.testing.assert_array_equal(significant, study["ci_low"] > 0)
-    assert significant[:, 0].all()  # x1 is found in every data set
+    assert significant[:, 0].mean() >= 0.95  # x1 is found in (almost) every data set (97.9% of AR(1) windows)

@@ -13,6 +13,7 @@ from helpers import run_stopping
 from scipy import stats
 
 from pyimportance import perturbation_importance
+from pyimportance.stats import intervals as intervals_module
 from pyimportance.stats.accumulator import RowAccumulator
 from pyimportance.stats.intervals import data_intervals, repeats_intervals
 
@@ -37,17 +38,21 @@ def test_data_standard_error_is_the_hoeffding_projection_for_blocks_of_one():
     rng = np.random.default_rng(5)
     n_rows, n_repeats = 40, 3
     accumulator = RowAccumulator(1, n_rows, track_donors=True)
-    recipient, donor = np.zeros(n_rows), np.zeros(n_rows)
+    recipient, donor, increases = np.zeros(n_rows), np.zeros(n_rows), []
     for _ in range(n_repeats):
         donors = rng.permutation(n_rows)
         increase = rng.exponential(size=n_rows)
         accumulator.add(0, np.arange(n_rows), increase, donors)
         recipient += increase
         np.add.at(donor, donors, increase)
+        increases.append(increase)
     estimate = recipient.sum() / (n_rows * n_repeats)
-    # per row: mean effect as recipient + mean effect as donor - estimate, then the SE of their mean
+    # per row: mean effect as recipient + mean effect as donor - estimate, then the SE of their mean,
+    # less the noise each evaluation brings into two rows' terms (issue 28): the increases' own spread
     influence = recipient / n_repeats + donor / n_repeats - estimate
-    expected = np.sqrt(((influence - estimate) ** 2).sum()) / n_rows
+    shared_noise = ((np.concatenate(increases) - estimate) ** 2).sum() / (n_rows * n_repeats) ** 2
+    # and the centring's share: for blocks of one row the usual n / (n - 1)
+    expected = np.sqrt((((influence - estimate) ** 2).sum() / n_rows**2 - shared_noise) * n_rows / (n_rows - 1))
     intervals = data_intervals(accumulator.statistics(), np.array([estimate]), block_size=1)
     assert intervals.std_error[0] == pytest.approx(expected, rel=1e-12)
     assert intervals.block_size == 1 and intervals.method == "data"
@@ -62,7 +67,7 @@ def test_noise_methods_standard_error_is_the_sandwich_over_row_means():
         accumulator.add(0, np.arange(30), increase, None)
         row_means += increase / 4
     intervals = data_intervals(accumulator.statistics(), np.array([row_means.mean()]), block_size=1)
-    expected = np.sqrt(((row_means - row_means.mean()) ** 2).sum()) / 30
+    expected = np.sqrt(((row_means - row_means.mean()) ** 2).sum() / 29) / np.sqrt(30)  # the usual n - 1
     assert intervals.std_error[0] == pytest.approx(expected, rel=1e-12)
 
 
@@ -74,7 +79,7 @@ def test_slots_of_several_rows_give_the_variance_of_slot_sums():
     accumulator.add(0, np.arange(20), increase, None)
     intervals = data_intervals(accumulator.statistics(), np.array([increase.mean(), 0, 0, 0, 0]), block_size=1)
     slot_sums = (increase - increase.mean()).reshape(5, 4).sum(axis=1)
-    assert intervals.std_error[0] == pytest.approx(np.sqrt((slot_sums**2).sum()) / 20, rel=1e-12)
+    assert intervals.std_error[0] == pytest.approx(np.sqrt((slot_sums**2).sum() * 5 / 4) / 20, rel=1e-12)
     assert intervals.block_size == 4  # one slot, reported in rows
 
 
@@ -145,7 +150,8 @@ def test_rmse_standard_error_is_the_delta_method_over_rows():
     influence = (perturbed - perturbed.mean()) / (2 * np.sqrt(perturbed.mean())) - (baseline - baseline.mean()) / (
         2 * np.sqrt(baseline.mean())
     )
-    assert intervals.std_error[0] == pytest.approx(np.sqrt((influence**2).sum()) / n_rows, rel=1e-12)
+    # n - 1: the centring's share of the variance (issue 28)
+    assert intervals.std_error[0] == pytest.approx(np.sqrt((influence**2).sum() / (n_rows - 1) / n_rows), rel=1e-12)
 
 
 def test_rmse_standard_error_matches_the_spread_of_rmse_importances_over_data_sets():
@@ -287,3 +293,23 @@ def test_run_intervals_follows_the_minimum_for_every_kind():
         intervals, note = run_intervals(importances, None, ["mean", "mean"], "repeats", None, None, False, n_rows=rows)
         assert note == expected_note and np.isnan(intervals.ci_low).all() == (rows < MIN_ROWS)
         assert intervals.method == ("none" if rows < MIN_ROWS else "repeats")
+
+
+def test_long_blocks_are_corrected_for_the_centring_at_the_estimate(monkeypatch):
+    # independent rows, blocks of a third of the rows: the centred block sums keep only 1 - b / n of the
+    # variance (2/3 here); the interval divides it back (issue 28), so SE^2 averages to the mean's variance.
+    # The plug-in correction (for dependent rows, next test) is switched off to see the centring alone.
+    monkeypatch.setattr(intervals_module, "PLUG_IN_CORRECTION", 0.0)
+    rng = np.random.default_rng(21)
+    n_rows, block = 60, 20
+    estimates, variances = [], []
+    for _ in range(3000):
+        increase = rng.exponential(size=n_rows)
+        accumulator = RowAccumulator(1, n_rows, track_donors=False)
+        accumulator.add(0, np.arange(n_rows), increase, None)
+        intervals = data_intervals(accumulator.statistics(), np.array([increase.mean()]), block_size=block)
+        estimates.append(increase.mean())
+        variances.append(intervals.std_error[0] ** 2)
+    ratio = np.mean(variances) / (1.0 / n_rows)  # exponential(1): variance 1
+    assert ratio == pytest.approx(1.0, abs=0.06)  # without the correction: 0.67
+    assert np.var(estimates) * n_rows == pytest.approx(1.0, abs=0.08)

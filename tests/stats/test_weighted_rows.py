@@ -11,8 +11,9 @@ N_ROWS = 7
 
 
 def _job(seed):
+    """One job's increases (a row effect plus noise) and donors."""
     rng = np.random.default_rng(seed)
-    return rng.normal(size=N_ROWS), rng.permutation(N_ROWS)
+    return np.linspace(-2.0, 2.0, N_ROWS) + rng.normal(size=N_ROWS), rng.permutation(N_ROWS)
 
 
 def _hand_terms(jobs, weights):
@@ -40,7 +41,11 @@ def test_weighted_sums_give_the_ratio_estimators_terms_and_standard_error():
     np.testing.assert_allclose(stats.recipient_sum.sum() / stats.recipient_count.sum(), estimate, rtol=1e-12)
     np.testing.assert_allclose(stats.slot_weights, weights)
     intervals = data_intervals(stats, np.array([estimate]), block_size=1)
-    np.testing.assert_allclose(intervals.std_error, np.sqrt(np.sum(terms**2)) / count, rtol=1e-12)
+    # every evaluation's weighted spread enters two rows' terms: removed once (issue 28)
+    shared = sum((weights[i] * (increase[i] - estimate)) ** 2 for increase, _ in jobs for i in range(N_ROWS))
+    rows = np.count_nonzero(weights)  # blocks of one row: the usual n / (n - 1), rows of positive weight
+    expected = np.sqrt((np.sum(terms**2) - shared) * rows / (rows - 1)) / count
+    np.testing.assert_allclose(intervals.std_error, expected, rtol=1e-12)
 
 
 def test_constant_weights_change_no_interval():
@@ -74,4 +79,4 @@ def test_a_weighted_rmse_interval_uses_the_weighted_baseline():
                  + weights * (baseline - base) / weights.sum() * (0.5 / np.sqrt(perturbed) - 0.5 / np.sqrt(base)))
     intervals = data_intervals(stats, np.array([estimate]), block_size=1, aggregate="rmse",
                                baseline_rows=accumulator.slot_sums(baseline))
-    np.testing.assert_allclose(intervals.std_error, np.sqrt(np.sum(row_terms**2)), rtol=1e-12)
+    np.testing.assert_allclose(intervals.std_error, np.sqrt(np.sum(row_terms**2) * N_ROWS / (N_ROWS - 1)), rtol=1e-12)

@@ -36,7 +36,7 @@ test_that("an R learner fit(x, y) is fitted and asked for its predictions before
   }
   result <- perturbation_importance(model, x, x[, 2], method = "conditional", learner = spline_fit,
                                     n_repeats = 3, seed = 1)
-  expect_identical(fits, 10L)  # 5 folds, 2 columns
+  expect_identical(fits, 30L)  # 5 folds x (all training rows, each half), 2 columns
   expect_equal(result$importance[result$feature == "x2"], 2 * 0.3^2, tolerance = 0.1)
   expect_identical(attr(result, "settings")$learner, "spline_fit")
   ridge <- perturbation_importance(model, x, x[, 2], method = "conditional", n_repeats = 3, seed = 1)
