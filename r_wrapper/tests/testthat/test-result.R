@@ -98,7 +98,7 @@ test_that("the header is the engine's summary in R's terms: what was measured, t
     attr(result, "summary"),
     c(paste("Perturbation importance by feature: method \"gaussian\" (sd 0.1 x feature sd), mean |change of",
             "prediction| (no y), 3 repeats, 200 rows"),
-      "Interval: 95% interval for the population the rows come from (rows and perturbations) (block length 4 rows)",
+      "Interval: 95% interval for the population the rows come from (rows and perturbations) (block length 3 rows)",
       "2 of 3 features selected at 5% FDR (Benjamini-Hochberg)")
   )
   expect_match(output[4], "^ *feature +importance +std +ci_low +ci_high +p_value +p_adjusted$")
