@@ -81,6 +81,11 @@ def _before_issue_28(block: int, n_slots) -> float:
     return 1.0
 
 
+def _noise_twice(stats, evaluations) -> np.ndarray:
+    """Nothing removed: each evaluation's shuffle noise stays in two rows' terms, as before issue 28."""
+    return np.zeros((stats.n_units, stats.n_outputs))
+
+
 def _three_times_politis_white(block_size, series, estimate, rows_per_slot) -> int:
     """The automatic block length before issue 28: three times the Politis-White length."""
     n_slots = series.shape[-1]
@@ -88,12 +93,12 @@ def _three_times_politis_white(block_size, series, estimate, rows_per_slot) -> i
     return max(1, min(int(np.ceil(3.0 * chosen)), n_slots // 3))
 
 
-# ablations of the tuning choices of data_intervals (module docstring): constants of pyimportance.stats.intervals
-# and .block_bootstrap replaced in this worker process
+# ablations of the tuning choices of data_intervals (module docstring): constants and helpers of
+# pyimportance.stats.intervals replaced in this worker process (_ablated)
 ABLATIONS = {
-    "data, before issue 28": {"block_slots": _three_times_politis_white, "REMOVE_SHARED_NOISE": False,
+    "data, before issue 28": {"block_slots": _three_times_politis_white, "shared_noise_variance": _noise_twice,
                               "small_sample_factor": _before_issue_28},
-    "data, noise twice": {"REMOVE_SHARED_NOISE": False},
+    "data, noise twice": {"shared_noise_variance": _noise_twice},
     "data, no plug-in correction": {"PLUG_IN_CORRECTION": 0.0},
     "data, 3 x PW": {"block_slots": _three_times_politis_white},
     "data, no skew": {"MAX_SKEW_SHIFT": 0.0},

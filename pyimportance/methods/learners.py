@@ -178,6 +178,12 @@ def fold_bounds(n_rows: int, n_folds: int = N_FOLDS) -> list[tuple[int, int]]:
     return [(int(start), int(stop)) for start, stop in zip(edges[:-1], edges[1:])]
 
 
+def _held_out(bounds: list[tuple[int, int]], n_rows: int):
+    """Each fold's ``(start, stop)`` with the rows of the other folds (its training rows), in order."""
+    for start, stop in bounds:
+        yield start, stop, np.r_[0:start, stop:n_rows]
+
+
 def out_of_fold(learner, x: np.ndarray, y: np.ndarray, n_folds: int = N_FOLDS) -> np.ndarray:
     """Each row's prediction by the learner fitted on the folds that leave the row's fold out.
 
@@ -192,8 +198,7 @@ def out_of_fold(learner, x: np.ndarray, y: np.ndarray, n_folds: int = N_FOLDS) -
     bounds = fold_bounds(x.shape[0], n_folds)
     if len(bounds) == 1:  # too few rows to leave any out: the mean of the others (leave-one-out)
         return (y.sum() - y) / max(len(y) - 1, 1)
-    for start, stop in bounds:
-        kept = np.r_[0:start, stop : x.shape[0]]
+    for start, stop, kept in _held_out(bounds, x.shape[0]):
         fitted[start:stop] = _predict(_fit(learner, x[kept], y[kept]), x[start:stop])
     return fitted
 
@@ -239,8 +244,7 @@ def paired_out_of_fold(learner, x: np.ndarray, y: np.ndarray,
     if len(bounds) == 1 or halves(x.shape[0] - largest) is None:
         return None
     first, second = np.empty(x.shape[0]), np.empty(x.shape[0])
-    for start, stop in bounds:
-        kept = np.r_[0:start, stop : x.shape[0]]
+    for start, stop, kept in _held_out(bounds, x.shape[0]):
         first[start:stop], second[start:stop] = _paired(learner, x[kept], y[kept], x[start:stop],
                                                         halves(len(kept)))
     return first, second
@@ -330,13 +334,15 @@ class LearnedConditional:
         target = source[:, column]
         if others.size == 0 or np.ptp(target) == 0:  # nothing to condition on, or nothing to explain
             return np.full(rows.shape[0], target.mean()), None
+        features = rows[:, others]  # the evaluated rows' predictors, copied once for all the fits
         if in_sample:
-            fitted = out_of_fold(learner, rows[:, others], target)
-            pair = paired_out_of_fold(learner, rows[:, others], target)
+            fitted = out_of_fold(learner, features, target)
+            pair = paired_out_of_fold(learner, features, target)
         else:
-            fitted = _predict(_fit(learner, source[:, others], target), rows[:, others])
+            training = source[:, others]
+            fitted = _predict(_fit(learner, training, target), features)
             split = halves(source.shape[0])
-            pair = None if split is None else _paired(learner, source[:, others], target, rows[:, others], split)
+            pair = None if split is None else _paired(learner, training, target, features, split)
         if pair is None:
             return fitted, None
         return fitted, error_variance(rows[:, column], fitted, *pair)

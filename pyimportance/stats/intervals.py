@@ -138,9 +138,6 @@ from .block_bootstrap import block_slots, circular_block_cumulants
 CONFIDENCE = 0.95
 #: Largest skewness correction of the interval, in standard errors.
 MAX_SKEW_SHIFT = 0.5
-#: Whether the data interval removes, once, the shuffle noise each donor evaluation puts into two rows' terms
-#: (:func:`shared_noise_variance`; issue 28). False only to measure the interval before that change (bench).
-REMOVE_SHARED_NOISE = True
 #: The per-row terms are computed at the run's own estimate and donor rows; under persistence that takes about
 #: this many times ``(b - 1) / J`` of the long-run variance besides the centring's ``b / J`` (module docstring,
 #: *Small samples*; chosen on the coverage bench, issue 28): :func:`small_sample_factor`.
@@ -394,8 +391,7 @@ def data_intervals(
         raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
 
     terms, evaluations = projection(stats)
-    excess = shared_noise_variance(stats, evaluations) if REMOVE_SHARED_NOISE else np.zeros((stats.n_units,
-                                                                                                stats.n_outputs))
+    excess = shared_noise_variance(stats, evaluations)
     with np.errstate(divide="ignore", invalid="ignore"):
         if aggregate == "rmse":
             contributions, slope = _rmse_contributions(stats, baseline_rows, terms, evaluations)
@@ -412,7 +408,7 @@ def data_intervals(
         skewness = np.where(bootstrap_variance > 0, third_cumulant / bootstrap_variance**1.5, 0.0)
 
     df = _blocks_with_evaluations(stats.recipient_count, slots)[:, None] - 1.0
-    usable = ((stats.recipient_count > 0).sum(axis=1)[:, None] >= 2) & (df >= 1)
+    usable = (evaluated_slots >= 2) & (df >= 1)
     df = np.broadcast_to(np.where(usable, df, np.nan), std_error.shape)
     std_error = np.where(usable, std_error, np.nan)
     quantile = _t_quantile(df, confidence)
